@@ -1,0 +1,72 @@
+# anycast-lab: `make lab-up` runs the default lab, `make test` runs every test.
+# `make setup` is idempotent: it re-runs apt only when a needed package is missing
+# and pip only when pyproject.toml changed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PYTEST  := $(VENV)/bin/pytest
+STAMPS  := .stamps
+TOPO    ?= topologies/workshop.yml
+
+APT_PACKAGES := frr bird2 unbound nsd knot dnsutils knot-dnsutils dnsperf iproute2 iptables \
+                nftables procps
+
+.PHONY: help setup apt venv test test-unit test-integration lint typecheck bench-dns lab-up lab-down clean
+
+help:
+	@echo "make setup        install Debian packages and the Python venv (idempotent)"
+	@echo "make test         lint, type-check and run every test (unit + integration, needs root)"
+	@echo "make bench-dns    dnsperf: dnsnode against NSD on the same zone"
+	@echo "make lab-up       bring up the default lab (TOPO=$(TOPO))"
+	@echo "make lab-down     tear it down"
+
+setup: apt venv
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(STAMPS)/venv
+
+$(STAMPS)/venv: pyproject.toml
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+lint: venv
+	$(VENV)/bin/ruff check dnsnode lab tests bench
+	$(VENV)/bin/ruff format --check dnsnode lab tests bench
+
+typecheck: venv
+	$(VENV)/bin/mypy dnsnode lab
+
+# pytest exits 5 when it collected nothing: that must fail, never pass silently.
+test: setup lint typecheck
+	$(PYTEST) -q -ra tests
+
+test-unit: venv
+	$(PYTEST) -q -ra tests/unit
+
+test-integration: setup
+	$(PYTEST) -q -ra tests/integration
+
+bench-dns: setup
+	$(PY) bench/bench_dns.py
+
+lab-up: setup
+	$(VENV)/bin/lab up $(TOPO)
+
+lab-down: venv
+	$(VENV)/bin/lab down
+
+clean:
+	rm -rf $(VENV) $(STAMPS) *.egg-info

@@ -1,0 +1,89 @@
+"""Server configuration: one typed model, filled from the command line or a YAML file.
+
+This module is the contract between the serving core, zone transfers and the health agent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+DEFAULT_EDNS_BUFFER = 1232  # DNS flag day 2020: avoids IP fragmentation on common paths
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased for the operator: where, what, and the fix."""
+
+
+def parse_hostport(text: str, default_port: int = 53) -> tuple[str, int]:
+    """Parse "192.0.2.1", "192.0.2.1:5353", "2001:db8::1", "[2001:db8::1]:5353"."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") else default_port
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        port = int(port_text)
+    else:
+        host, port = text, default_port
+    try:
+        ipaddress.ip_address(host)
+    except ValueError as exc:
+        raise ConfigError(f"{text!r}: not an IP address (write 192.0.2.1:53 or [2001:db8::1]:53)") from exc
+    if not 0 < port < 65536:
+        raise ConfigError(f"{text!r}: port {port} out of range 1-65535")
+    return host, port
+
+
+@dataclass(frozen=True)
+class TsigKey:
+    name: str
+    secret: str  # base64, as in BIND/NSD/Knot key files
+    algorithm: str = "hmac-sha256"
+
+
+@dataclass
+class ZoneConfig:
+    name: str
+    # primary: the master file served and watched for edits.
+    # secondary: where the transferred zone is kept on disk (optional; survives restarts).
+    file: Path | None = None
+    role: Literal["primary", "secondary"] = "primary"
+    # secondary: the primaries to pull from, as (address, port); NOTIFY is accepted only from them
+    # (plus allow_notify).
+    primaries: list[tuple[str, int]] = field(default_factory=list)
+    allow_notify: list[str] = field(default_factory=list)  # CIDRs, in addition to primaries
+    # primary (or a secondary that feeds others): who gets NOTIFY, who may transfer.
+    notify: list[tuple[str, int]] = field(default_factory=list)
+    allow_transfer: list[str] = field(default_factory=list)  # CIDRs; empty = nobody
+    tsig_key: str | None = None  # name of a key in ServerConfig.tsig_keys; required on transfers if set
+    journal_size: int = 100  # IXFR diffs kept per zone
+
+
+@dataclass
+class ServerConfig:
+    listen: list[tuple[str, int]] = field(default_factory=lambda: [("127.0.0.1", 53)])
+    zones: list[ZoneConfig] = field(default_factory=list)
+    identity: str | None = None  # the site name: NSID, id.server, hostname.bind default to it
+    # None = answer with the default below; "" = hidden (REFUSED for CH TXT, no NSID option).
+    nsid: str | None = None
+    id_server: str | None = None
+    hostname_bind: str | None = None
+    version_bind: str | None = None
+    edns_buffer: int = DEFAULT_EDNS_BUFFER
+    tcp_idle_timeout: float = 10.0
+    tcp_max_connections: int = 200
+    tcp_max_queries_per_connection: int = 1000
+    workers: int = 1
+    control_socket: Path | None = None  # unix socket: stats, status, reload (JSON lines)
+    state_dir: Path | None = None  # journals, secondary copies, stats.json
+    tsig_keys: dict[str, TsigKey] = field(default_factory=dict)
+    log_file: Path | None = None
+
+    def effective(self, value: str | None) -> str | None:
+        """Resolve an identity-derived option: None falls back to identity, "" hides it."""
+        if value is None:
+            return self.identity
+        return value or None
