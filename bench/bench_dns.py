@@ -1,0 +1,258 @@
+"""`make bench-dns`: dnsperf against dnsnode and NSD, side by side in one run, on the same zone.
+
+Both servers run at once on loopback, pinned to the same core; dnsperf runs pinned to another.
+Each (server, mix) pair runs for --seconds, servers alternated within each repeat, --repeat
+times; the tables show medians. The last line is `dnsnode/nsd qps ratio: X`, X being the
+worst per-mix ratio. The exit code is non-zero only when something broke (a server did not
+start, dnsperf failed), never because a target was missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+
+if __package__ in (None, ""):  # run as a script (`python bench/bench_dns.py`): import as the package
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console
+
+from bench import crosscheck, dnsperf_run, servers, zonegen
+from bench.procfs import group_cpu_seconds, usable_cpus
+from bench.render import render
+from bench.results import Report, Run, Scaling, cell, summarise, verdict
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=4.0, help="dnsperf -l per run (default 4)")
+    p.add_argument("--repeat", type=int, default=3, help="runs per (server, mix); medians reported")
+    p.add_argument("--mixes", default="existing,nxdomain,wildcard,mixed", help="comma-separated mixes")
+    p.add_argument("--servers", default="dnsnode,nsd", help="comma-separated: dnsnode, nsd, knot")
+    p.add_argument("--hosts", type=int, default=10_000, help="hosts in the generated zone")
+    p.add_argument("--lines", type=int, default=100_000, help="queries per generated query file")
+    p.add_argument("--clients", type=int, default=8, help="dnsperf -c (source ports)")
+    p.add_argument("--outstanding", type=int, default=100, help="dnsperf -q")
+    p.add_argument("--workers", type=int, default=0, help="dnsnode --workers for the scaling row (0 = cores)")
+    p.add_argument("--scaling-mix", default="mixed", help="mix for the scaling row ('' to skip it)")
+    p.add_argument("--probe-seconds", type=float, default=1.0, help="fixed-rate latency probe per cell")
+    p.add_argument("--seed", type=int, default=53)
+    p.add_argument("--json", action="store_true", help="JSON report on stdout (human output on stderr)")
+    return p.parse_args(argv)
+
+
+def dnsperf_version() -> str:
+    out = subprocess.run(["dnsperf", "-h"], capture_output=True, text=True, check=False)
+    for line in (out.stdout + out.stderr).splitlines():
+        if line.startswith("Version"):
+            return line.split()[1]
+    return "?"
+
+
+def measure(
+    server: servers.ServerProc, mix: zonegen.Mix, cfg: dnsperf_run.DnsperfConfig
+) -> tuple[dnsperf_run.DnsperfResult, float, float]:
+    """One dnsperf run; also the server's and dnsperf's CPU use (cores busy) over it.
+
+    dnsperf's CPU comes from RUSAGE_CHILDREN: subprocess.run has reaped it when run returns.
+    """
+    if not server.alive():
+        raise servers.ServerError(f"{server.label} died before a run:\n{server.log_tail()}")
+    cpu0 = group_cpu_seconds(server.pid)
+    client0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall0 = time.monotonic()
+    result = dnsperf_run.run(cfg, server.port, mix.path, mix.lines)
+    wall = time.monotonic() - wall0
+    client1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = (group_cpu_seconds(server.pid) - cpu0) / wall
+    client_cpu = (client1.ru_utime + client1.ru_stime - client0.ru_utime - client0.ru_stime) / wall
+    if not server.alive():
+        raise servers.ServerError(f"{server.label} died during a run:\n{server.log_tail()}")
+    return result, server_cpu, client_cpu
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # same clean-up path as Ctrl-C
+
+
+def start_servers(
+    names: list[str], workdir: Path, zone: Path, cpus: list[int], workers: int, scaling: bool
+) -> tuple[list[servers.ServerProc], servers.ServerProc | None]:
+    """Start every server; append to the list as we go so a failure still stops the earlier ones."""
+    started: list[servers.ServerProc] = []
+    try:
+        for name in names:
+            if name == "nsd":
+                started.append(servers.start_nsd(workdir, zone, str(cpus[0])))
+            elif name == "knot":
+                started.append(servers.start_knot(workdir, zone, str(cpus[0])))
+            elif name == "dnsnode":
+                started.append(servers.start_dnsnode(workdir, zone, str(cpus[0])))
+            else:
+                raise servers.ServerError(f"--servers: unknown server {name!r} (dnsnode, nsd, knot)")
+        multi = None
+        if scaling:
+            multi = servers.start_dnsnode(workdir, zone, ",".join(map(str, cpus)), workers=workers)
+            started.append(multi)
+    except BaseException:
+        for s in started:
+            servers.stop(s)
+        raise
+    return started, multi
+
+
+def crosscheck_notes(started: list[servers.ServerProc], mixes: list[zonegen.Mix], seed: int) -> list[str]:
+    """Mismatches against NSD's answers on a sample of every mix (at most 3 shown per pair)."""
+    reference = next((s for s in started if s.label == "nsd"), None)
+    notes: list[str] = []
+    if reference is None:
+        return notes
+    for s in started:
+        if s is reference:
+            continue
+        for mix in mixes:
+            sample = crosscheck.sample(mix.path, 25, seed)
+            for problem in crosscheck.compare(reference.port, s.port, sample)[:3]:
+                notes.append(f"{s.label} differs from nsd ({mix.name}): {problem}")
+    return notes
+
+
+def run_matrix(
+    report: Report,
+    singles: list[servers.ServerProc],
+    multi: servers.ServerProc | None,
+    mixes: list[zonegen.Mix],
+    cfg: dnsperf_run.DnsperfConfig,
+    args: argparse.Namespace,
+    console: Console,
+) -> None:
+    for repeat in range(args.repeat):
+        for mix in mixes:
+            order = singles + ([multi] if multi and mix.name == args.scaling_mix else [])
+            if repeat % 2:
+                order.reverse()  # alternate who goes first: drift hits every server alike
+            for s in order:
+                result, server_cpu, client_cpu = measure(s, mix, cfg)
+                report.runs.append(Run(s.label, mix.name, repeat, result, server_cpu, client_cpu))
+                console.print(
+                    f"  run {repeat + 1}/{args.repeat} {mix.name:<9} {s.label:<11} "
+                    f"{result.qps:>10,.0f} qps  lost {result.lost}  "
+                    f"server CPU {server_cpu:.0%}  dnsperf CPU {client_cpu:.0%}"
+                )
+
+
+def probe_latency(
+    report: Report,
+    started: list[servers.ServerProc],
+    mixes: list[zonegen.Mix],
+    cfg: dnsperf_run.DnsperfConfig,
+    seconds: float,
+) -> None:
+    """Latency percentiles at one offered load for every server: half the slowest one's QPS.
+
+    Separate from the QPS runs because dnsperf -v (per-query lines) costs the client ~10%.
+    """
+    for mix in mixes:
+        mix_cells = [c for c in report.cells if c.mix == mix.name]
+        rate = max(100, min(20_000, int(min(c.qps for c in mix_cells) / 2)))
+        probe = replace(cfg, seconds=seconds, max_qps=rate, verbose=True)
+        for c in mix_cells:
+            server = next(s for s in started if s.label == c.server)
+            result, _, _ = measure(server, mix, probe)
+            p50, p99 = result.percentile(50), result.percentile(99)
+            c.p50_ms = None if p50 is None else p50 * 1000
+            c.p99_ms = None if p99 is None else p99 * 1000
+            c.probe_qps = rate
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    console = Console(stderr=args.json, width=200)
+    cpus = usable_cpus()
+    # Servers on the first core, dnsperf on the last: they never compete for a core.
+    client_cpus = str(cpus[-1]) if len(cpus) > 1 else ""
+    workers = args.workers or len(cpus)
+    names = [s.strip() for s in args.servers.split(",") if s.strip()]
+    wanted = [m.strip() for m in args.mixes.split(",") if m.strip()]
+    scaling = bool(args.scaling_mix) and "dnsnode" in names and workers > 1 and args.scaling_mix in wanted
+    try:
+        with contextlib.ExitStack() as stack:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dns-")))
+            data = zonegen.generate(workdir, hosts=args.hosts, lines=args.lines, seed=args.seed)
+            mixes = [m for m in data.mixes if m.name in wanted]
+            if not mixes:
+                console.print(f"[red]--mixes {args.mixes!r}: none of {[m.name for m in data.mixes]}[/]")
+                return 2
+            console.print(f"zone and query files generated in {workdir} (seed {args.seed})")
+            started, multi = start_servers(names, workdir, data.zone_file, cpus, workers, scaling)
+            # Unwound before the temp dir is removed: servers stop first, then their files go.
+            for s in started:
+                stack.callback(servers.stop, s)
+
+            report = Report(
+                setup={
+                    "dnsperf_version": dnsperf_version(),
+                    "zone": zonegen.ORIGIN,
+                    "hosts": data.hosts,
+                    "seconds": args.seconds,
+                    "repeat": args.repeat,
+                    "clients": args.clients,
+                    "outstanding": args.outstanding,
+                    "threads": 1,
+                    "seed": args.seed,
+                    "mixes": {m.name: m.description for m in mixes},
+                    "pinning": (
+                        f"servers on CPU {cpus[0]}, dnsperf on CPU {client_cpus}"
+                        if client_cpus
+                        else "none: a single CPU, servers and dnsperf share it"
+                    ),
+                    "startup_s": {s.label: round(s.started_in, 3) for s in started},
+                    "scaling_note": (
+                        f"dnsnode x{workers} runs on CPUs {','.join(map(str, cpus))}, so a worker "
+                        f"shares CPU {client_cpus} with dnsperf: the speedup is a lower bound"
+                    ),
+                },
+                notes=crosscheck_notes(started, mixes, args.seed),
+            )
+            cfg = dnsperf_run.DnsperfConfig(
+                seconds=args.seconds, clients=args.clients, outstanding=args.outstanding, cpus=client_cpus
+            )
+            # Warm-up, not recorded: first-touch costs, lazy imports, caches.
+            for s in started:
+                measure(s, mixes[-1], replace(cfg, seconds=1.0))
+            singles = [s for s in started if s is not multi]
+            run_matrix(report, singles, multi, mixes, cfg, args, console)
+            report.cells = summarise(report.runs)
+            probe_latency(report, started, mixes, cfg, args.probe_seconds)
+
+            report.verdict = verdict(report.cells, [m.name for m in mixes])
+            one = cell(report.cells, "dnsnode", args.scaling_mix)
+            many = cell(report.cells, multi.label, args.scaling_mix) if multi else None
+            if one and many:
+                report.scaling = Scaling(args.scaling_mix, workers, one.qps, many.qps)
+        render(report, console)
+        if args.json:
+            json.dump(report.to_json(), sys.stdout, indent=2, default=str)
+            print()
+        return 0
+    except (servers.ServerError, dnsperf_run.DnsperfError) as exc:
+        console.print(f"[red]benchmark broken:[/] {exc}")
+        return 1
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: servers stopped, temp files removed[/]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Process-group facts from /proc: who is in a group, and how much CPU it used.
+
+CPU time tells a saturated server from a saturated client.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    pid: int
+    state: str
+    pgrp: int
+    cpu_seconds: float  # utime + stime
+
+
+def _stats() -> Iterator[ProcStat]:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        # After the ")" closing comm: state(0) ppid(1) pgrp(2) ... utime(11) stime(12)
+        fields = text.rsplit(")", 1)[1].split()
+        yield ProcStat(
+            int(entry.name), fields[0], int(fields[2]), (int(fields[11]) + int(fields[12])) / _TICKS
+        )
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in process group `pgid`."""
+    return sorted(p.pid for p in _stats() if p.pgrp == pgid and p.state != "Z")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """user+system CPU seconds of the processes in group `pgid` that are still there."""
+    return sum(p.cpu_seconds for p in _stats() if p.pgrp == pgid)
+
+
+def usable_cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0))

@@ -1,0 +1,140 @@
+"""Benchmark results: per-run records, medians per (server, mix), ratios and the verdict."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bench.dnsperf_run import DnsperfResult
+
+TARGET_RATIO = 0.5  # dnsnode must reach half of NSD's QPS on its worst mix ...
+TARGET_LOST = 0  # ... with no query lost on either server
+BUSY = 0.9  # a process using this share of a core or more is the bottleneck
+
+
+@dataclass
+class Run:
+    server: str
+    mix: str
+    repeat: int
+    result: DnsperfResult
+    server_cpu: float  # server CPU seconds / wall seconds (1.0 = one core busy)
+    client_cpu: float  # dnsperf likewise
+
+
+@dataclass
+class Cell:
+    """The medians of the repeated runs of one server on one mix."""
+
+    server: str
+    mix: str
+    qps: float
+    qps_runs: list[float]
+    lost_runs: list[int]
+    avg_latency_ms: float | None
+    server_cpu: float
+    client_cpu: float
+    rcodes: dict[str, int]
+    p50_ms: float | None = None  # from the fixed-rate latency probe
+    p99_ms: float | None = None
+    probe_qps: int | None = None
+
+    @property
+    def bound(self) -> str:
+        """Who limited the QPS: the server, the client (then the server's capacity is higher), or unclear."""
+        if self.server_cpu >= BUSY:
+            return "server"
+        if self.client_cpu >= BUSY:
+            return "dnsperf"
+        return "neither"
+
+
+@dataclass
+class Verdict:
+    ratios: dict[str, float]  # mix -> dnsnode/nsd median QPS
+    worst_mix: str
+    ratio: float  # the smallest per-mix ratio
+    lost: int  # lost queries over every dnsnode and nsd run
+    passed: bool
+
+
+@dataclass
+class Scaling:
+    mix: str
+    workers: int
+    single_qps: float
+    multi_qps: float
+
+    @property
+    def speedup(self) -> float:
+        return self.multi_qps / self.single_qps if self.single_qps else 0.0
+
+
+@dataclass
+class Report:
+    setup: dict[str, Any]
+    runs: list[Run] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    verdict: Verdict | None = None
+    scaling: Scaling | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for run in data["runs"]:
+            run["result"].pop("latencies", None)
+        for c, raw in zip(self.cells, data["cells"], strict=True):
+            raw["bound"] = c.bound
+        return data
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def summarise(runs: list[Run]) -> list[Cell]:
+    cells = []
+    keys = dict.fromkeys((r.server, r.mix) for r in runs)  # keeps first-seen order
+    for server, mix in keys:
+        group = [r for r in runs if r.server == server and r.mix == mix]
+        avg = _median_or_none([r.result.avg_latency for r in group])
+        rcodes: dict[str, int] = {}
+        for r in group:
+            for name, count in r.result.rcodes.items():
+                rcodes[name] = rcodes.get(name, 0) + count
+        cells.append(
+            Cell(
+                server=server,
+                mix=mix,
+                qps=statistics.median(r.result.qps for r in group),
+                qps_runs=[round(r.result.qps, 1) for r in group],
+                lost_runs=[r.result.lost for r in group],
+                avg_latency_ms=None if avg is None else avg * 1000,
+                server_cpu=statistics.median(r.server_cpu for r in group),
+                client_cpu=statistics.median(r.client_cpu for r in group),
+                rcodes=rcodes,
+            )
+        )
+    return cells
+
+
+def cell(cells: list[Cell], server: str, mix: str) -> Cell | None:
+    return next((c for c in cells if c.server == server and c.mix == mix), None)
+
+
+def verdict(
+    cells: list[Cell], mixes: list[str], ours: str = "dnsnode", theirs: str = "nsd"
+) -> Verdict | None:
+    ratios = {}
+    lost = 0
+    for mix in mixes:
+        a, b = cell(cells, ours, mix), cell(cells, theirs, mix)
+        if a is None or b is None:
+            return None
+        ratios[mix] = a.qps / b.qps if b.qps else 0.0
+        lost += sum(a.lost_runs) + sum(b.lost_runs)
+    worst = min(ratios, key=lambda m: ratios[m])
+    ratio = ratios[worst]
+    return Verdict(ratios, worst, ratio, lost, ratio >= TARGET_RATIO and lost <= TARGET_LOST)
