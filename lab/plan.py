@@ -1,0 +1,99 @@
+"""The address plan: every address in a lab comes from these functions, never from a human.
+
+Only documentation and benchmarking ranges are used (see DESIGN.md). Numbers are 1-based
+and follow the order of the YAML file, so the same file always gives the same addresses.
+
+    what                                   IPv4                          IPv6
+    router ids / loopbacks, speaker n      198.18.0.n/32                 2001:db8:ff00::n/128
+      (routers in file order, then sites)
+    point-to-point link ln                 198.19.0.0/16 split in /31:   2001:db8:ff01:n::/126
+      (links:, then site upstreams)        a = 198.19.0.0 + 2(n-1),      a = ::1, b = ::2
+                                           b = a + 1
+    anycast service (announced by agent)   198.51.100.0/25 (.53)         2001:db8:53::/48 (::53)
+    site n identity/management (unicast)   198.51.100.(128+n)/32         2001:db8:54::n/128
+    eyeball LAN m (eyeball ASes with       203.0.113.16(m-1)/28          2001:db8:100:m::/64
+      clients, in ases: order)             router .1, resolver .2,       router ::1, resolver ::2,
+                                           clients .3, .4, ...           clients ::3, ::4, ...
+    hidden primary LAN                     192.0.2.0/24                  2001:db8:2::/64
+                                           router .1, primary .53        router ::1, primary ::53
+
+For a p2p link, end "a" is the link's `a:` router; for a site upstream, "a" is the upstream
+router and "b" the site. Interface names: each node's interfaces are eth1, eth2, ... in the
+order the node's links appear above (links:, site upstreams, then LANs); eth0 is left free
+for a runtime's management interface (containerlab convention). Names fit IFNAMSIZ (15).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+V4 = ipaddress.IPv4Address
+V6 = ipaddress.IPv6Address
+If4 = ipaddress.IPv4Interface
+If6 = ipaddress.IPv6Interface
+
+LOOPBACK4 = ipaddress.IPv4Network("198.18.0.0/24")
+LOOPBACK6 = ipaddress.IPv6Network("2001:db8:ff00::/48")
+P2P4 = ipaddress.IPv4Network("198.19.0.0/16")
+P2P6 = ipaddress.IPv6Network("2001:db8:ff01::/48")
+ANYCAST4_RANGE = ipaddress.IPv4Network("198.51.100.0/25")
+ANYCAST6_RANGE = ipaddress.IPv6Network("2001:db8:53::/48")
+SITE4 = ipaddress.IPv4Network("198.51.100.128/25")
+SITE6 = ipaddress.IPv6Network("2001:db8:54::/48")
+LAN4 = ipaddress.IPv4Network("203.0.113.0/24")
+LAN6 = ipaddress.IPv6Network("2001:db8:100::/40")
+PRIMARY4 = ipaddress.IPv4Network("192.0.2.0/24")
+PRIMARY6 = ipaddress.IPv6Network("2001:db8:2::/64")
+
+
+@dataclass(frozen=True)
+class Limits:
+    speakers: int = 254  # 198.18.0.1-254
+    links: int = 32768  # /31s in 198.19.0.0/16
+    sites: int = 126  # 198.51.100.129-254
+    client_lans: int = 16  # /28s in 203.0.113.0/24
+    clients_per_lan: int = 12  # .3-.14
+
+
+LIMITS = Limits()
+
+
+def loopback(n: int) -> tuple[If4, If6]:
+    """Router id / loopback of the n-th BGP speaker (1-based)."""
+    return If4(f"{LOOPBACK4.network_address + n}/32"), If6(f"{LOOPBACK6.network_address + n}/128")
+
+
+def p2p(n: int) -> tuple[tuple[If4, If4], tuple[If6, If6]]:
+    """Addresses of link ln (1-based): ((a4, b4), (a6, b6))."""
+    base4 = P2P4.network_address + 2 * (n - 1)
+    net6 = ipaddress.IPv6Network(f"{P2P6.network_address + (n << 64)}/126")
+    return (
+        (If4(f"{base4}/31"), If4(f"{base4 + 1}/31")),
+        (If6(f"{net6.network_address + 1}/126"), If6(f"{net6.network_address + 2}/126")),
+    )
+
+
+def site_unicast(n: int) -> tuple[If4, If6]:
+    """Identity/management address of the n-th site (1-based): transfers and NOTIFY use it."""
+    return If4(f"{SITE4.network_address + n}/32"), If6(f"{SITE6.network_address + n}/128")
+
+
+def lan(m: int) -> tuple[ipaddress.IPv4Network, ipaddress.IPv6Network]:
+    """The m-th eyeball LAN (1-based)."""
+    net4 = ipaddress.IPv4Network(f"{LAN4.network_address + 16 * (m - 1)}/28")
+    net6 = ipaddress.IPv6Network(f"{LAN6.network_address + (m << 64)}/64")
+    return net4, net6
+
+
+def host(net4: ipaddress.IPv4Network, net6: ipaddress.IPv6Network, k: int) -> tuple[If4, If6]:
+    """Host k of a LAN: 1 = router, 2 = resolver, 3.. = clients; 53 on the primary's LAN."""
+    return (
+        If4(f"{net4.network_address + k}/{net4.prefixlen}"),
+        If6(f"{net6.network_address + k}/{net6.prefixlen}"),
+    )
+
+
+def service_addresses(prefix4: ipaddress.IPv4Network, prefix6: ipaddress.IPv6Network) -> tuple[V4, V6]:
+    """Default service addresses: .53 / ::53 in the anycast prefixes."""
+    return prefix4.network_address + 53, prefix6.network_address + 0x53

@@ -1,0 +1,52 @@
+"""Render every config of a lab: one directory per node, plus lab.json.
+
+    <out>/lab.json                   the resolved lab (nodes, interfaces, addresses, links)
+    <out>/<router>/frr.conf          FRR routers (integrated config)   or  bird.conf
+    <out>/<site>/frr.conf|bird.conf  the site's BGP speaker (+ anycast.conf, agent-owned, BIRD)
+    <out>/<site>/dnsnode.yml         dnsnode serve --config (secondary on the identity address)
+    <out>/<site>/agent.yml           dnsnode agent --config
+    <out>/<resolver>/unbound.conf
+    <out>/<client>/resolv.conf
+    <out>/<primary>/dnsnode.yml, <out>/<primary>/<zone>.zone
+
+`render_files` is pure (path -> text) for golden tests; `write` puts them on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lab.render import dns, routing
+from lab.render.env import render
+from lab.render.options import RenderOptions
+from lab.topology import Lab
+
+__all__ = ["RenderOptions", "render_files", "write"]
+
+
+def render_files(lab: Lab, options: RenderOptions | None = None) -> dict[str, str]:
+    options = options or RenderOptions()
+    files: dict[str, str] = {"lab.json": json.dumps(lab.to_dict(), indent=2) + "\n"}
+    for node in lab.nodes.values():
+        base = node.name
+        if node.kind in ("router", "site"):
+            ctx = routing.context(lab, node, options)
+            if node.daemon == "frr":
+                files[f"{base}/frr.conf"] = render("frr", "frr.conf.j2", **ctx)
+            else:
+                files[f"{base}/bird.conf"] = render("bird", "bird.conf.j2", **ctx)
+                if node.kind == "site":
+                    files[f"{base}/anycast.conf"] = render("bird", "anycast.conf.j2", **ctx)
+        files.update(dns.files(lab, node, options))
+    return dict(sorted(files.items()))
+
+
+def write(lab: Lab, out: Path, options: RenderOptions | None = None) -> list[Path]:
+    written = []
+    for rel, text in render_files(lab, options).items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    return written

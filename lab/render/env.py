@@ -1,0 +1,31 @@
+"""Jinja2 environments: strict (an unknown variable is an error, not an empty string)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIRS = {
+    "frr": ROOT / "frr-templates",
+    "bird": ROOT / "bird-templates",
+    "dns": Path(__file__).resolve().parents[1] / "templates",
+}
+
+
+@cache
+def env(kind: str) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIRS[kind]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # configs, not HTML
+    )
+
+
+def render(kind: str, template: str, **context: object) -> str:
+    return env(kind).get_template(template).render(**context)
