@@ -237,10 +237,10 @@ class SecondaryZone:
             except (dns.xfr.TransferError, dns.exception.FormError, dns.xfr.SerialWentBackwards) as exc:
                 # The primary can't do IXFR (or did it wrong): a full AXFR is always possible.
                 event("xfr.ixfr_fallback", self.origin, ours, primary, error=repr(exc))
-                target = XfrZone(self.origin, dns.rdataclass.IN, relativize=True)
+                target = XfrZone(self.origin, dns.rdataclass.IN, relativize=False)
                 self._pull(target, primary, None)
         else:
-            target = XfrZone(self.origin, dns.rdataclass.IN, relativize=True)
+            target = XfrZone(self.origin, dns.rdataclass.IN, relativize=False)
             self._pull(target, primary, None)
         new_serial = soa_serial(target)
         if ours is not None and new_serial == ours:

@@ -28,7 +28,7 @@ class ZoneCopy:
         """The saved zone and the wall time of its last successful refresh (the file's mtime)."""
         if self.path is None or not self.path.exists():
             return None
-        zone = dns.zone.from_file(str(self.path), self.origin, relativize=True, check_origin=True)
+        zone = dns.zone.from_file(str(self.path), self.origin, relativize=False, check_origin=True)
         return zone, self.path.stat().st_mtime
 
     def touch(self) -> None:
