@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,19 +72,24 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise ServerError("no free UDP+TCP port pair on loopback after 50 tries")
 
 
-def answers_correctly(port: int, host: str = "127.0.0.1", timeout: float = 0.3) -> bool:
-    """True when www.example.net A comes back authoritative with the zone's address."""
-    query = dns.message.make_query(f"www.{ORIGIN}", dns.rdatatype.A)
+def answers_correctly(
+    port: int, host: str = "127.0.0.1", timeout: float = 0.3, qname: str = f"www.{ORIGIN}", want: str = WWW_A
+) -> bool:
+    """True when `qname` A comes back authoritative (AA, NOERROR) with the address `want`."""
+    query = dns.message.make_query(qname, dns.rdatatype.A)
     try:
         reply = dns.query.udp(query, host, port=port, timeout=timeout)
     except (OSError, dns.exception.DNSException):
         return False
     if reply.rcode() != dns.rcode.NOERROR or not reply.flags & dns.flags.AA:
         return False
-    return any(rr.to_text() == WWW_A for rrset in reply.answer for rr in rrset)
+    return any(rr.to_text() == want for rrset in reply.answer for rr in rrset)
 
 
-def _spawn(label: str, argv: list[str], cpus: str, log: Path, port: int) -> ServerProc:
+Ready = Callable[[int], bool]  # port -> does the server answer correctly yet?
+
+
+def _spawn(label: str, argv: list[str], cpus: str, log: Path, port: int, ready: Ready) -> ServerProc:
     cmd = ["taskset", "-c", cpus, *argv] if cpus else argv
     with log.open("wb") as out:
         popen = subprocess.Popen(
@@ -99,12 +105,12 @@ def _spawn(label: str, argv: list[str], cpus: str, log: Path, port: int) -> Serv
                     f"{label} exited with code {popen.returncode} before answering; "
                     f"command: {' '.join(cmd)}\n--- {log} ---\n{server.log_tail()}"
                 )
-            if answers_correctly(port):
+            if ready(port):
                 server.started_in = time.monotonic() - start
                 return server
             time.sleep(0.05)  # poll interval, not a fixed wait: we leave as soon as it answers
         raise ServerError(
-            f"{label} did not answer www.{ORIGIN} A with AA within {READY_TIMEOUT:.0f}s; "
+            f"{label} did not answer correctly (AA and the zone's RDATA) within {READY_TIMEOUT:.0f}s; "
             f"command: {' '.join(cmd)}\n--- {log} ---\n{server.log_tail()}"
         )
     except BaseException:
@@ -131,7 +137,14 @@ def stop(server: ServerProc, grace: float = 5.0) -> None:
             os.killpg(server.pid, signal.SIGKILL)
 
 
-def start_nsd(workdir: Path, zone_file: Path, cpus: str, server_count: int = 1) -> ServerProc:
+def start_nsd(
+    workdir: Path,
+    zone_file: Path,
+    cpus: str,
+    server_count: int = 1,
+    origin: str = ORIGIN,
+    ready: Ready = answers_correctly,
+) -> ServerProc:
     port = free_port()
     run = workdir / f"nsd-{port}"
     run.mkdir()
@@ -153,7 +166,7 @@ def start_nsd(workdir: Path, zone_file: Path, cpus: str, server_count: int = 1) 
 remote-control:
   control-enable: no
 zone:
-  name: {ORIGIN}
+  name: {origin}
   zonefile: "{zone_file}"
 """
     )
@@ -161,7 +174,7 @@ zone:
     if check.returncode != 0:
         raise ServerError(f"{conf}: nsd-checkconf failed: {check.stderr.strip() or check.stdout.strip()}")
     label = "nsd" if server_count == 1 else f"nsd x{server_count}"
-    return _spawn(label, ["nsd", "-d", "-c", str(conf)], cpus, run / "nsd.log", port)
+    return _spawn(label, ["nsd", "-d", "-c", str(conf)], cpus, run / "nsd.log", port, ready)
 
 
 def start_knot(workdir: Path, zone_file: Path, cpus: str) -> ServerProc:
@@ -188,7 +201,7 @@ zone:
     journal-content: none
 """
     )
-    return _spawn("knot", ["knotd", "-c", str(conf)], cpus, run / "knot.log", port)
+    return _spawn("knot", ["knotd", "-c", str(conf)], cpus, run / "knot.log", port, answers_correctly)
 
 
 def dnsnode_argv() -> list[str]:
@@ -198,8 +211,15 @@ def dnsnode_argv() -> list[str]:
 
 
 def start_dnsnode(
-    workdir: Path, zone_file: Path, cpus: str, workers: int = 1, wrapper: list[str] | None = None
+    workdir: Path,
+    zone_file: Path,
+    cpus: str,
+    workers: int = 1,
+    wrapper: list[str] | None = None,
+    origin: str = ORIGIN,
+    ready: Ready = answers_correctly,
 ) -> ServerProc:
+    """dnsnode serve on a free loopback port; `wrapper` prefixes the command (e.g. a profiler)."""
     port = free_port()
     log = workdir / f"dnsnode-{port}.log"
     argv = [
@@ -209,11 +229,11 @@ def start_dnsnode(
         "--listen",
         f"127.0.0.1:{port}",
         "--zone",
-        f"{ORIGIN}={zone_file}",
+        f"{origin}={zone_file}",
         "--identity",
         "bench-1",
     ]
     if workers != 1:
         argv += ["--workers", str(workers)]
     label = "dnsnode" if workers == 1 else f"dnsnode x{workers}"
-    return _spawn(label, argv, cpus, log, port)
+    return _spawn(label, argv, cpus, log, port, ready)
