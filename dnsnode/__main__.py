@@ -1,0 +1,5 @@
+import sys
+
+from dnsnode.cli import main
+
+sys.exit(main())

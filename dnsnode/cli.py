@@ -1,0 +1,160 @@
+"""`dnsnode serve | ctl | agent`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dnsnode.config import ConfigError, ServerConfig, TsigKey, ZoneConfig, parse_hostport
+from dnsnode.configfile import load_config_file
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the authoritative server")
+    p.add_argument("--config", type=Path, help="YAML file with ServerConfig fields (flags override it)")
+    p.add_argument(
+        "--listen",
+        action="append",
+        default=[],
+        metavar="ADDR[:PORT]",
+        help="address to serve on, repeatable: 127.0.0.1:5353, [::1]:5353",
+    )
+    p.add_argument(
+        "--zone", action="append", default=[], metavar="ZONE=FILE", help="a primary zone from a master file"
+    )
+    p.add_argument(
+        "--secondary",
+        action="append",
+        default=[],
+        metavar="ZONE=ADDR[:PORT]",
+        help="a secondary zone pulled from that primary (repeat for more primaries)",
+    )
+    p.add_argument("--identity", help="site name: default for NSID, id.server, hostname.bind")
+    p.add_argument("--nsid", help="NSID option text ('' hides it)")
+    p.add_argument("--id-server", dest="id_server", help="CH TXT id.server ('' hides: REFUSED)")
+    p.add_argument("--hostname-bind", dest="hostname_bind", help="CH TXT hostname.bind ('' hides)")
+    p.add_argument("--version-bind", dest="version_bind", help="CH TXT version.bind ('' hides)")
+    p.add_argument("--workers", type=int, help="serving processes sharing the ports (SO_REUSEPORT)")
+    p.add_argument("--control-socket", dest="control_socket", type=Path, help="unix socket for dnsnode ctl")
+    p.add_argument("--state-dir", dest="state_dir", type=Path, help="stats.json, zone copies, journals")
+    p.add_argument("--tsig-key", dest="tsig_key", action="append", default=[], metavar="NAME:ALG:SECRET")
+    p.add_argument("--log-file", dest="log_file", type=Path, help="JSON lines log (default stderr)")
+    p.add_argument("--edns-buffer", dest="edns_buffer", type=int, help="our EDNS UDP size (default 1232)")
+
+
+def build_config(args: argparse.Namespace) -> ServerConfig:
+    config = load_config_file(args.config) if args.config else ServerConfig()
+    if args.listen:
+        config.listen = [parse_hostport(text) for text in args.listen]
+    for spec in args.zone:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(
+                f"--zone {spec!r}: write ZONE=FILE, e.g. --zone example.net=zones/example.net.zone"
+            )
+        _replace_zone(config, ZoneConfig(name=name.rstrip("."), file=Path(path)))
+    secondaries: dict[str, ZoneConfig] = {}
+    for spec in args.secondary:
+        name, sep, addr = spec.partition("=")
+        if not sep or not name or not addr:
+            raise ConfigError(f"--secondary {spec!r}: write ZONE=ADDR[:PORT], e.g. example.net=192.0.2.1:53")
+        key = name.rstrip(".")
+        zone = secondaries.setdefault(key, ZoneConfig(name=key, role="secondary"))
+        zone.primaries.append(parse_hostport(addr))
+    for zone in secondaries.values():
+        _replace_zone(config, zone)
+    for field in (
+        "identity",
+        "nsid",
+        "id_server",
+        "hostname_bind",
+        "version_bind",
+        "control_socket",
+        "state_dir",
+        "log_file",
+        "workers",
+        "edns_buffer",
+    ):
+        value = getattr(args, field)
+        if value is not None:
+            setattr(config, field, value)
+    for spec in args.tsig_key:
+        parts = spec.split(":", 2)
+        if len(parts) != 3 or not all(parts):
+            raise ConfigError(
+                f"--tsig-key {spec!r}: write NAME:ALGORITHM:BASE64SECRET, e.g. xfr:hmac-sha256:c2VjcmV0"
+            )
+        config.tsig_keys[parts[0]] = TsigKey(parts[0], parts[2], parts[1])
+    if config.workers < 1:
+        raise ConfigError(f"--workers {config.workers}: give 1 or more")
+    if config.state_dir is not None:
+        for zone in config.zones:
+            if zone.role == "secondary" and zone.file is None:
+                zone.file = config.state_dir / "secondary" / f"{zone.name}.zone"
+    if not config.zones:
+        raise ConfigError("no zones: add --zone ZONE=FILE, --secondary ZONE=ADDR or zones: in --config")
+    return config
+
+
+def _replace_zone(config: ServerConfig, zone: ZoneConfig) -> None:
+    config.zones = [z for z in config.zones if z.name.rstrip(".") != zone.name] + [zone]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from dnsnode.log import EventLog
+    from dnsnode.runner import run_server
+
+    try:
+        config = build_config(args)
+    except ConfigError as exc:
+        print(f"dnsnode serve: {exc}", file=sys.stderr)
+        return 2
+    log = EventLog(config.log_file)
+    try:
+        return run_server(config, log)
+    finally:
+        log.close()
+
+
+def _ctl(args: argparse.Namespace) -> int:
+    from dnsnode.control import request
+
+    try:
+        reply = request(args.socket, args.cmd, args.zone)
+    except OSError as exc:
+        print(
+            f"dnsnode ctl: cannot talk to {args.socket}: {exc.strerror or exc} (is dnsnode serve running "
+            "with --control-socket?)",
+            file=sys.stderr,
+        )
+        return 2
+    print(json.dumps(reply, indent=2, sort_keys=True))
+    return 0 if reply.get("ok") else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "agent":
+        from dnsnode.agent.cli import main as agent_main
+
+        return int(agent_main(argv[1:]))
+    parser = argparse.ArgumentParser(prog="dnsnode", description="anycast site authoritative DNS server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(sub)
+    ctl = sub.add_parser("ctl", help="talk to a running server's control socket")
+    ctl.add_argument("--socket", required=True, type=Path)
+    ctl.add_argument("cmd", choices=["stats", "status", "reload"])
+    ctl.add_argument("zone", nargs="?")
+    sub.add_parser("agent", help="the health agent (dnsnode agent --help)")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "ctl":
+        return _ctl(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

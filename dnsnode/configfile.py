@@ -1,0 +1,215 @@
+"""Read a YAML server config into dnsnode.config.ServerConfig; errors say FILE:LINE, what, and the fix.
+
+Relative paths (zone files, sockets, state dir, log file) are relative to the YAML file's folder.
+
+    listen: ["127.0.0.1:5353", "[::1]:5353"]
+    identity: fra-1
+    zones:
+      - name: example.net
+        file: zones/example.net.zone
+      - name: example.org
+        role: secondary
+        primaries: ["192.0.2.1:53"]
+    tsig_keys:
+      xfr-key: {secret: "base64==", algorithm: hmac-sha256}
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from dataclasses import fields
+from pathlib import Path
+
+import yaml
+
+from dnsnode.config import ConfigError, ServerConfig, TsigKey, ZoneConfig, parse_hostport
+
+_SERVER_FIELDS = {f.name for f in fields(ServerConfig)}
+_ZONE_FIELDS = {f.name for f in fields(ZoneConfig)}
+_TSIG_FIELDS = {"secret", "algorithm"}
+_STR_OPTIONAL = {"identity", "nsid", "id_server", "hostname_bind", "version_bind"}
+_INT = {"edns_buffer", "tcp_max_connections", "tcp_max_queries_per_connection", "workers"}
+_FLOAT = {"tcp_idle_timeout"}
+_PATHS = {"control_socket", "state_dir", "log_file"}
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.base = path.parent
+
+    def fail(self, node: yaml.Node | None, message: str) -> ConfigError:
+        line = node.start_mark.line + 1 if node is not None else 1
+        return ConfigError(f"{self.path}:{line}: {message}")
+
+    def scalar(self, node: yaml.Node, what: str) -> str | None:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, f"{what}: expected a single value, got a {_kind(node)}")
+        if node.tag == "tag:yaml.org,2002:null":
+            return None
+        return str(node.value)
+
+    def text(self, node: yaml.Node, what: str) -> str:
+        value = self.scalar(node, what)
+        if value is None:
+            raise self.fail(node, f"{what}: a value is required")
+        return value
+
+    def seq(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+            return [node]  # a single item may be written without brackets
+        if isinstance(node, yaml.ScalarNode):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, f"{what}: expected a list, got a {_kind(node)}")
+        return list(node.value)
+
+    def mapping(
+        self, node: yaml.Node, what: str, allowed: set[str]
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, f"{what}: expected a mapping (key: value), got a {_kind(node)}")
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if allowed and key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(sorted(allowed))
+                raise self.fail(key_node, f"unknown {what} field {key!r} ({hint})")
+            if key in out:
+                raise self.fail(key_node, f"{what} field {key!r} given twice (keep one)")
+            out[key] = (key_node, value_node)
+        return out
+
+    def integer(self, node: yaml.Node, what: str, low: int, high: int) -> int:
+        text = self.text(node, what)
+        try:
+            value = int(text)
+        except ValueError:
+            raise self.fail(node, f"{what}: {text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise self.fail(node, f"{what}: {value} out of range (use {low}-{high})")
+        return value
+
+    def number(self, node: yaml.Node, what: str) -> float:
+        text = self.text(node, what)
+        try:
+            value = float(text)
+        except ValueError:
+            raise self.fail(node, f"{what}: {text!r} is not a number (seconds, e.g. 10)") from None
+        if value <= 0:
+            raise self.fail(node, f"{what}: must be positive")
+        return value
+
+    def hostport(self, node: yaml.Node, what: str, default_port: int = 53) -> tuple[str, int]:
+        text = self.text(node, what)
+        try:
+            return parse_hostport(text, default_port)
+        except (ConfigError, ValueError) as exc:
+            raise self.fail(node, f"{what}: {exc}") from None
+
+    def cidr(self, node: yaml.Node, what: str) -> str:
+        text = self.text(node, what)
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise self.fail(node, f"{what}: {text!r} is not an address or CIDR (e.g. 192.0.2.0/24)") from None
+        return text
+
+    def path_value(self, node: yaml.Node, what: str) -> Path:
+        path = Path(self.text(node, what))
+        return path if path.is_absolute() else self.base / path
+
+
+def load_config_file(path: Path) -> ServerConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}:0: cannot read config file: {exc.strerror} (check the path)") from None
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{line}: YAML syntax: {problem} (check indentation and quoting)") from None
+    config = ServerConfig()
+    if root is None:
+        return config
+    reader = _Reader(path)
+    for key, (key_node, node) in reader.mapping(root, "server", _SERVER_FIELDS).items():
+        if key == "listen":
+            config.listen = [reader.hostport(n, "listen") for n in reader.seq(node, "listen")]
+            if not config.listen:
+                raise reader.fail(node, "listen: give at least one address, e.g. 127.0.0.1:53")
+        elif key == "zones":
+            config.zones = [_zone(reader, n) for n in reader.seq(node, "zones")]
+        elif key in _STR_OPTIONAL:
+            setattr(config, key, reader.scalar(node, key))
+        elif key in _INT:
+            high = 64 if key == "workers" else 65535
+            low = 512 if key == "edns_buffer" else 1
+            setattr(config, key, reader.integer(node, key, low, high))
+        elif key in _FLOAT:
+            setattr(config, key, reader.number(node, key))
+        elif key in _PATHS:
+            setattr(config, key, reader.path_value(node, key))
+        elif key == "tsig_keys":
+            config.tsig_keys = _tsig_keys(reader, node)
+        else:
+            raise reader.fail(key_node, f"field {key!r} cannot be set from a file")
+    names = [z.name for z in config.zones]
+    for zone in config.zones:
+        if names.count(zone.name) > 1:
+            raise ConfigError(f"{path}:1: zone {zone.name} listed twice (keep one entry)")
+        if zone.tsig_key and zone.tsig_key not in config.tsig_keys:
+            raise ConfigError(f"{path}:1: zone {zone.name}: tsig_key {zone.tsig_key!r} is not in tsig_keys")
+    return config
+
+
+def _zone(reader: _Reader, node: yaml.Node) -> ZoneConfig:
+    items = reader.mapping(node, "zone", _ZONE_FIELDS)
+    if "name" not in items:
+        raise reader.fail(node, "zone: 'name' is required (e.g. name: example.net)")
+    zone = ZoneConfig(name=reader.text(items["name"][1], "zone name").rstrip(".") or ".")
+    for key, (_key_node, value) in items.items():
+        what = f"zone {zone.name}: {key}"
+        if key == "file":
+            zone.file = reader.path_value(value, what)
+        elif key == "role":
+            role = reader.text(value, what)
+            if role not in ("primary", "secondary"):
+                raise reader.fail(value, f"{what}: {role!r} (use primary or secondary)")
+            zone.role = role  # type: ignore[assignment]
+        elif key in ("primaries", "notify"):
+            setattr(zone, key, [reader.hostport(n, what) for n in reader.seq(value, what)])
+        elif key in ("allow_notify", "allow_transfer"):
+            setattr(zone, key, [reader.cidr(n, what) for n in reader.seq(value, what)])
+        elif key == "tsig_key":
+            zone.tsig_key = reader.scalar(value, what)
+        elif key == "journal_size":
+            zone.journal_size = reader.integer(value, what, 0, 1_000_000)
+    if zone.role == "primary" and zone.file is None:
+        raise reader.fail(node, f"zone {zone.name}: a primary needs 'file: PATH' (or set role: secondary)")
+    if zone.role == "secondary" and not zone.primaries:
+        raise reader.fail(node, f"zone {zone.name}: a secondary needs 'primaries: [ADDR:PORT]'")
+    return zone
+
+
+def _tsig_keys(reader: _Reader, node: yaml.Node) -> dict[str, TsigKey]:
+    keys: dict[str, TsigKey] = {}
+    for name, (_key_node, value) in reader.mapping(node, "tsig_keys", set()).items():
+        items = reader.mapping(value, f"tsig key {name}", _TSIG_FIELDS)
+        if "secret" not in items:
+            raise reader.fail(value, f"tsig key {name}: 'secret' (base64) is required")
+        secret = reader.text(items["secret"][1], f"tsig key {name}: secret")
+        algorithm = reader.text(items["algorithm"][1], "algorithm") if "algorithm" in items else "hmac-sha256"
+        keys[name] = TsigKey(name, secret, algorithm)
+    return keys
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "mapping"
+    return "list" if isinstance(node, yaml.SequenceNode) else "value"

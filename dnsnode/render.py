@@ -1,0 +1,154 @@
+"""Render a plan to response wire: everything after the question, plus flags and counts.
+
+Compression pointers into the question sit at fixed offsets for a given qname length, so one
+rendering serves every query of that length (and any letter case): the reply is
+ID + flags/counts + the query's own question bytes + the rendered tail.
+For plans serving varying qnames, a placeholder qname of the same length stands in: its full
+name at offset 12 (the owner of synthesised RRsets becomes 0xC00C) and the zone apex at the end.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+
+import dns.name
+import dns.rrset
+
+from dnsnode.index import name_wire
+from dnsnode.plan import Plan
+
+_RR = struct.Struct("!HHIH")
+_FILLER = b"\xff"  # placeholder label bytes: never equal to a real name in a sane zone
+
+
+@dataclass(frozen=True)
+class EdnsOut:
+    """The OPT RR we send: our buffer size, the DO bit echoed, NSID when asked for."""
+
+    payload: int
+    do: bool = False
+    nsid: bytes | None = None
+    ext_rcode: int = 0
+
+    def wire(self) -> bytes:
+        options = b""
+        if self.nsid is not None:
+            options = struct.pack("!HH", 3, len(self.nsid)) + self.nsid
+        ttl = (self.ext_rcode << 24) | (0x8000 if self.do else 0)
+        return b"\x00" + _RR.pack(41, self.payload, ttl, len(options)) + options
+
+
+# (total size with the question, 4 flag+count headers indexed by the query's RD|CD, tail, truncated)
+Variant = tuple[int, tuple[bytes, bytes, bytes, bytes], bytes, bool]
+
+
+def placeholder(qlen: int, origin: dns.name.Name) -> dns.name.Name:
+    """A name of wire length qlen ending in origin (qlen > len(origin wire))."""
+    filler = qlen - len(name_wire(origin))
+    labels: list[bytes] = []
+    while filler > 0:
+        size = min(63, filler - 1)
+        if filler - (size + 1) == 1:
+            size -= 1  # never leave a single byte: a label needs two
+        labels.append(_FILLER * size)
+        filler -= size + 1
+    return dns.name.Name([*labels, *origin.labels])
+
+
+def _flags_counts(rcode: int, aa: bool, tc: bool, counts: tuple[int, int, int, int]) -> tuple[bytes, ...]:
+    out = []
+    for rdcd in range(4):
+        hi = 0x80 | (0x04 if aa else 0) | (0x02 if tc else 0) | (rdcd & 1)
+        lo = (0x10 if rdcd & 2 else 0) | (rcode & 0x0F)
+        out.append(bytes((hi, lo)) + struct.pack("!HHHH", *counts))
+    return tuple(out)
+
+
+def render(
+    plan: Plan, qname_len: int, edns: EdnsOut | None, qname: dns.name.Name | None = None
+) -> list[Variant]:
+    """Variants from complete to truncated; the sender picks the first that fits its limit.
+
+    qname: for plans without a fixed name, a real qname may be given (slow path, tests);
+    otherwise a placeholder of qname_len bytes stands in.
+    """
+    origin = plan.origin
+    out = io.BytesIO()
+    out.write(b"\x00" * 12)
+    compress: dict[dns.name.Name, int] = {}
+    owner_q: dns.name.Name | None
+    if plan.exact is not None:
+        owner_q = plan.exact
+        plan.exact.to_wire(out, compress)
+    else:
+        owner_q = qname if qname is not None else (placeholder(qname_len, origin) if origin else None)
+        if owner_q is not None:
+            scratch: dict[dns.name.Name, int] = {}
+            owner_q.to_wire(out, scratch)
+            # Only the full qname and the apex (and above) are at offsets shared by all qnames.
+            for name, offset in scratch.items():
+                if name == owner_q or (origin is not None and origin.is_subdomain(name)):
+                    compress[name] = offset
+        else:
+            out.write(b"\x00" * qname_len)
+    if out.tell() != 12 + qname_len:
+        raise ValueError("qname length mismatch")
+    out.write(b"\x00" * 4)
+    start = out.tell()
+
+    def section(rrsets: list[dns.rrset.RRset], synth: int) -> int:
+        count = 0
+        for i, rrset in enumerate(rrsets):
+            owner = owner_q if i < synth and owner_q is not None else rrset.name
+            for rd in rrset:
+                owner.to_wire(out, compress, origin)
+                out.write(_RR.pack(rrset.rdtype, rrset.rdclass, rrset.ttl, 0))
+                at = out.tell()
+                rd.to_wire(out, compress, origin)
+                end = out.tell()
+                out.seek(at - 2)
+                out.write(struct.pack("!H", end - at))
+                out.seek(end)
+                count += 1
+        return count
+
+    an = section(plan.answer, plan.synth)
+    ns = section(plan.authority, 0)
+    auth_end = out.tell()
+    ar = section(plan.additional, 0)
+    body = out.getvalue()
+    records = body[start:]
+    without_additional = body[start:auth_end]
+    opt = edns.wire() if edns is not None else b""
+    n_opt = 1 if edns is not None else 0
+    head = start  # 12 + question
+    variants: list[Variant] = []
+    variants.append(
+        (
+            head + len(records) + len(opt),
+            _flags_counts(plan.rcode, plan.aa, False, (1, an, ns, ar + n_opt)),  # type: ignore[arg-type]
+            records + opt,
+            False,
+        )
+    )
+    if ar and not plan.glue_required:
+        variants.append(
+            (
+                head + len(without_additional) + len(opt),
+                _flags_counts(plan.rcode, plan.aa, False, (1, an, ns, n_opt)),  # type: ignore[arg-type]
+                without_additional + opt,
+                False,
+            )
+        )
+    # Nothing fits: TC=1 with the question (and OPT) only, so the client retries over TCP.
+    variants.append(
+        (
+            head + len(opt),
+            _flags_counts(plan.rcode, plan.aa, True, (1, 0, 0, n_opt)),  # type: ignore[arg-type]
+            opt,
+            True,
+        )
+    )
+    return variants

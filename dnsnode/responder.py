@@ -1,0 +1,380 @@
+"""Query wire -> response wire.
+
+Fast path (plain QUERY, one question, at most an OPT): parse the header and question by hand,
+walk the compiled index by label offsets, take a memoised plan and its memoised rendering, and
+reply with ID + flags/counts + the query's own question bytes + the rendered tail.
+Everything else takes the slow path: dnspython parses it, unusual messages get FORMERR, NOTIMP,
+BADVERS or go to the transfer handler, and plain queries are re-encoded canonically and answered
+by the fast path, so both paths give the same answer by construction.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+
+from dnsnode import __version__
+from dnsnode.config import ServerConfig
+from dnsnode.hooks import Peer, TransferHandler, Transport
+from dnsnode.index import Node, ZoneIndex, build_index, name_wire, unservable_index
+from dnsnode.log import NULL_LOG, EventLog
+from dnsnode.plan import REFUSED, Plan, chaos_plan, plan_below, plan_exact
+from dnsnode.render import EdnsOut, Variant, render
+from dnsnode.stats import Stats
+from dnsnode.zonestore import ZoneEntry, ZoneStore
+
+HANDOFF: Final = object()  # answer() result: call handoff() (the transfer handler may block)
+
+_ONE_Q = b"\x00\x01\x00\x00\x00\x00\x00\x00"
+_ONE_Q_OPT = b"\x00\x01\x00\x00\x00\x00\x00\x01"
+_OPT = struct.Struct("!HHBBHH")  # type, payload, ext-rcode, version, flags, rdlen
+_OPTION = struct.Struct("!HH")
+_HEADER = struct.Struct("!HHHHHH")
+_OPCODE_NOTIFY = 4
+_AXFR = dns.rdatatype.AXFR
+_IXFR = dns.rdatatype.IXFR
+_TXT = dns.rdatatype.TXT
+_ANY = dns.rdatatype.ANY
+_LOG_EVERY = 1.0  # seconds between logged per-packet errors: a flood must not flood the log
+
+
+def _no_verify(_msg: dns.message.Message, _name: dns.name.Name) -> bool:
+    return False  # parse TSIG RRs without verifying: the transfer handler verifies
+
+
+class Responder:
+    def __init__(
+        self,
+        config: ServerConfig,
+        store: ZoneStore,
+        stats: Stats | None = None,
+        log: EventLog | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.stats = stats or Stats()
+        self.counters = self.stats.counters
+        self.log = log or NULL_LOG
+        self.handler: TransferHandler | None = None
+        self.edns_buffer = config.edns_buffer
+        nsid = config.effective(config.nsid)
+        self.nsid: bytes | None = nsid.encode() if nsid else None
+        # Index 0: no EDNS; otherwise bit 0 EDNS, bit 1 DO, bit 2 NSID asked (and configured).
+        self._edns: list[EdnsOut | None] = [None] * 8
+        for variant in range(1, 8, 2):
+            self._edns[variant] = EdnsOut(
+                config.edns_buffer, do=bool(variant & 2), nsid=self.nsid if variant & 4 else None
+            )
+        self._chaos = self._chaos_plans(config)
+        self._qtype_keys: dict[int, str] = {}
+        self._render_lock = threading.Lock()
+        self._last_error_log = 0.0
+        self.names: dict[bytes, Node] = {}
+        store.subscribe(self._on_change)
+        self._rebuild()
+
+    # ---- zone table -------------------------------------------------------------------------
+
+    def _on_change(self, _old: ZoneEntry | None, _new: ZoneEntry) -> None:
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """One dict of every name of every zone in service; swapped in by one assignment."""
+        indexes: list[ZoneIndex] = []
+        for origin, entry in self.store.snapshot.items():
+            version = entry.version
+            if version is None or entry.expired:
+                indexes.append(unservable_index(origin))
+                continue
+            index = version.index
+            if not isinstance(index, ZoneIndex):
+                index = build_index(version.zone)
+            indexes.append(index)
+        indexes.sort(key=lambda ix: len(ix.origin))  # parents first, children overwrite
+        origins = [ix.origin for ix in indexes]
+        names: dict[bytes, Node] = {}
+        for ix in indexes:
+            children = [o for o in origins if o != ix.origin and o.is_subdomain(ix.origin)]
+            if children:
+                for key, node in ix.nodes.items():
+                    if not any(node.name.is_subdomain(c) for c in children):
+                        names[key] = node
+            else:
+                names.update(ix.nodes)
+        self.names = names
+
+    def _chaos_plans(self, config: ServerConfig) -> dict[bytes, Plan]:
+        texts = {
+            "id.server.": config.effective(config.id_server),
+            "hostname.bind.": config.effective(config.hostname_bind),
+            "version.bind.": (
+                f"dnsnode {__version__}" if config.version_bind is None else config.version_bind or None
+            ),
+        }
+        texts["version.server."] = texts["version.bind."]
+        plans: dict[bytes, Plan] = {}
+        for text_name, text in texts.items():
+            if text:  # hidden ("" or unset identity): REFUSED, like NSD
+                name = dns.name.from_text(text_name)
+                plans[name_wire(name)] = chaos_plan(name, text)
+        return plans
+
+    # ---- the fast path ----------------------------------------------------------------------
+
+    def answer(self, data: bytes, peer: Peer, tcp: bool = False) -> Any:
+        """bytes to send, None to drop, or HANDOFF (then call handoff()). Never raises."""
+        try:
+            return self._answer(data, peer, tcp)
+        except Exception as exc:  # never crash on any input: answer FORMERR or drop
+            self._log_error("answer_error", exc, peer)
+            try:
+                return self._error_reply(data, dns.rcode.FORMERR)
+            except Exception:
+                self.counters["dropped"] += 1
+                return None
+
+    def _answer(self, data: bytes, peer: Peer, tcp: bool) -> Any:
+        n = len(data)
+        if n < 17 or data[2] & 0xF8:  # QR set or opcode != QUERY
+            return self._slow(data, peer, tcp)
+        counts = data[4:12]
+        if counts == _ONE_Q:
+            edns = False
+        elif counts == _ONE_Q_OPT:
+            edns = True
+        else:
+            return self._slow(data, peer, tcp)
+        i = 12
+        offsets = []
+        while True:
+            length = data[i]
+            if length == 0:
+                break
+            if length > 63:  # compression or extended label in a question: slow path decides
+                return self._slow(data, peer, tcp)
+            offsets.append(i - 12)
+            i += length + 1
+        qend = i + 5
+        if qend > n or i > 266:
+            return self._slow(data, peer, tcp)
+        qtype = (data[i + 1] << 8) | data[i + 2]
+        qclass = (data[i + 3] << 8) | data[i + 4]
+        if edns:
+            if qend + 11 > n or data[qend] != 0:
+                return self._slow(data, peer, tcp)
+            rtype, payload, _ext, version, eflags, rdlen = _OPT.unpack_from(data, qend + 1)
+            if rtype != 41 or version != 0 or qend + 11 + rdlen != n:
+                return self._slow(data, peer, tcp)
+            variant = 3 if eflags & 0x8000 else 1
+            if rdlen:
+                j = qend + 11
+                while j < n:
+                    code, olen = _OPTION.unpack_from(data, j)
+                    if code == 3 and self.nsid is not None:
+                        variant |= 4
+                    j += 4 + olen
+                if j != n:
+                    return self._slow(data, peer, tcp)
+            limit = payload if payload < self.edns_buffer else self.edns_buffer
+            if limit < 512:
+                limit = 512
+        else:
+            if qend != n:
+                return self._slow(data, peer, tcp)
+            variant = 0
+            limit = 512
+        if tcp:
+            limit = 65535
+        if qtype in (251, 252):  # IXFR, AXFR
+            return self._slow(data, peer, tcp)
+
+        qlen = i - 11
+        qn = data[12 : i + 1].lower()
+        plan: Plan | None
+        if qclass == 1:
+            names = self.names
+            node = None
+            off = 0
+            for off in offsets:
+                node = names.get(qn[off:])
+                if node is not None:
+                    break
+            if node is None:
+                plan = REFUSED
+            elif off == 0:
+                plan = node.plans.get(qtype)
+                if plan is None or qtype == _ANY:
+                    plan = plan_exact(node, qtype, tcp)
+            else:
+                plan = plan_below(node, qtype, tcp)
+        elif qclass == 3 and qtype in (16, 255):  # CH TXT or ANY
+            plan = self._chaos.get(qn) or REFUSED
+        else:
+            plan = REFUSED
+
+        variants = plan.renders.get((qlen << 3) | variant)
+        if variants is None:
+            variants = self._render(plan, qlen, variant)
+        for chosen in variants:
+            if chosen[0] <= limit:
+                break
+        c = self.counters
+        c["tcp" if tcp else "udp"] += 1
+        c[plan.rcode_key] += 1
+        qkey = self._qtype_keys.get(qtype)
+        if qkey is None:
+            qkey = self._qtype_keys[qtype] = "qtype." + dns.rdatatype.to_text(dns.rdatatype.RdataType(qtype))
+        c[qkey] += 1
+        if chosen[3]:
+            c["truncated"] += 1
+        return data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
+
+    def _render(self, plan: Plan, qlen: int, variant: int) -> list[Variant]:
+        with self._render_lock:  # renders are memoised; one renderer at a time keeps it simple
+            key = (qlen << 3) | variant
+            variants = plan.renders.get(key)
+            if variants is None:
+                variants = plan.renders[key] = render(plan, qlen, self._edns[variant])
+            return variants
+
+    # ---- the slow path ----------------------------------------------------------------------
+
+    def _slow(self, data: bytes, peer: Peer, tcp: bool) -> Any:
+        if len(data) < 12:
+            self.counters["dropped"] += 1
+            return None
+        _id, flags, _qd, _an, _ns, _ar = _HEADER.unpack_from(data)
+        if flags & 0x8000:  # a response: answering it could start a loop
+            self.counters["dropped"] += 1
+            return None
+        opcode = (flags >> 11) & 0x0F
+        if opcode == _OPCODE_NOTIFY:
+            return HANDOFF
+        if opcode != dns.opcode.QUERY:
+            return self._error_reply(data, dns.rcode.NOTIMP)
+        try:
+            msg = dns.message.from_wire(data, keyring=_no_verify)
+        except Exception:
+            return self._error_reply(data, dns.rcode.FORMERR)
+        if msg.tsig is not None:
+            return HANDOFF
+        if len(msg.question) != 1:
+            return self._error_reply(data, dns.rcode.FORMERR)
+        question = msg.question[0]
+        if question.rdtype in (_AXFR, _IXFR):
+            return HANDOFF
+        if msg.edns > 0:
+            return self._badvers(msg)
+        canonical = _canonical_query(msg)
+        if canonical == data:
+            # The fast path sent it here, yet it parses as plain: unexpected; refuse, never loop.
+            return self._error_reply(data, dns.rcode.FORMERR)
+        return self._answer(canonical, peer, tcp)
+
+    def handoff(self, data: bytes, peer: Peer, transport: Transport) -> list[bytes]:
+        """Messages for the transfer handler (NOTIFY, AXFR/IXFR, TSIG). May block: call off-loop."""
+        self.counters["xfr.handoff"] += 1
+        if self.handler is not None:
+            try:
+                replies = self.handler.handle(data, peer, transport)
+            except Exception as exc:
+                self._log_error("transfer_handler_error", exc, peer)
+                replies = None
+            if replies is not None:
+                return replies
+            reply = self._error_reply(data, dns.rcode.REFUSED)
+        else:
+            opcode = (data[2] >> 3) & 0x0F if len(data) > 2 else 0
+            rcode = dns.rcode.NOTIMP if opcode == _OPCODE_NOTIFY else dns.rcode.REFUSED
+            reply = self._error_reply(data, rcode)
+        return [reply] if reply is not None else []
+
+    def _error_reply(self, data: bytes, rcode: int) -> bytes | None:
+        """Header echo (ID, opcode, RD) + the question when it parses; no OPT (we did not parse it)."""
+        if len(data) < 12:
+            self.counters["dropped"] += 1
+            return None
+        qid, flags, qdcount, _an, _ns, _ar = _HEADER.unpack_from(data)
+        if flags & 0x8000:
+            self.counters["dropped"] += 1
+            return None
+        question = _first_question(data) if qdcount >= 1 else b""
+        rflags = 0x8000 | (flags & 0x7900) | (flags & 0x0010) | rcode  # QR, opcode, RD, CD
+        self.counters["rcode." + dns.rcode.to_text(dns.rcode.Rcode(rcode))] += 1
+        if rcode == dns.rcode.FORMERR:
+            self.counters["malformed"] += 1
+        return _HEADER.pack(qid, rflags, 1 if question else 0, 0, 0, 0) + question
+
+    def _badvers(self, msg: dns.message.Message) -> bytes:
+        """RFC 6891 6.1.3: BADVERS, with our OPT at version 0; the question echoed."""
+        response = dns.message.make_response(msg)
+        response.flags &= ~dns.flags.AA
+        response.use_edns(0, 0, self.edns_buffer)
+        response.set_rcode(dns.rcode.BADVERS)
+        self.counters["rcode.BADVERS"] += 1
+        return response.to_wire()
+
+    def _log_error(self, event: str, exc: BaseException, peer: Peer) -> None:
+        self.counters["errors"] += 1
+        now = time.monotonic()
+        if now - self._last_error_log >= _LOG_EVERY:
+            self._last_error_log = now
+            self.log.event(event, error=repr(exc), peer=list(peer) if peer else None)
+
+    # ---- for the transfer handler -----------------------------------------------------------
+
+    def resolve_query(self, msg: dns.message.Message, transport: Transport) -> dns.message.Message:
+        """The answer to a plain QUERY as a dnspython message (same content as the wire answer)."""
+        wire = self._answer(_canonical_query(msg), ("0.0.0.0", 0), transport == "tcp")
+        if not isinstance(wire, bytes):
+            response = dns.message.make_response(msg)
+            response.set_rcode(dns.rcode.REFUSED)
+            return response
+        return dns.message.from_wire(wire)
+
+    @property
+    def udp_answer(self) -> Callable[[bytes, Peer], Any]:
+        return self.answer
+
+
+def _canonical_query(msg: dns.message.Message) -> bytes:
+    """The plain fast-path form of a parsed query: one question, our OPT subset, no TSIG."""
+    question = msg.question[0]
+    flags = msg.flags & (dns.flags.RD | dns.flags.CD)
+    opt = b""
+    if msg.edns >= 0:
+        options = b""
+        if any(o.otype == dns.edns.NSID for o in msg.options):
+            options = _OPTION.pack(3, 0)
+        ttl_flags = 0x8000 if msg.ednsflags & dns.flags.DO else 0
+        opt = b"\x00" + _OPT.pack(41, max(msg.payload, 0), 0, 0, ttl_flags, len(options)) + options
+    header = _HEADER.pack(msg.id, flags, 1, 0, 0, 1 if opt else 0)
+    qwire = name_wire(question.name) + struct.pack("!HH", question.rdtype, question.rdclass)
+    return header + qwire + opt
+
+
+def _first_question(data: bytes) -> bytes:
+    """The first question's bytes if it is well formed and uncompressed, else b""."""
+    i = 12
+    n = len(data)
+    while i < n:
+        length = data[i]
+        if length == 0:
+            end = i + 5
+            return data[12:end] if end <= n and end - 12 <= 259 else b""
+        if length > 63:
+            return b""
+        i += length + 1
+    return b""

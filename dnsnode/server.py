@@ -1,0 +1,280 @@
+"""The serving process: zones, listeners, reloads, transfers seam, control socket, stats.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import dns.name
+import dns.zone
+
+from dnsnode.config import ServerConfig, ZoneConfig
+from dnsnode.control import ControlServer
+from dnsnode.hooks import TransferHandler
+from dnsnode.index import build_index
+from dnsnode.log import EventLog
+from dnsnode.responder import Responder
+from dnsnode.sockets import tcp_socket, udp_socket
+from dnsnode.stats import Stats
+from dnsnode.tcp import TcpServer
+from dnsnode.udp import UdpServer
+from dnsnode.zonefile import ZoneFileError, load_zone_file
+from dnsnode.zonestore import ZoneStore
+
+STATS_INTERVAL = 1.0  # seconds between stats.json writes (and the main loop's tick)
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What the zone file looked like when loaded: unchanged files are not re-published."""
+
+    mtime_ns: int
+    size: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStamp | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return cls(st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class Server:
+    def __init__(self, config: ServerConfig, log: EventLog) -> None:
+        self.config = config
+        self.log = log
+        self.stats = Stats()
+        self.store = ZoneStore(build_index=build_index)
+        self.responder = Responder(config, self.store, self.stats, log)
+        self.zones: dict[dns.name.Name, ZoneConfig] = {dns.name.from_text(z.name): z for z in config.zones}
+        self.handler: TransferHandler | None = None
+        self.stop_event = threading.Event()
+        self._reload_lock = threading.Lock()
+        self._stamps: dict[dns.name.Name, FileStamp | None] = {}
+        self._udp: list[UdpServer] = []
+        self._tcp: TcpServer | None = None
+        self._control: ControlServer | None = None
+        self.extra_stats: list[Any] = []  # callables returning counters to add (workers)
+
+    # ---- zones ------------------------------------------------------------------------------
+
+    def load_all(self) -> None:
+        for origin, zone in self.zones.items():
+            if zone.role == "primary" and zone.file is not None:
+                error = self._load(origin, zone.file, force=True)
+                if error:
+                    self.store.declare(origin)  # configured but unloadable: SERVFAIL, like NSD
+            else:
+                self.store.declare(origin)  # secondary: SERVFAIL until the first transfer
+                self.log.event("zone_declared", zone=zone.name, role=zone.role)
+
+    def _load(self, origin: dns.name.Name, path: Path, force: bool = False) -> str | None:
+        """Load and publish one zone file; the error text ("FILE:LINE: reason") or None."""
+        stamp = FileStamp.of(path)
+        if not force and stamp is not None and self._stamps.get(origin) == stamp:
+            return None
+        started = time.monotonic()
+        try:
+            zone = load_zone_file(path, origin)
+        except ZoneFileError as exc:
+            self.stats.incr("zone.load_errors")
+            self.log.event(
+                "zone_rejected",
+                zone=origin.to_text(True),
+                error=str(exc),
+                kept_serving=bool((entry := self.store.get(origin)) and entry.version is not None),
+            )
+            return str(exc)
+        old = self.store.get(origin)
+        version = self.store.publish(zone, f"file:{path}")
+        self._stamps[origin] = stamp
+        if old is not None and old.version is not None and old.version.serial == version.serial:
+            self.log.event("zone_serial_unchanged", zone=origin.to_text(True), serial=version.serial)
+        self.log.event(
+            "zone_loaded",
+            zone=origin.to_text(True),
+            serial=version.serial,
+            source=version.source,
+            names=len(version.index.nodes) if version.index is not None else None,
+            seconds=round(time.monotonic() - started, 4),
+        )
+        return None
+
+    def reload(self, zone_name: str | None = None) -> dict[str, Any]:
+        """Re-read zone files (all primaries, or one zone). A bad file keeps the old zone in service."""
+        with self._reload_lock:
+            if zone_name:
+                origin = dns.name.from_text(zone_name)
+                if origin not in self.zones:
+                    return {"ok": False, "error": f"zone {zone_name} is not configured"}
+                targets = [origin]
+            else:
+                targets = list(self.zones)
+            results: dict[str, Any] = {}
+            ok = True
+            for origin in targets:
+                zone = self.zones[origin]
+                name = origin.to_text(True)
+                if zone.role != "primary" or zone.file is None:
+                    results[name] = {"ok": True, "result": "secondary: refreshed by zone transfers"}
+                    continue
+                before = self.store.get(origin)
+                error = self._load(origin, zone.file)
+                if error:
+                    ok = False
+                    results[name] = {"ok": False, "error": error}
+                    continue
+                after = self.store.get(origin)
+                changed = before is None or after is None or before.version is not after.version
+                serial = after.version.serial if after and after.version else None
+                results[name] = {
+                    "ok": True,
+                    "result": "reloaded" if changed else "unchanged",
+                    "serial": serial,
+                }
+            self.log.event("reload", zone=zone_name, ok=ok, results=results)
+            return {"ok": ok, "zones": results}
+
+    # ---- serving ----------------------------------------------------------------------------
+
+    def start_listeners(self, reuse_port: bool = False) -> None:
+        tcp_socks = []
+        for host, port in self.config.listen:
+            self._udp.append(UdpServer(udp_socket(host, port, reuse_port), self.responder))
+            tcp_socks.append(tcp_socket(host, port, reuse_port))
+        self._tcp = TcpServer(tcp_socks, self.responder, self.config, self.log)
+        self._tcp.start()
+        for udp in self._udp:
+            udp.start()
+        self.log.event("listening", listen=[f"{h}:{p}" for h, p in self.config.listen])
+
+    def start_transfers(self, resolve: Any = None) -> None:
+        try:
+            from dnsnode.xfr import TransferService  # type: ignore[attr-defined,unused-ignore]
+        except ImportError as exc:
+            self.log.event("transfers_unavailable", error=repr(exc))
+            return
+        try:
+            handler = TransferService(
+                self.config, self.store, resolve or self.responder.resolve_query, self.stats
+            )
+            handler.start()
+        except Exception as exc:
+            self.log.event("transfers_failed", error=repr(exc))
+            return
+        self.handler = handler
+        self.responder.handler = handler
+        self.log.event("transfers_started")
+
+    def start_control(self) -> None:
+        if self.config.control_socket is not None:
+            self._control = ControlServer(self.config.control_socket, self.dispatch)
+            self._control.start()
+            self.log.event("control_socket", path=str(self.config.control_socket))
+
+    # ---- state ------------------------------------------------------------------------------
+
+    def counters(self) -> dict[str, Any]:
+        stats = self.stats.as_dict()
+        total: dict[str, int] = dict(stats["counters"])
+        for extra in self.extra_stats:
+            for key, value in extra().items():
+                total[key] = total.get(key, 0) + value
+        stats["counters"] = total
+        return stats
+
+    def zone_status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for origin, entry in sorted(self.store.snapshot.items()):
+            version = entry.version
+            zone = self.zones.get(origin)
+            out[origin.to_text(True)] = {
+                "role": zone.role if zone else "unknown",
+                "serial": version.serial if version else None,
+                "expired": entry.expired,
+                "servable": entry.servable,
+                "source": version.source if version else None,
+                "loaded_at": version.loaded_at if version else None,
+            }
+        return out
+
+    def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
+        cmd = request.get("cmd")
+        if cmd == "stats":
+            return {"ok": True, "stats": self.counters()}
+        if cmd == "status":
+            return {
+                "ok": True,
+                "identity": self.config.identity,
+                "pid": os.getpid(),
+                "workers": self.config.workers,
+                "transfers": self.handler is not None,
+                "zones": self.zone_status(),
+            }
+        if cmd == "reload":
+            zone = request.get("zone")
+            return self.reload(str(zone) if zone else None)
+        return {"ok": False, "error": f"unknown cmd {cmd!r} (use stats, status or reload)"}
+
+    def write_stats_json(self) -> None:
+        if self.config.state_dir is None:
+            return
+        path = self.config.state_dir / "stats.json"
+        tmp = path.with_name(f".stats.json.{os.getpid()}.tmp")
+        payload = {"ts": time.time(), "stats": self.counters(), "zones": self.zone_status()}
+        try:
+            tmp.write_text(json.dumps(payload, default=str))
+            os.replace(tmp, path)  # readers see the old file or the new one, never half
+        except OSError as exc:
+            self.log.event("stats_write_failed", error=repr(exc))
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    def install_signals(self) -> None:
+        def on_hup(_sig: int, _frame: FrameType | None) -> None:
+            threading.Thread(target=self.reload, name="sighup-reload", daemon=True).start()
+
+        def on_term(_sig: int, _frame: FrameType | None) -> None:
+            self.stop_event.set()
+
+        signal.signal(signal.SIGHUP, on_hup)
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)
+
+    def run_until_stopped(self) -> None:
+        if self.config.state_dir is not None:
+            self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.write_stats_json()
+        while not self.stop_event.wait(STATS_INTERVAL):
+            self.write_stats_json()
+
+    def stop(self) -> None:
+        self.log.event("stopping")
+        if self._control is not None:
+            self._control.stop()
+        if self.handler is not None:
+            try:
+                self.handler.stop()
+            except Exception as exc:
+                self.log.event("transfers_stop_failed", error=repr(exc))
+        for udp in self._udp:
+            udp.stop()
+        if self._tcp is not None:
+            self._tcp.stop()
+        self.write_stats_json()
+        self.log.event("stopped")
+
+
+def load_zone_copy(store: ZoneStore, origin: dns.name.Name, path: Path, source: str) -> int:
+    """Load a zone copy written by the parent (workers) and publish it under the parent's source."""
+    zone: dns.zone.Zone = load_zone_file(path, origin)
+    return store.publish(zone, source).serial
