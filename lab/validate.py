@@ -54,7 +54,7 @@ def _ases(spec: TopologySpec) -> list[Issue]:
             out.append(
                 Issue(
                     ("ases", i, "asn"),
-                    f"AS {a.asn} is defined twice (also as ases[{first_asn[a.asn]}]); "
+                    f"AS {a.asn} is defined twice (first as ases[{first_asn[a.asn]}]); "
                     "give each AS its own number",
                 )
             )
