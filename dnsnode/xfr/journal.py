@@ -83,6 +83,7 @@ class Journal:
         with self._lock:
             self._diffs = ()
             if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 _atomic_write(self.path, "")
                 self._lines_on_disk = 0
             if zone is not None:

@@ -115,12 +115,18 @@ class Daemon:
     port: int
     log_path: Path
     conf: Path
+    argv: tuple[str, ...] = ()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def restart(self) -> None:
+        """Start the same daemon again (same config, state and port) after stop()."""
+        self.stop()
+        self.proc = _spawn(self.name, list(self.argv), self.workdir)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -133,7 +139,7 @@ class Daemon:
 
 
 def _spawn(name: str, argv: list[str], workdir: Path) -> subprocess.Popen[bytes]:
-    out = (workdir / f"{name}.stdout").open("wb")
+    out = (workdir / f"{name}.stdout").open("ab")
     try:
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     finally:
@@ -153,14 +159,14 @@ class KnotZone:
 
 class Knot(Daemon):
     @classmethod
-    def start(cls, workdir: Path, address: str, zones: list[KnotZone]) -> Knot:
+    def start(cls, workdir: Path, address: str, zones: list[KnotZone], port: int | None = None) -> Knot:
         workdir.mkdir(parents=True, exist_ok=True)
-        port = free_port(address)
+        port = port or free_port(address)
         for d in ("run", "db", "zones"):
             (workdir / d).mkdir(exist_ok=True)
         keys = {z.key for z in zones if z.key}
         lines = [
-            "server:",
+            "server:",  # remotes use `via`, so NOTIFY and transfers leave from our own address
             f"    rundir: {workdir / 'run'}",
             f"    listen: {address}@{port}",
             "log:",
@@ -192,13 +198,18 @@ class Knot(Daemon):
                 zone_lines += [f"    acl: xfr{i}"]
                 if z.notify:
                     for j, (h, p) in enumerate(z.notify):
-                        remotes += [f"  - id: n{i}_{j}", f"    address: {h}@{p}", *key_line]
+                        remotes += [
+                            f"  - id: n{i}_{j}",
+                            f"    address: {h}@{p}",
+                            f"    via: {address}",
+                            *key_line,
+                        ]
                     ids = ", ".join(f"n{i}_{j}" for j in range(len(z.notify)))
                     zone_lines += [f"    notify: [{ids}]"]
             else:  # we are its secondary
                 assert z.primary is not None
                 h, p = z.primary
-                remotes += [f"  - id: m{i}", f"    address: {h}@{p}", *key_line]
+                remotes += [f"  - id: m{i}", f"    address: {h}@{p}", f"    via: {address}", *key_line]
                 acls += [
                     f"  - id: ntf{i}",
                     f"    address: [{', '.join(z.allow or [h])}]",
@@ -213,8 +224,9 @@ class Knot(Daemon):
         lines += zone_lines
         conf = workdir / "knot.conf"
         conf.write_text("\n".join(lines) + "\n")
-        proc = _spawn("knotd", ["knotd", "-c", str(conf)], workdir)
-        return cls("knot", proc, workdir, address, port, workdir / "knot.log", conf)
+        argv = ("knotd", "-c", str(conf))
+        proc = _spawn("knot", list(argv), workdir)
+        return cls("knot", proc, workdir, address, port, workdir / "knot.log", conf, argv)
 
     def knotc(self, *args: str) -> str:
         r = subprocess.run(
@@ -233,13 +245,14 @@ class Knot(Daemon):
 # --- NSD ---------------------------------------------------------------------------------
 class Nsd(Daemon):
     @classmethod
-    def start(cls, workdir: Path, address: str, zones: list[KnotZone]) -> Nsd:
+    def start(cls, workdir: Path, address: str, zones: list[KnotZone], port: int | None = None) -> Nsd:
         workdir.mkdir(parents=True, exist_ok=True)
-        port = free_port(address)
+        port = port or free_port(address)
         lines = [
             "server:",
             f"    ip-address: {address}@{port}",
             f"    port: {port}",
+            f"    outgoing-interface: {address}",  # NOTIFY and transfers from our own address
             f"    pidfile: {workdir / 'nsd.pid'}",
             f"    zonesdir: {workdir}",
             f"    xfrdfile: {workdir / 'xfrd.state'}",
@@ -276,8 +289,9 @@ class Nsd(Daemon):
                 lines += [f"    allow-notify: {a} {key}" for a in (z.allow or [h])]
         conf = workdir / "nsd.conf"
         conf.write_text("\n".join(lines) + "\n")
-        proc = _spawn("nsd", ["nsd", "-d", "-c", str(conf)], workdir)
-        return cls("nsd", proc, workdir, address, port, workdir / "nsd.log", conf)
+        argv = ("nsd", "-d", "-c", str(conf))
+        proc = _spawn("nsd", list(argv), workdir)
+        return cls("nsd", proc, workdir, address, port, workdir / "nsd.log", conf, argv)
 
 
 # --- dnsnode's TransferService, hosted in-process ------------------------------------------------
