@@ -41,3 +41,24 @@ def test_frr_site_has_what_the_agent_parses() -> None:
         assert "no bgp network import-check" in conf
         for s in site.sessions:
             assert f"neighbor {s.peer4} route-map ANYCAST-OUT" in conf
+
+
+@pytest.mark.parametrize("topo", ["workshop.yml", "global.yml"])
+def test_dnsnode_and_agent_configs_load_with_their_own_loaders(topo: str, tmp_path: Path) -> None:
+    configfile = pytest.importorskip("dnsnode.configfile")
+    agent_config = pytest.importorskip("dnsnode.agent.config")
+    lab = load(ROOT / "topologies" / topo)
+    for rel, text in render_files(lab).items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    primary = configfile.load_config_file(tmp_path / "primary" / "dnsnode.yml")
+    assert primary.zones[0].role == "primary"
+    assert len(primary.zones[0].notify) == 2 * len(lab.of_kind("site"))
+    for site in lab.of_kind("site"):
+        server = configfile.load_config_file(tmp_path / site.name / "dnsnode.yml")
+        assert (str(lab.service.address4), 53) in server.listen and server.identity == site.name
+        assert server.zones[0].primaries[0] == (str(lab.primary4), 53)
+        agent = agent_config.build(agent_config.load_yaml(tmp_path / site.name / "agent.yml"))
+        assert agent.speaker == site.daemon
+        assert agent.prefixes == [lab.service.prefix4, lab.service.prefix6]
