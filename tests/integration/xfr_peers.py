@@ -252,7 +252,6 @@ class Nsd(Daemon):
             "server:",
             f"    ip-address: {address}@{port}",
             f"    port: {port}",
-            f"    outgoing-interface: {address}",  # NOTIFY and transfers from our own address
             f"    pidfile: {workdir / 'nsd.pid'}",
             f"    zonesdir: {workdir}",
             f"    xfrdfile: {workdir / 'xfrd.state'}",
@@ -278,6 +277,7 @@ class Nsd(Daemon):
         for z in zones:
             key = z.key.name if z.key else "NOKEY"
             lines += ["zone:", f"    name: {z.name}", f"    zonefile: {z.name}.zone"]
+            lines += [f"    outgoing-interface: {address}"]  # NOTIFY and transfers from our own address
             if z.text is not None:
                 (workdir / f"{z.name}.zone").write_text(z.text)
                 lines += [f"    provide-xfr: {a} {key}" for a in z.allow]
