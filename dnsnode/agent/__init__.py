@@ -1,0 +1,1 @@
+"""dnsnode health agent: announce the site's anycast prefixes only while the local DNS answers."""

@@ -1,0 +1,75 @@
+"""What every BGP speaker driver offers the agent, and running its commands with a log line each."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from dnsnode.agent.events import EventLog
+from dnsnode.agent.state import Announcement
+
+
+class SpeakerError(RuntimeError):
+    """A speaker command failed or its result was not the one asked for; the agent retries."""
+
+
+@dataclass(frozen=True)
+class DrainAttrs:
+    """How a draining announcement is made unattractive (RFC 8326 or AS-path prepends)."""
+
+    method: str  # "community" | "prepend"
+    prepend: int = 3
+    asn: int | None = None
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: list[str]
+    rc: int  # -1: timed out, 127: program not found
+    output: str
+    elapsed: float
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+class Speaker(Protocol):
+    kind: str
+
+    async def apply(self, ann: Announcement) -> None:
+        """Make the speaker show exactly ann; idempotent; raise SpeakerError if not done."""
+        ...
+
+
+async def run_command(argv: Sequence[str], timeout: float, events: EventLog, speaker: str) -> CommandResult:
+    """Run one speaker command, log it with its result (always), return the result."""
+    start = time.monotonic()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+    except FileNotFoundError as exc:
+        res = CommandResult(list(argv), 127, str(exc), time.monotonic() - start)
+    else:
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+            res = CommandResult(list(argv), proc.returncode or 0, out.decode(errors="replace"), 0.0)
+        except TimeoutError:
+            proc.kill()  # our own child, by its PID
+            await proc.wait()
+            res = CommandResult(list(argv), -1, f"timed out after {timeout:g} s", 0.0)
+        res = CommandResult(res.argv, res.rc, res.output, time.monotonic() - start)
+    events.emit(
+        "speaker",
+        speaker=speaker,
+        cmd=res.argv,
+        rc=res.rc,
+        ok=res.ok,
+        elapsed=round(res.elapsed, 4),
+        output=res.output.strip()[-500:],
+    )
+    return res
