@@ -17,8 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
@@ -28,15 +27,15 @@ if __package__ in (None, ""):  # run as a script (`python bench/bench_dns.py`): 
 from rich.console import Console
 
 from bench import crosscheck, dnsperf_run, servers, zonegen
-from bench.procfs import group_cpu_seconds, usable_cpus
+from bench.procfs import core_times, group_cpu_seconds, usable_cpus
 from bench.render import render
 from bench.results import Report, Run, Scaling, cell, summarise, verdict
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seconds", type=float, default=4.0, help="dnsperf -l per run (default 4)")
-    p.add_argument("--repeat", type=int, default=3, help="runs per (server, mix); medians reported")
+    p.add_argument("--seconds", type=float, default=3.0, help="dnsperf -l per run (default 3)")
+    p.add_argument("--repeat", type=int, default=5, help="runs per (server, mix), medians (default 5)")
     p.add_argument("--mixes", default="existing,nxdomain,wildcard,mixed", help="comma-separated mixes")
     p.add_argument("--servers", default="dnsnode,nsd", help="comma-separated: dnsnode, nsd, knot")
     p.add_argument("--hosts", type=int, default=10_000, help="hosts in the generated zone")
@@ -59,26 +58,56 @@ def dnsperf_version() -> str:
     return "?"
 
 
+@dataclass(frozen=True)
+class Cores:
+    server: int  # the core the single-process servers are pinned to
+    client: int | None  # dnsperf's core (None: one CPU, shared)
+
+
 def measure(
-    server: servers.ServerProc, mix: zonegen.Mix, cfg: dnsperf_run.DnsperfConfig
-) -> tuple[dnsperf_run.DnsperfResult, float, float]:
-    """One dnsperf run; also the server's and dnsperf's CPU use (cores busy) over it.
+    server: servers.ServerProc,
+    mix: zonegen.Mix,
+    cfg: dnsperf_run.DnsperfConfig,
+    cores: Cores,
+    repeat: int = -1,
+) -> Run:
+    """One dnsperf run, with who used the CPU meanwhile.
 
     dnsperf's CPU comes from RUSAGE_CHILDREN: subprocess.run has reaped it when run returns.
+    Core figures come from /proc/stat and include everything on that core: interrupts (where
+    loopback packet processing is accounted) and the other tenants of this machine.
     """
     if not server.alive():
         raise servers.ServerError(f"{server.label} died before a run:\n{server.log_tail()}")
     cpu0 = group_cpu_seconds(server.pid)
     client0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall0 = time.monotonic()
+    core0 = core_times(cores.server)
+    ccore0 = core_times(cores.client) if cores.client is not None else core0
     result = dnsperf_run.run(cfg, server.port, mix.path, mix.lines)
-    wall = time.monotonic() - wall0
+    core1 = core_times(cores.server)
+    ccore1 = core_times(cores.client) if cores.client is not None else core1
     client1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_cpu = (group_cpu_seconds(server.pid) - cpu0) / wall
-    client_cpu = (client1.ru_utime + client1.ru_stime - client0.ru_utime - client0.ru_stime) / wall
+    span = max(1e-9, core1.total - core0.total)  # the core's elapsed time, in the same ticks
+    server_cpu = (group_cpu_seconds(server.pid) - cpu0) / span
+    client_cpu = (client1.ru_utime + client1.ru_stime - client0.ru_utime - client0.ru_stime) / span
+    busy = (core1.busy - core0.busy) / span
+    interrupts = (core1.interrupts - core0.interrupts) / span
     if not server.alive():
         raise servers.ServerError(f"{server.label} died during a run:\n{server.log_tail()}")
-    return result, server_cpu, client_cpu
+    return Run(
+        server=server.label,
+        mix=mix.name,
+        repeat=repeat,
+        result=result,
+        server_cpu=server_cpu,
+        client_cpu=client_cpu,
+        server_core_busy=busy,
+        client_core_busy=(ccore1.busy - ccore0.busy) / max(1e-9, ccore1.total - ccore0.total),
+        # A multi-worker server also runs on dnsperf's core: "others" means nothing there.
+        others_on_server_core=max(0.0, busy - interrupts - server_cpu)
+        if server.cpus == str(cores.server)
+        else 0.0,
+    )
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -86,9 +115,19 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def start_servers(
-    names: list[str], workdir: Path, zone: Path, cpus: list[int], workers: int, scaling: bool
+    names: list[str],
+    workdir: Path,
+    zone: Path,
+    cpus: list[int],
+    workers: int,
+    scaling: bool,
+    errors: list[str],
 ) -> tuple[list[servers.ServerProc], servers.ServerProc | None]:
-    """Start every server; append to the list as we go so a failure still stops the earlier ones."""
+    """Start every server; a failure stops the ones already started.
+
+    The --workers server is optional to the comparison: if it fails, the error goes to `errors`
+    (the run goes on without the scaling row and exits non-zero at the end).
+    """
     started: list[servers.ServerProc] = []
     try:
         for name in names:
@@ -102,8 +141,11 @@ def start_servers(
                 raise servers.ServerError(f"--servers: unknown server {name!r} (dnsnode, nsd, knot)")
         multi = None
         if scaling:
-            multi = servers.start_dnsnode(workdir, zone, ",".join(map(str, cpus)), workers=workers)
-            started.append(multi)
+            try:
+                multi = servers.start_dnsnode(workdir, zone, ",".join(map(str, cpus)), workers=workers)
+                started.append(multi)
+            except servers.ServerError as exc:
+                errors.append(f"scaling row skipped: {exc}")
     except BaseException:
         for s in started:
             servers.stop(s)
@@ -133,6 +175,7 @@ def run_matrix(
     multi: servers.ServerProc | None,
     mixes: list[zonegen.Mix],
     cfg: dnsperf_run.DnsperfConfig,
+    cores: Cores,
     args: argparse.Namespace,
     console: Console,
 ) -> None:
@@ -142,12 +185,13 @@ def run_matrix(
             if repeat % 2:
                 order.reverse()  # alternate who goes first: drift hits every server alike
             for s in order:
-                result, server_cpu, client_cpu = measure(s, mix, cfg)
-                report.runs.append(Run(s.label, mix.name, repeat, result, server_cpu, client_cpu))
+                run = measure(s, mix, cfg, cores, repeat)
+                report.runs.append(run)
                 console.print(
                     f"  run {repeat + 1}/{args.repeat} {mix.name:<9} {s.label:<11} "
-                    f"{result.qps:>10,.0f} qps  lost {result.lost}  "
-                    f"server CPU {server_cpu:.0%}  dnsperf CPU {client_cpu:.0%}"
+                    f"{run.result.qps:>10,.0f} qps  lost {run.result.lost}  server CPU {run.server_cpu:.0%} "
+                    f"(core {run.server_core_busy:.0%} busy, others {run.others_on_server_core:.0%})  "
+                    f"dnsperf CPU {run.client_cpu:.0%} (core {run.client_core_busy:.0%})"
                 )
 
 
@@ -156,6 +200,7 @@ def probe_latency(
     started: list[servers.ServerProc],
     mixes: list[zonegen.Mix],
     cfg: dnsperf_run.DnsperfConfig,
+    cores: Cores,
     seconds: float,
 ) -> None:
     """Latency percentiles at one offered load for every server: half the slowest one's QPS.
@@ -168,7 +213,7 @@ def probe_latency(
         probe = replace(cfg, seconds=seconds, max_qps=rate, verbose=True)
         for c in mix_cells:
             server = next(s for s in started if s.label == c.server)
-            result, _, _ = measure(server, mix, probe)
+            result = measure(server, mix, probe, cores).result
             p50, p99 = result.percentile(50), result.percentile(99)
             c.p50_ms = None if p50 is None else p50 * 1000
             c.p99_ms = None if p99 is None else p99 * 1000
@@ -182,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     cpus = usable_cpus()
     # Servers on the first core, dnsperf on the last: they never compete for a core.
     client_cpus = str(cpus[-1]) if len(cpus) > 1 else ""
+    cores = Cores(server=cpus[0], client=cpus[-1] if len(cpus) > 1 else None)
     workers = args.workers or len(cpus)
     names = [s.strip() for s in args.servers.split(",") if s.strip()]
     wanted = [m.strip() for m in args.mixes.split(",") if m.strip()]
@@ -195,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"[red]--mixes {args.mixes!r}: none of {[m.name for m in data.mixes]}[/]")
                 return 2
             console.print(f"zone and query files generated in {workdir} (seed {args.seed})")
-            started, multi = start_servers(names, workdir, data.zone_file, cpus, workers, scaling)
+            errors: list[str] = []
+            started, multi = start_servers(names, workdir, data.zone_file, cpus, workers, scaling, errors)
             # Unwound before the temp dir is removed: servers stop first, then their files go.
             for s in started:
                 stack.callback(servers.stop, s)
@@ -230,22 +277,25 @@ def main(argv: list[str] | None = None) -> int:
             )
             # Warm-up, not recorded: first-touch costs, lazy imports, caches.
             for s in started:
-                measure(s, mixes[-1], replace(cfg, seconds=1.0))
+                measure(s, mixes[-1], replace(cfg, seconds=1.0), cores)
             singles = [s for s in started if s is not multi]
-            run_matrix(report, singles, multi, mixes, cfg, args, console)
+            run_matrix(report, singles, multi, mixes, cfg, cores, args, console)
             report.cells = summarise(report.runs)
-            probe_latency(report, started, mixes, cfg, args.probe_seconds)
+            probe_latency(report, started, mixes, cfg, cores, args.probe_seconds)
 
-            report.verdict = verdict(report.cells, [m.name for m in mixes])
+            report.verdict = verdict(report.runs, report.cells, [m.name for m in mixes])
             one = cell(report.cells, "dnsnode", args.scaling_mix)
             many = cell(report.cells, multi.label, args.scaling_mix) if multi else None
             if one and many:
                 report.scaling = Scaling(args.scaling_mix, workers, one.qps, many.qps)
+            report.setup["errors"] = errors
+        for error in errors:
+            console.print(f"[red]broken:[/] {error}")
         render(report, console)
         if args.json:
             json.dump(report.to_json(), sys.stdout, indent=2, default=str)
             print()
-        return 0
+        return 1 if errors else 0
     except (servers.ServerError, dnsperf_run.DnsperfError) as exc:
         console.print(f"[red]benchmark broken:[/] {exc}")
         return 1

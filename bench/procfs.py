@@ -48,3 +48,22 @@ def group_cpu_seconds(pgid: int) -> float:
 
 def usable_cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0))
+
+
+@dataclass(frozen=True)
+class CoreTimes:
+    """Cumulative seconds of one CPU from /proc/stat."""
+
+    busy: float  # everything but idle and iowait: any process, irq, softirq, steal
+    interrupts: float  # irq + softirq (loopback packet processing lands here)
+    total: float
+
+
+def core_times(cpu: int) -> CoreTimes:
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(f"cpu{cpu} "):
+            # user nice system idle iowait irq softirq steal guest guest_nice
+            v = [int(x) / _TICKS for x in line.split()[1:]]
+            total = sum(v[:8])
+            return CoreTimes(busy=total - v[3] - v[4], interrupts=v[5] + v[6], total=total)
+    raise ValueError(f"/proc/stat has no line for cpu{cpu}")

@@ -21,6 +21,9 @@ class Run:
     result: DnsperfResult
     server_cpu: float  # server CPU seconds / wall seconds (1.0 = one core busy)
     client_cpu: float  # dnsperf likewise
+    server_core_busy: float = 0.0  # share of the server's core busy with anything (irq included)
+    client_core_busy: float = 0.0
+    others_on_server_core: float = 0.0  # busy minus irq minus the server: other engineers' work
 
 
 @dataclass
@@ -35,6 +38,9 @@ class Cell:
     avg_latency_ms: float | None
     server_cpu: float
     client_cpu: float
+    server_core_busy: float
+    client_core_busy: float
+    others_on_server_core: float
     rcodes: dict[str, int]
     p50_ms: float | None = None  # from the fixed-rate latency probe
     p99_ms: float | None = None
@@ -42,17 +48,19 @@ class Cell:
 
     @property
     def bound(self) -> str:
-        """Who limited the QPS: the server, the client (then the server's capacity is higher), or unclear."""
-        if self.server_cpu >= BUSY:
-            return "server"
-        if self.client_cpu >= BUSY:
-            return "dnsperf"
+        """Which pinned core was full: the server's, dnsperf's (then the server could do more), or neither."""
+        if self.server_core_busy >= BUSY:
+            return "server core"
+        if self.client_core_busy >= BUSY:
+            return "dnsperf core"
         return "neither"
 
 
 @dataclass
 class Verdict:
-    ratios: dict[str, float]  # mix -> dnsnode/nsd median QPS
+    ratios: dict[str, float]  # mix -> median over repeats of the paired ratio (see paired_ratios)
+    paired: dict[str, list[float]]  # mix -> dnsnode/nsd of the two runs of each repeat
+    ratio_of_medians: dict[str, float]  # mix -> median dnsnode QPS / median NSD QPS
     worst_mix: str
     ratio: float  # the smallest per-mix ratio
     lost: int  # lost queries over every dnsnode and nsd run
@@ -114,6 +122,9 @@ def summarise(runs: list[Run]) -> list[Cell]:
                 avg_latency_ms=None if avg is None else avg * 1000,
                 server_cpu=statistics.median(r.server_cpu for r in group),
                 client_cpu=statistics.median(r.client_cpu for r in group),
+                server_core_busy=statistics.median(r.server_core_busy for r in group),
+                client_core_busy=statistics.median(r.client_core_busy for r in group),
+                others_on_server_core=statistics.median(r.others_on_server_core for r in group),
                 rcodes=rcodes,
             )
         )
@@ -124,17 +135,38 @@ def cell(cells: list[Cell], server: str, mix: str) -> Cell | None:
     return next((c for c in cells if c.server == server and c.mix == mix), None)
 
 
+def paired_ratios(runs: list[Run], mix: str, ours: str = "dnsnode", theirs: str = "nsd") -> list[float]:
+    """dnsnode/NSD QPS per repeat, from the two runs made back to back in that repeat.
+
+    Pairing cancels slow drifts in what the other tenants of the machine are doing.
+    """
+    ratios = []
+    for repeat in sorted({r.repeat for r in runs if r.mix == mix}):
+        a = [r.result.qps for r in runs if (r.server, r.mix, r.repeat) == (ours, mix, repeat)]
+        b = [r.result.qps for r in runs if (r.server, r.mix, r.repeat) == (theirs, mix, repeat)]
+        if a and b and b[0]:
+            ratios.append(a[0] / b[0])
+    return ratios
+
+
 def verdict(
-    cells: list[Cell], mixes: list[str], ours: str = "dnsnode", theirs: str = "nsd"
+    runs: list[Run], cells: list[Cell], mixes: list[str], ours: str = "dnsnode", theirs: str = "nsd"
 ) -> Verdict | None:
-    ratios = {}
+    ratios: dict[str, float] = {}
+    paired: dict[str, list[float]] = {}
+    of_medians: dict[str, float] = {}
     lost = 0
     for mix in mixes:
         a, b = cell(cells, ours, mix), cell(cells, theirs, mix)
-        if a is None or b is None:
+        pairs = paired_ratios(runs, mix, ours, theirs)
+        if a is None or b is None or not pairs:
             return None
-        ratios[mix] = a.qps / b.qps if b.qps else 0.0
+        paired[mix] = [round(p, 3) for p in pairs]
+        ratios[mix] = statistics.median(pairs)
+        of_medians[mix] = a.qps / b.qps if b.qps else 0.0
         lost += sum(a.lost_runs) + sum(b.lost_runs)
     worst = min(ratios, key=lambda m: ratios[m])
     ratio = ratios[worst]
-    return Verdict(ratios, worst, ratio, lost, ratio >= TARGET_RATIO and lost <= TARGET_LOST)
+    return Verdict(
+        ratios, paired, of_medians, worst, ratio, lost, ratio >= TARGET_RATIO and lost <= TARGET_LOST
+    )

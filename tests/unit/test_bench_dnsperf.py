@@ -56,29 +56,41 @@ def test_percentile_of_verbose_latencies() -> None:
     assert r.percentile(99) == pytest.approx(0.99, abs=0.002)
 
 
-def _run(server: str, mix: str, qps: float, lost: int = 0) -> Run:
+def _run(server: str, mix: str, qps: float, lost: int = 0, repeat: int = 0) -> Run:
     r = parse(REPORT)
     r.qps, r.lost = qps, lost
-    return Run(server, mix, 0, r, server_cpu=1.0, client_cpu=0.5)
+    return Run(server, mix, repeat, r, server_cpu=1.0, client_cpu=0.5)
 
 
 def test_verdict_is_the_worst_mix_and_counts_lost_queries() -> None:
     runs = [
-        _run("dnsnode", "a", 60), _run("dnsnode", "a", 80), _run("dnsnode", "a", 70),
-        _run("nsd", "a", 100),
+        _run("dnsnode", "a", 60, repeat=0), _run("nsd", "a", 100, repeat=0),
+        _run("dnsnode", "a", 80, repeat=1), _run("nsd", "a", 100, repeat=1),
+        _run("dnsnode", "a", 70, repeat=2), _run("nsd", "a", 100, repeat=2),
         _run("dnsnode", "b", 30), _run("nsd", "b", 100, lost=2),
     ]  # fmt: skip
     cells = summarise(runs)
     assert [c.qps for c in cells if c.server == "dnsnode"] == [70, 30]
-    v = verdict(cells, ["a", "b"])
+    v = verdict(runs, cells, ["a", "b"])
     assert v is not None
+    assert v.paired["a"] == [0.6, 0.8, 0.7]
+    assert v.ratios["a"] == pytest.approx(0.7)
     assert v.worst_mix == "b"
     assert v.ratio == pytest.approx(0.3)
     assert v.lost == 2
     assert not v.passed
 
 
+def test_paired_ratio_cancels_drift_between_repeats() -> None:
+    # The machine gets twice as busy in repeat 1: both servers halve; the pairs stay at 0.5.
+    runs = [_run("dnsnode", "a", 50, repeat=0), _run("nsd", "a", 100, repeat=0)]
+    runs += [_run("nsd", "a", 50, repeat=1), _run("dnsnode", "a", 25, repeat=1)]
+    runs += [_run("dnsnode", "a", 40, repeat=2), _run("nsd", "a", 80, repeat=2)]
+    v = verdict(runs, summarise(runs), ["a"])
+    assert v is not None and v.paired["a"] == [0.5, 0.5, 0.5] and v.passed
+
+
 def test_verdict_passes_at_half_with_nothing_lost() -> None:
-    cells = summarise([_run("dnsnode", "a", 50), _run("nsd", "a", 100)])
-    v = verdict(cells, ["a"])
+    runs = [_run("dnsnode", "a", 50), _run("nsd", "a", 100)]
+    v = verdict(runs, summarise(runs), ["a"])
     assert v is not None and v.passed and v.ratio == pytest.approx(0.5)
