@@ -9,17 +9,23 @@ name at offset 12 (the owner of synthesised RRsets becomes 0xC00C) and the zone 
 
 from __future__ import annotations
 
-import io
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import dns.name
+import dns.rdatatype
 import dns.rrset
 
 from dnsnode.index import name_wire
 from dnsnode.plan import Plan
 
 _RR = struct.Struct("!HHIH")
+_PTR = struct.Struct("!H")
+_SOA_TAIL = struct.Struct("!IIIII")
+_TARGET_TYPES = frozenset({dns.rdatatype.NS, dns.rdatatype.CNAME, dns.rdatatype.PTR})
+MX = dns.rdatatype.MX
+SOA = dns.rdatatype.SOA
 _FILLER = b"\xff"  # placeholder label bytes: never equal to a real name in a sane zone
 
 
@@ -66,6 +72,50 @@ def _flags_counts(rcode: int, aa: bool, tc: bool, counts: tuple[int, int, int, i
     return tuple(out)
 
 
+def _write_name(out: bytearray, wire: bytes, compress: dict[bytes, int]) -> None:
+    """Append a wire name, compressed against earlier names (keys: lowercased wire suffixes)."""
+    low = wire.lower()
+    off = 0
+    while True:
+        length = wire[off]
+        if length == 0:
+            out.append(0)
+            return
+        key = low[off:]
+        pointer = compress.get(key)
+        if pointer is not None:
+            out += _PTR.pack(0xC000 | pointer)
+            return
+        if len(out) <= 0x3FFF:
+            compress[key] = len(out)
+        out += wire[off : off + length + 1]
+        off += length + 1
+
+
+def _abs(name: dns.name.Name, origin: dns.name.Name | None) -> bytes:
+    if not name.is_absolute():
+        if origin is None:
+            raise ValueError(f"relative name {name} without origin")
+        name = name.derelativize(origin)
+    return name_wire(name)
+
+
+def _write_rdata(out: bytearray, rd: Any, origin: dns.name.Name | None, compress: dict[bytes, int]) -> None:
+    """RFC 1035 compressible types by hand; everything else uncompressed through dnspython."""
+    rdtype = rd.rdtype
+    if rdtype in _TARGET_TYPES:
+        _write_name(out, _abs(rd.target, origin), compress)
+    elif rdtype == MX:
+        out += _PTR.pack(rd.preference)
+        _write_name(out, _abs(rd.exchange, origin), compress)
+    elif rdtype == SOA:
+        _write_name(out, _abs(rd.mname, origin), compress)
+        _write_name(out, _abs(rd.rname, origin), compress)
+        out += _SOA_TAIL.pack(rd.serial, rd.refresh, rd.retry, rd.expire, rd.minimum)
+    else:
+        out += rd.to_wire(origin=origin)
+
+
 def render(
     plan: Plan, qname_len: int, edns: EdnsOut | None, qname: dns.name.Name | None = None
 ) -> list[Variant]:
@@ -75,50 +125,52 @@ def render(
     otherwise a placeholder of qname_len bytes stands in.
     """
     origin = plan.origin
-    out = io.BytesIO()
-    out.write(b"\x00" * 12)
-    compress: dict[dns.name.Name, int] = {}
-    owner_q: dns.name.Name | None
+    out = bytearray(12)
+    compress: dict[bytes, int] = {}
+    owner_q: bytes | None
     if plan.exact is not None:
-        owner_q = plan.exact
-        plan.exact.to_wire(out, compress)
+        owner_q = name_wire(plan.exact)
+        _write_name(out, owner_q, compress)
     else:
-        owner_q = qname if qname is not None else (placeholder(qname_len, origin) if origin else None)
-        if owner_q is not None:
-            scratch: dict[dns.name.Name, int] = {}
-            owner_q.to_wire(out, scratch)
-            # Only the full qname and the apex (and above) are at offsets shared by all qnames.
-            for name, offset in scratch.items():
-                if name == owner_q or (origin is not None and origin.is_subdomain(name)):
-                    compress[name] = offset
+        name = qname if qname is not None else (placeholder(qname_len, origin) if origin else None)
+        if name is not None:
+            owner_q = name_wire(name)
+            scratch: dict[bytes, int] = {}
+            _write_name(out, owner_q, scratch)
+            # Only the full qname and the apex (and above) sit at offsets shared by all qnames.
+            origin_low = name_wire(origin).lower() if origin is not None else b""
+            full = owner_q.lower()
+            for key, offset in scratch.items():
+                if key == full or origin_low.endswith(key):
+                    compress[key] = offset
         else:
-            out.write(b"\x00" * qname_len)
-    if out.tell() != 12 + qname_len:
+            owner_q = None
+            out += b"\x00" * qname_len
+    if len(out) != 12 + qname_len:
         raise ValueError("qname length mismatch")
-    out.write(b"\x00" * 4)
-    start = out.tell()
+    out += b"\x00" * 4
+    start = len(out)
 
     def section(rrsets: list[dns.rrset.RRset], synth: int) -> int:
         count = 0
         for i, rrset in enumerate(rrsets):
-            owner = owner_q if i < synth and owner_q is not None else rrset.name
+            owner = owner_q if i < synth and owner_q is not None else _abs(rrset.name, origin)
+            fixed = _RR.pack(rrset.rdtype, rrset.rdclass, rrset.ttl, 0)[:-2]
             for rd in rrset:
-                owner.to_wire(out, compress, origin)
-                out.write(_RR.pack(rrset.rdtype, rrset.rdclass, rrset.ttl, 0))
-                at = out.tell()
-                rd.to_wire(out, compress, origin)
-                end = out.tell()
-                out.seek(at - 2)
-                out.write(struct.pack("!H", end - at))
-                out.seek(end)
+                _write_name(out, owner, compress)
+                out.extend(fixed)
+                at = len(out) + 2
+                out.extend(b"\x00\x00")
+                _write_rdata(out, rd, origin, compress)
+                out[at - 2 : at] = _PTR.pack(len(out) - at)
                 count += 1
         return count
 
     an = section(plan.answer, plan.synth)
     ns = section(plan.authority, 0)
-    auth_end = out.tell()
+    auth_end = len(out)
     ar = section(plan.additional, 0)
-    body = out.getvalue()
+    body = bytes(out)
     records = body[start:]
     without_additional = body[start:auth_end]
     opt = edns.wire() if edns is not None else b""
