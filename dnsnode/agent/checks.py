@@ -15,6 +15,7 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rrset
 
 from dnsnode.agent.config import CheckConfig
 
@@ -95,7 +96,7 @@ class ServiceCheck:
             return False, "answer without AA flag"
         if self.rcode != dns.rcode.NOERROR:
             return True, "ok"
-        rrset = r.get_rrset(r.answer, self.qname, dns.rdataclass.IN, self.qtype)
+        rrset = _answer(r, self.qname, self.qtype)
         if rrset is None or len(rrset) == 0:
             return False, f"no {self.cfg.type} answer for {self.cfg.name}"
         missing = [rd.to_text() for rd in self.expect if rd not in rrset]
@@ -104,13 +105,20 @@ class ServiceCheck:
         return True, "ok"
 
 
+def _answer(r: dns.message.Message, name: dns.name.Name, rdtype: int) -> dns.rrset.RRset | None:
+    for rrset in r.answer:
+        if rrset.name == name and rrset.rdtype == rdtype and rrset.rdclass == dns.rdataclass.IN:
+            return rrset
+    return None
+
+
 async def query_serial(server: str, port: int, zone: str, timeout: float) -> int:
     """The SOA serial server answers for zone (raises on timeout, error rcode, missing SOA)."""
     name = dns.name.from_text(zone)
     q = dns.message.make_query(name, dns.rdatatype.SOA)
     q.flags &= ~dns.flags.RD
     r = await exchange(q, server, port, timeout)
-    rrset = r.get_rrset(r.answer, name, dns.rdataclass.IN, dns.rdatatype.SOA)
+    rrset = _answer(r, name, dns.rdatatype.SOA)
     if r.rcode() != dns.rcode.NOERROR or rrset is None or len(rrset) == 0:
         raise LookupError(f"{server}:{port}: no SOA for {zone} (rcode {dns.rcode.to_text(r.rcode())})")
     return int(rrset[0].serial)

@@ -162,6 +162,11 @@ class FrrPeer:
             comms.add({"graceful-shutdown": "65535:0"}.get(c, c))  # FRR names well-known ones
         return Route(as_path, frozenset(comms))
 
+    def sessions(self) -> dict[str, Any]:
+        """Per neighbor: how many times its session was established (grows on a flap)."""
+        j = self.router.json("show bgp neighbors json")
+        return {n: v.get("connectionsEstablished") for n, v in j.items()}
+
 
 class BirdPeer:
     def __init__(self, router: BirdRouter) -> None:
@@ -175,6 +180,11 @@ class BirdPeer:
         as_path = tuple(int(a) for a in m.group(1).split()) if m else ()
         comms = frozenset(f"{a}:{b}" for a, b in re.findall(r"\((\d+),\s*(\d+)\)", out))
         return Route(as_path, comms)
+
+    def sessions(self) -> dict[str, Any]:
+        """Per protocol: state and since when (changes on a flap)."""
+        out = self.router.birdc("show", "protocols")
+        return {ln.split()[0]: ln.split()[3:5] for ln in out.splitlines() if ln.startswith("site")}
 
 
 @dataclass
@@ -378,6 +388,8 @@ def test_drain_marks_then_withdraws_and_undrain_restores(
             return "65535:0" in r.communities and r.as_path == (SITE_ASN,)
         return r.as_path == (SITE_ASN,) * (PREPEND + 1)
 
+    sessions_before = s.peer.sessions()
+    assert len(sessions_before) == 2
     t0 = time.monotonic()
     if trigger == "ctl":
         assert s.ctl("drain")["ok"] is True
@@ -414,6 +426,8 @@ def test_drain_marks_then_withdraws_and_undrain_restores(
         s.drain_file.unlink()
     wait_until(s.routes, lambda r: all(plain(x) for x in r), timeout=15, what="plain announcement back")
     print(f"[{speaker} {method} {trigger}] undrain: plain route back after {time.monotonic() - t1:.2f} s")
+    # the speaker reconfigured its policy in place: no BGP session went down on the way
+    assert s.peer.sessions() == sessions_before
     states = [(e["from"], e["to"], e["action"]) for e in s.events("state")]
     assert states[-3:] == [
         ("up", "draining", "drain"),
