@@ -12,11 +12,12 @@ import pytest
 from dnsnode.config import ZoneConfig
 from tests.integration.xfr_peers import (
     Key,
-    XfrHost,
+    XfrNode,
     dnsnode_config,
     free_port,
     loopback_address,
     new_secret,
+    start_node,
     zone_text,
 )
 
@@ -28,7 +29,7 @@ SECURE = "secure.net"
 
 @dataclass
 class Node:
-    host: XfrHost
+    host: XfrNode
     address: str
     port: int
     files: dict[str, Path]
@@ -51,7 +52,9 @@ def node(tmp_path: Path) -> Iterator[Node]:
         ZoneConfig(name=ZONE, file=files[ZONE], allow_transfer=[f"{address}/32"]),
         ZoneConfig(name=SECURE, file=files[SECURE], allow_transfer=["127.0.0.0/8"], tsig_key=key.name),
     ]
-    host = XfrHost(dnsnode_config(address, port, zones, [key], tmp_path / "state"), files).start()
+    host = start_node(
+        dnsnode_config(address, port, zones, [key], tmp_path / "state"), files, tmp_path / "node"
+    )
     try:
         yield Node(host, address, port, files, key)
     finally:
@@ -111,7 +114,7 @@ def test_ixfr_after_edit_current_and_unknown_serial(node: Node) -> None:
 def test_transfer_refused_outside_allow_transfer(node: Node) -> None:
     out = dig(node, ZONE, "AXFR", source="127.0.0.1")
     assert "Transfer failed" in out and not records(out)
-    assert node.host.stats.counters["xfr.refused"] == 1
+    assert node.host.counter("xfr.refused") == 1
 
 
 def test_tsig_zone(node: Node) -> None:
@@ -128,7 +131,7 @@ def test_tsig_zone(node: Node) -> None:
     rrs = records(dig(node, SECURE, "AXFR", "-y", node.key.dig_arg))
     assert rrs[0] == soa(SECURE, 7) and rrs[-2] == soa(SECURE, 7) and len(rrs) == 6
     assert rrs[-1].startswith("xfr-key. 0 ANY TSIG hmac-sha256.")  # dig verified and printed it
-    assert node.host.stats.counters["xfr.refused"] == 3
+    assert node.host.counter("xfr.refused") == 3
 
 
 def _tsig_time(out: str) -> str:

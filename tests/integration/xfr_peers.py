@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dns.flags
 import dns.message
@@ -32,6 +33,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.zone
+import yaml
 
 from dnsnode.config import ServerConfig, TsigKey, ZoneConfig
 from dnsnode.hooks import Transport
@@ -39,6 +41,7 @@ from dnsnode.stats import Stats
 from dnsnode.xfr import TransferService
 from dnsnode.xfr.rrsets import absolute_rrset
 from dnsnode.zonestore import ZoneStore
+from tests.integration.dnsnode_proc import DnsnodeProc, start_dnsnode
 
 
 # --- addresses and secrets ---------------------------------------------------------------
@@ -369,6 +372,13 @@ class XfrHost:
                 if entry is None or entry.version is None or entry.version.serial != serial:
                     self.store.publish(zone, f"file:{self.files[z.name]}")
 
+    def counter(self, name: str) -> int:
+        return self.stats.counters.get(name, 0)
+
+    def source(self, zone: str) -> str | None:
+        entry = self.store.get(dns.name.from_text(zone))
+        return entry.version.source if entry is not None and entry.version is not None else None
+
     def _load(self, name: str) -> dns.zone.Zone:
         return dns.zone.from_file(str(self.files[name]), name, relativize=False)
 
@@ -455,3 +465,84 @@ def running(*daemons: Daemon) -> Iterator[None]:
     finally:
         for d in daemons:
             d.stop()
+
+
+# --- dnsnode serve, the real server ------------------------------------------------------------
+class ServeNode:
+    """`dnsnode serve --config FILE.yml` as a subprocess (tests/integration/dnsnode_proc.py)."""
+
+    def __init__(self, config: ServerConfig, workdir: Path) -> None:
+        self.config = config
+        self.address, self.port = config.listen[0]
+        self.workdir = workdir
+        self.yml = workdir / "dnsnode.yml"
+        self.proc: DnsnodeProc | None = None
+
+    def start(self) -> ServeNode:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.yml.write_text(yaml.safe_dump(_yaml_config(self.config)))
+        # No --state-dir flag: the YAML's state_dir outlives the process (restart tests).
+        self.proc = start_dnsnode(
+            host=self.address, port=self.port, extra_args=["--config", str(self.yml)], state=False
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop()
+            self.proc = None
+
+    def reload(self) -> None:
+        assert self.proc is not None
+        reply = self.proc.ctl("reload")
+        if not reply.get("ok"):
+            raise RuntimeError(f"reload failed: {reply}")
+
+    def counter(self, name: str) -> int:
+        assert self.proc is not None
+        return int(self.proc.ctl("stats")["stats"]["counters"].get(name, 0))
+
+    def source(self, zone: str) -> str | None:
+        assert self.proc is not None
+        status = self.proc.ctl("status")["zones"].get(zone.rstrip("."))
+        return status.get("source") if status else None
+
+
+def _hostport(h: str, p: int) -> str:
+    return f"[{h}]:{p}" if ":" in h else f"{h}:{p}"
+
+
+def _yaml_config(config: ServerConfig) -> dict[str, Any]:
+    zones = []
+    for z in config.zones:
+        item: dict[str, Any] = {"name": z.name, "role": z.role}
+        if z.file is not None:
+            item["file"] = str(z.file)
+        if z.primaries:
+            item["primaries"] = [_hostport(h, p) for h, p in z.primaries]
+        if z.notify:
+            item["notify"] = [_hostport(h, p) for h, p in z.notify]
+        for key in ("allow_notify", "allow_transfer"):
+            if getattr(z, key):
+                item[key] = list(getattr(z, key))
+        if z.tsig_key:
+            item["tsig_key"] = z.tsig_key
+        zones.append(item)
+    out: dict[str, Any] = {"zones": zones}
+    if config.tsig_keys:
+        out["tsig_keys"] = {
+            n: {"secret": k.secret, "algorithm": k.algorithm} for n, k in config.tsig_keys.items()
+        }
+    if config.state_dir is not None:
+        out["state_dir"] = str(config.state_dir)
+    return out
+
+
+XfrNode = XfrHost | ServeNode
+
+
+def start_node(config: ServerConfig, files: dict[str, Path], workdir: Path) -> XfrNode:
+    """The real `dnsnode serve`; XFR_INPROCESS=1 selects the in-process host instead."""
+    if os.environ.get("XFR_INPROCESS") == "1":
+        return XfrHost(config, files).start()
+    return ServeNode(config, workdir).start()
