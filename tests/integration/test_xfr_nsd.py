@@ -9,7 +9,7 @@ import dns.name
 import pytest
 
 from dnsnode.config import ZoneConfig
-from lab.poll import wait_until
+from lab.poll import PollTimeout, wait_until
 from tests.integration.xfr_peers import (
     Key,
     KnotZone,
@@ -76,7 +76,11 @@ def test_dnsnode_secondary_of_nsd_with_tsig(tmp_path: Path) -> None:
         node = start_node(
             dnsnode_config(d_addr, d_port, [cfg], [key], tmp_path / "state"), {}, tmp_path / "n"
         )
-        wait_until(lambda: soa_serial(d_addr, d_port, ZONE), lambda s: s == 1, timeout=20, what="dnsnode")
+        try:
+            wait_until(lambda: soa_serial(d_addr, d_port, ZONE), lambda s: s == 1, timeout=20, what="dnsnode")
+        except PollTimeout as exc:  # say why: dnsnode's transfer counters and NSD's view
+            fails = node.counter("xfr.in_fail")
+            raise AssertionError(f"{exc}; xfr.in_fail={fails}; nsd log:\n{nsd.log()[-1500:]}") from exc
 
         # NSD has no journal to serve IXFR from: it answers with the whole zone, and dnsnode
         # applies that AXFR-style answer. The NOTIFY is TSIG-signed and so is the transfer.
