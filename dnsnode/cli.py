@@ -134,12 +134,7 @@ def _ctl(args: argparse.Namespace) -> int:
     return 0 if reply.get("ok") else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "agent":
-        from dnsnode.agent.cli import main as agent_main
-
-        return int(agent_main(argv[1:]))
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dnsnode", description="anycast site authoritative DNS server")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
@@ -148,7 +143,21 @@ def main(argv: list[str] | None = None) -> int:
     ctl.add_argument("cmd", choices=["stats", "status", "reload"])
     ctl.add_argument("zone", nargs="?")
     sub.add_parser("agent", help="the health agent (dnsnode agent --help)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _serve_args(argv: list[str]) -> argparse.Namespace:
+    """Parse `dnsnode serve` arguments (for tests and tools)."""
+    return _parser().parse_args(["serve", *argv])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "agent":
+        from dnsnode.agent.cli import main as agent_main
+
+        return int(agent_main(argv[1:]))
+    args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "ctl":
