@@ -319,8 +319,11 @@ def build(source: Source) -> AgentConfig:
     def need(key: str, why: str) -> Any:
         if key not in v:
             flag = KEYS[key].flag
-            hint = f" or {flag}" if flag else ""
-            raise ConfigError(f"{key} is required {why} (fix: {KEYS[key].example} in agent.yml{hint})")
+            hint = f", or the flag {flag}" if flag else ""
+            section = f" under {key.split('.')[0]}:" if "." in key else ""
+            raise ConfigError(
+                f"{key} is required {why} (fix: {KEYS[key].example}{section} in agent.yml{hint})"
+            )
         return v[key]
 
     def sub(prefix: str) -> dict[str, Any]:

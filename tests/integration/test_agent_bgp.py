@@ -208,26 +208,21 @@ class Site:
         self.dns = self.lab.spawn(
             self.site,
             [
-                str(VENV_BIN / "dnsnode"),
-                "serve",
-                "--listen",
-                f"{SVC4}:53",
-                "--listen",
-                f"[{SVC6}]:53",
-                "--zone",
-                f"example.net={self.zone_file}",
-                "--identity",
-                "site1",
+                str(VENV_BIN / "dnsnode"), "serve",
+                "--listen", f"{SVC4}:53", "--listen", f"[{SVC6}]:53",
+                "--zone", f"example.net={self.zone_file}", "--identity", "site1",
+                "--control-socket", str(self.lab.tmpdir / "dnsnode.sock"),
             ],
             log=self.lab.tmpdir / "dnsnode.out",
-        )
+        )  # fmt: skip
         return wait_until(self.dns_answers, timeout=30, what="dnsnode answers").elapsed
 
-    def dns_answers(self) -> bool:
+    def dns_answers(self, server: str = SVC4, serial: str = "2026112101") -> bool:
         res = self.site.run(
-            ["dig", "+short", "+norec", "+time=1", "+tries=1", f"@{SVC4}", "example.net", "SOA"], check=False
+            ["dig", "+short", "+norec", "+time=1", "+tries=1", f"@{server}", "example.net", "SOA"],
+            check=False,
         )
-        return "2026112101" in res.stdout
+        return serial in res.stdout
 
     def kill_dns(self) -> None:
         assert self.dns is not None
@@ -237,7 +232,7 @@ class Site:
     def start_agent(self) -> None:
         self.agent = self.lab.spawn(
             self.site,
-            [sys.executable, "-m", "dnsnode.agent", "--config", str(self.agent_cfg)],
+            [str(VENV_BIN / "dnsnode"), "agent", "--config", str(self.agent_cfg)],
             log=self.lab.tmpdir / "agent.out",
         )
 
@@ -249,7 +244,7 @@ class Site:
 
     def ctl(self, command: str) -> dict[str, Any]:
         res = subprocess.run(
-            [sys.executable, "-m", "dnsnode.agent", "ctl", "--socket", str(self.ctl_socket), command],
+            [str(VENV_BIN / "dnsnode"), "agent", "ctl", "--socket", str(self.ctl_socket), command],
             capture_output=True,
             text=True,
             timeout=30,
@@ -261,7 +256,13 @@ class Site:
         return self.peer.route(V4), self.peer.route(V6)
 
 
-def build_site(lab: NetnsLab, speaker: str, drain_method: str = "community") -> Site:
+def build_site(
+    lab: NetnsLab,
+    speaker: str,
+    drain_method: str = "community",
+    start_speaker: bool = True,
+    serial_yaml: str = "",
+) -> Site:
     site = lab.namespace("site")
     peer_ns = lab.namespace("peer")
     lab.veth(site, peer_ns, [f"{SITE_L4}/30", f"{SITE_L6}/64"], [f"{PEER_L4}/30", f"{PEER_L6}/64"])
@@ -277,16 +278,27 @@ def build_site(lab: NetnsLab, speaker: str, drain_method: str = "community") -> 
         include.write_text(render_include(prefixes))  # what the lab renderer writes first
         bird_dir = d / "bird-site"
         bird_dir.mkdir()
-        bird = BirdRouter.start(lab, site, "site", SITE_BIRD.format(dir=bird_dir, include=include, **ADDRS))
+        bird_conf = SITE_BIRD.format(dir=bird_dir, include=include, **ADDRS)
+
+        def start_site_speaker() -> None:
+            BirdRouter.start(lab, site, "site", bird_conf)
+
         peer = FrrPeer(FrrRouter.start(lab, peer_ns, "peer", PEER_FRR.format(**ADDRS)))
-        speaker_yaml = f"  kind: bird\n  include_file: {include}\n  socket: {bird.socket}\n"
+        speaker_yaml = f"  kind: bird\n  include_file: {include}\n  socket: {bird_dir / 'bird.ctl'}\n"
     else:
         policy = render_policy([ipaddress.ip_network(V4), ipaddress.ip_network(V6)])
-        frr = FrrRouter.start(lab, site, "site", SITE_FRR.format(policy=policy, **ADDRS))
+        frr_conf = SITE_FRR.format(policy=policy, **ADDRS)
+        frr_dir = d / "frr-site"  # FrrRouter.start creates it; the agent only needs its path
+
+        def start_site_speaker() -> None:
+            FrrRouter.start(lab, site, "site", frr_conf)
+
         bird_dir = d / "bird-peer"
         bird_dir.mkdir()
         peer = BirdPeer(BirdRouter.start(lab, peer_ns, "peer", PEER_BIRD.format(dir=bird_dir, **ADDRS)))
-        speaker_yaml = f"  kind: frr\n  asn: {SITE_ASN}\n  vty_socket: {frr.dir}\n"
+        speaker_yaml = f"  kind: frr\n  asn: {SITE_ASN}\n  vty_socket: {frr_dir}\n"
+    if start_speaker:
+        start_site_speaker()
     cfg = d / "agent.yml"
     log = d / "agent.jsonl"
     ctl = d / "agent.sock"
@@ -310,9 +322,12 @@ speaker:
   file: {drain_file}
 control_socket: {ctl}
 log_file: {log}
-"""
+retry_max: 1
+{serial_yaml}"""
     )
-    return Site(lab, site, peer_ns, speaker, peer, zone_file, cfg, log, ctl, drain_file)
+    s = Site(lab, site, peer_ns, speaker, peer, zone_file, cfg, log, ctl, drain_file)
+    s.extra["start_speaker"] = start_site_speaker
+    return s
 
 
 def start_all(lab: NetnsLab, speaker: str, drain_method: str = "community") -> Site:
@@ -449,3 +464,77 @@ def test_clean_shutdown_withdraws(lab: NetnsLab, speaker: str) -> None:
     assert (last["to"], last["action"]) == ("stopped", "withdraw") and last["reason"] == "SIGTERM"
     assert s.events()[-1] == {**s.events()[-1], "event": "exit", "withdrawn": True}
     assert s.dns_answers()  # the DNS service itself was untouched: only the agent stopped
+
+
+@pytest.mark.parametrize("speaker", SPEAKERS)
+def test_failed_speaker_commands_are_logged_and_retried(lab: NetnsLab, speaker: str) -> None:
+    """The agent starts before its BGP speaker: every failed command is logged with the
+    speaker's message and retried; once the speaker is up the prefixes reach the peer."""
+    s = build_site(lab, speaker, start_speaker=False)
+    s.start_dns()
+    s.start_agent()
+    wait_until(lambda: len(s.events("retry")) >= 2, timeout=15, what="retries logged")
+    errors = s.events("speaker_error")
+    failed = [e for e in s.events("speaker") if not e["ok"]]
+    assert errors and failed and all(e["rc"] != 0 and e["output"] for e in failed)
+    print(f"[{speaker}] before the speaker runs: {len(failed)} failed commands, e.g. {failed[0]['output']!r}")
+    t0 = time.monotonic()
+    s.extra["start_speaker"]()
+    back = wait_until(s.routes, lambda r: all(plain(x) for x in r), timeout=30, what="prefixes at the peer")
+    print(f"[{speaker}] prefixes at the peer {time.monotonic() - t0:.2f} s after the speaker started")
+    assert back.value[0] is not None
+    applied = s.events("applied")
+    assert applied and applied[-1]["announcement"] == "announced"
+    assert applied[-1]["mono"] > errors[-1]["mono"]
+
+
+PRIMARY = "192.0.2.1"  # the hidden primary's address, on lo in the site namespace for this test
+
+
+def test_serial_lag_beyond_grace_withdraws_and_catching_up_announces(lab: NetnsLab) -> None:
+    grace = 2.0
+    serial_yaml = (
+        f"serial:\n  zone: example.net.\n  primary: {PRIMARY}:53\n  grace: {grace}\n  interval: 0.5\n"
+    )
+    s = build_site(lab, "bird", serial_yaml=serial_yaml)
+    s.site.add_address("lo", f"{PRIMARY}/32")
+    primary_zone = lab.tmpdir / "primary.zone"
+    primary_zone.write_text(ZONE.replace("2026112101", "2026112105"))  # 4 serials ahead
+    lab.spawn(
+        s.site,
+        [
+            str(VENV_BIN / "dnsnode"),
+            "serve",
+            "--listen",
+            f"{PRIMARY}:53",
+            "--zone",
+            f"example.net={primary_zone}",
+        ],
+        log=lab.tmpdir / "primary.out",
+    )
+    wait_until(lambda: s.dns_answers(PRIMARY, "2026112105"), timeout=30, what="primary answers")
+    s.start_dns()
+    s.start_agent()
+    # healthy answers announce at once; the lag withdraws once it has lasted longer than grace
+    up = wait_until(s.routes, lambda r: all(r), timeout=30, what="announced")
+    t_up = time.monotonic()
+    gone = wait_until(s.routes, lambda r: r == (None, None), timeout=grace + 10, what="withdrawn for lag")
+    lagged = time.monotonic() - t_up
+    print(f"[bird] announced after {up.elapsed:.2f} s, withdrawn for serial lag {lagged:.2f} s later")
+    assert gone.value == (None, None)
+    down = [e for e in s.events("state") if e["to"] == "down"]
+    assert down and "serial 4 behind the primary" in down[-1]["reason"]
+    assert s.events("serial")[-1]["lag"] == 4
+
+    # the site catches up (its zone file gets the primary's serial, dnsnode reloads it)
+    s.zone_file.write_text(ZONE.replace("2026112101", "2026112105"))
+    subprocess.run(
+        [str(VENV_BIN / "dnsnode"), "ctl", "--socket", str(lab.tmpdir / "dnsnode.sock"), "reload"],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    t0 = time.monotonic()
+    wait_until(s.routes, lambda r: all(plain(x) for x in r), timeout=15, what="announced again")
+    print(f"[bird] announced again {time.monotonic() - t0:.2f} s after the site caught up")
+    assert s.events("serial")[-1]["stale"] is False

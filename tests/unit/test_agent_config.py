@@ -123,3 +123,13 @@ def test_prepend_needs_an_asn_with_bird(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_yaml(tmp_path / "nope.yml")
+
+
+def test_cli_reports_config_errors_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dnsnode.agent.cli import main
+
+    assert main(["--prefix", "198.51.100.0/24", "--speaker", "bird"]) == 2
+    err = capsys.readouterr().err
+    assert "speaker.include_file is required" in err and "under speaker:" in err and "--bird-include" in err
+    assert main(["--config", str(write(tmp_path, GOOD.replace("rise: 2", "rise: 0")))]) == 2
+    assert "agent.yml:8: check.rise: expected an integer 1-1000" in capsys.readouterr().err
