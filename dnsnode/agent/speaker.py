@@ -62,6 +62,13 @@ async def run_command(argv: Sequence[str], timeout: float, events: EventLog, spe
             proc.kill()  # our own child, by its PID
             await proc.wait()
             res = CommandResult(list(argv), -1, f"timed out after {timeout:g} s", 0.0)
+        except asyncio.CancelledError:
+            # shutting down mid-command: do not leave it running beside the final withdraw
+            # (which re-reads the speaker's state, so a half-applied change is reconciled)
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            raise
         res = CommandResult(res.argv, res.rc, res.output, time.monotonic() - start)
     events.emit(
         "speaker",
