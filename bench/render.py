@@ -22,6 +22,9 @@ def render(report: Report, console: Console) -> None:
     console.print(f"CPU pinning (taskset): {setup['pinning']}")
     for name, started in setup["startup_s"].items():
         console.print(f"  {name}: answered after {started:.2f}s")
+    for label, by_mix in setup.get("first_pass_qps", {}).items():
+        passes = ", ".join(f"{mix} {qps:,.0f}" for mix, qps in by_mix.items())
+        console.print(f"  {label} warm-up, one pass through each query file (cold caches), qps: {passes}")
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
 
