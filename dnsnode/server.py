@@ -54,7 +54,7 @@ class Server:
         self.log = log
         self.stats = Stats()
         self.store = ZoneStore(build_index=build_index)
-        self.responder = Responder(config, self.store, self.stats, log)
+        self.responder = Responder(config, self.store, self.stats, log, manage_gc=True)
         self.zones: dict[dns.name.Name, ZoneConfig] = {dns.name.from_text(z.name): z for z in config.zones}
         self.handler: TransferHandler | None = None
         self.stop_event = threading.Event()

@@ -331,3 +331,21 @@ def test_counters(responder) -> None:  # type: ignore[no-untyped-def]
     assert c["udp"] == 3 and c["tcp"] == 1
     assert c["rcode.NOERROR"] == 3 and c["rcode.NXDOMAIN"] == 1
     assert c["qtype.A"] == 2 and c["qtype.AAAA"] == 1 and c["truncated"] == 1
+
+
+def test_response_cache_keeps_case_variant_and_transport_apart() -> None:
+    r = make_responder()
+    first = ask(r, "www.example.net")
+    again = ask(r, "WWW.EXAMPLE.NET")  # a cache hit: the question bytes still come from the query
+    assert first.answer[0].name.to_text() == "www.example.net."
+    assert again.question[0].name.to_text() == "WWW.EXAMPLE.NET."
+    assert again.answer[0].name.to_text() == "WWW.EXAMPLE.NET."
+    assert ask(r, "www.example.net", nsid=True).options  # another EDNS variant: its own entry
+    assert ask(r, "www.example.net", edns=None).edns == -1
+    assert len(ask(r, "example.net", "ANY", tcp=True).answer) == 5
+    assert len(ask(r, "example.net", "ANY").answer) == 1
+    hits = sum(len(c) for c in r._cache)
+    assert hits >= 4
+    r.store.set_expired(dns.name.from_text("example.net"), True)  # any change empties it
+    assert sum(len(c) for c in r._cache) == 0
+    assert ask(r, "www.example.net").rcode() == dns.rcode.SERVFAIL
