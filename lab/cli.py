@@ -1,8 +1,8 @@
-"""The `lab` command. `render` and `catchment` work on the model alone; the runtime commands
-(up, down, status) are added by the runtime (lab/runtime/).
+"""The `lab` command. `render` and `predict` work on the model alone; the runtime commands
+(up, down, status, exec, catchment, cleanup) live in lab/cli_runtime.py.
 
     lab render TOPO --out DIR [--force-daemon frr|bird] [--state-root PATH]
-    lab catchment TOPO [--force-daemon frr|bird]
+    lab predict TOPO [--force-daemon frr|bird]
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
+from lab import cli_runtime
 from lab.catchment import catchments
 from lab.errors import TopologyError
+from lab.lifecycle import LabError
 from lab.loader import load
 from lab.render import RenderOptions, write
 
@@ -39,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the runtime keeps node directories (paths inside configs); default /run/anycast-lab/NAME",
     )
     p.set_defaults(func=cmd_render)
-    p = sub.add_parser("catchment", help="predict each client's site from the model (BGP simulation)")
+    p = sub.add_parser("predict", help="predict each client's site from the model (BGP simulation)")
     _add_topology(p)
     p.set_defaults(func=cmd_catchment)
+    cli_runtime.add_commands(sub)
     return parser
 
 
@@ -66,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TopologyError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except LabError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,98 @@
+"""The runtime contract: nodes, links, processes, commands. Nothing about BGP or DNS.
+
+Everything above a runtime (configs, convergence, faults, probes, measurement) talks to it
+through this interface only, so a scenario runs unchanged on netns and, later, containerlab.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    loopback: list[str] = field(default_factory=list)  # CIDRs for `lo`
+    forwarding: bool = False  # routers forward; hosts do not
+    gateways: list[str] = field(default_factory=list)  # default routes (v4 and/or v6 next hops)
+    resolv_conf: str | None = None  # what `lab exec NODE` sees as /etc/resolv.conf
+
+
+@dataclass(frozen=True)
+class EndSpec:
+    node: str
+    ifname: str
+    addrs: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    id: str
+    kind: Literal["p2p", "lan"]
+    ends: list[EndSpec]
+    latency_ms: float | None = None
+    loss_pct: float = 0.0
+
+
+@dataclass(frozen=True)
+class ProcSpec:
+    node: str
+    name: str  # unique per node: "bgpd", "bird", "dnsnode", ...
+    argv: list[str]
+    cwd: Path
+    log: Path  # stdout and stderr
+
+
+@dataclass(frozen=True)
+class ProcInfo:
+    node: str
+    name: str
+    pid: int
+    alive: bool
+    rss_kib: int
+
+
+@dataclass
+class Capabilities:
+    netem: bool | None = None  # None: not probed yet
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Teardown:
+    """What destroy removed, and anything it could not."""
+
+    removed: dict[str, int] = field(default_factory=dict)  # kind -> count
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # done, but not gracefully (SIGKILL needed)
+
+
+class Runtime(Protocol):
+    """One lab instance on one runtime. Created things are recorded before they exist."""
+
+    name: str  # the lab's name
+    run_dir: Path  # private files of the lab; node directories below it
+
+    def create(self, nodes: Sequence[NodeSpec], links: Sequence[LinkSpec]) -> None: ...
+
+    def start(self, procs: Sequence[ProcSpec]) -> None: ...
+
+    def processes(self) -> list[ProcInfo]: ...
+
+    def exec(
+        self, node: str, argv: Sequence[str], timeout: float = 30.0, check: bool = False
+    ) -> subprocess.CompletedProcess[str]: ...
+
+    def exec_argv(self, node: str, argv: Sequence[str]) -> list[str]: ...
+
+    def set_link(self, link: str, up: bool, node: str | None = None) -> None: ...
+
+    def impair(self, link: str, loss_pct: float = 0.0, latency_ms: float | None = None) -> list[str]: ...
+
+    def capabilities(self) -> Capabilities: ...
+
+    def destroy(self) -> Teardown: ...

@@ -1,0 +1,106 @@
+"""The lab's state file: every namespace, link, process and file a lab creates, written first.
+
+Each thing is recorded as an *intent* before it is created and marked *created* after, so a
+controller killed with SIGKILL at any moment leaves a file that says exactly what may exist.
+`lab down` / `lab cleanup` remove what the file names and nothing else. Writes are atomic
+(temp file + rename): a reader never sees half a file.
+
+    /run/anycast-lab/<lab>/state.json
+    {"lab": "workshop", "runtime": "netns", "topology": "...", "controller": {"pid":..,"start":..},
+     "items": [{"kind": "netns", "id": "workshop-ta1", "status": "created", ...}, ...]}
+
+Kinds: netns (a namespace), link (a veth pair or a LAN member; gone with its namespaces),
+proc (pid + start time in clock ticks from /proc/PID/stat), dir and file (paths outside the
+run directory, which itself is removed last).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Kind = Literal["netns", "link", "proc", "dir", "file"]
+Status = Literal["intent", "created", "removed"]
+STATE_FILE = "state.json"
+
+
+@dataclass
+class Item:
+    kind: Kind
+    id: str  # netns name, link id, "<node>/<proc name>", or a path
+    status: Status = "intent"
+    data: dict[str, Any] = field(default_factory=dict)  # pid/start/node/argv, link ends, ...
+
+
+@dataclass
+class LabState:
+    lab: str
+    runtime: str
+    run_dir: str
+    topology: str = ""
+    force_daemon: str | None = None
+    controller: dict[str, int] = field(default_factory=dict)
+    phase: str = "creating"  # creating -> up -> destroying
+    items: list[Item] = field(default_factory=list)
+
+    def find(self, kind: Kind, ident: str) -> Item | None:
+        return next((i for i in self.items if i.kind == kind and i.id == ident), None)
+
+    def of(self, kind: Kind, *statuses: Status) -> list[Item]:
+        return [i for i in self.items if i.kind == kind and (not statuses or i.status in statuses)]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LabState:
+        items = [Item(**i) for i in data.pop("items", [])]
+        return cls(**data, items=items)
+
+
+class StateFile:
+    """A LabState persisted after every change; thread-safe (runtimes start things in parallel)."""
+
+    def __init__(self, path: Path, state: LabState) -> None:
+        self.path = path
+        self.state = state
+        self._lock = threading.RLock()
+
+    @classmethod
+    def load(cls, path: Path) -> StateFile:
+        return cls(path, LabState.from_json(json.loads(path.read_text())))
+
+    def save(self) -> None:
+        with self._lock:
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.state.to_json(), indent=1))
+            os.replace(tmp, self.path)
+
+    def intend(self, items: Iterable[Item]) -> list[Item]:
+        """Record things about to be created (one write for the whole batch)."""
+        with self._lock:
+            batch = list(items)
+            for item in batch:
+                existing = self.state.find(item.kind, item.id)
+                if existing is not None and existing.status != "removed":
+                    raise ValueError(f"{item.kind} {item.id} is already recorded in {self.path}")
+                self.state.items.append(item)
+            self.save()
+            return batch
+
+    def mark(self, items: Iterable[Item], status: Status, **data: Any) -> None:
+        with self._lock:
+            for item in items:
+                item.status = status
+                item.data.update(data)
+            self.save()
+
+    def set_phase(self, phase: str) -> None:
+        with self._lock:
+            self.state.phase = phase
+            self.save()
