@@ -32,7 +32,9 @@ def files(lab: Lab, node: Node, options: RenderOptions) -> dict[str, str]:
     if node.kind == "site":
         assert node.unicast4 and node.unicast6
         primaries = [hostport(a) for a in (lab.primary4, lab.primary6) if a is not None]
-        listen = [hostport(a) for a in (svc.address4, svc.address6, node.unicast4.ip, node.unicast6.ip)]
+        # identity addresses first: dnsnode sends SOA queries, transfers and NOTIFY from the first
+        # listen address of each family, and the primary must answer the site, not the anycast
+        listen = [hostport(a) for a in (node.unicast4.ip, node.unicast6.ip, svc.address4, svc.address6)]
         out[f"{node.name}/dnsnode.yml"] = render(
             "dns", "dnsnode-site.yml.j2", listen=listen, primaries=primaries, **base
         )
