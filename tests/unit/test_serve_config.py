@@ -136,3 +136,18 @@ def test_zone_file_error_names_file_and_line(tmp_path: Path) -> None:
         load_zone_file(path, "example.net")
     with pytest.raises(ZoneFileError, match=r"cannot read zone file"):
         load_zone_file(tmp_path / "missing.zone", "example.net")
+
+
+def test_agent_subcommand_delegates_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dnsnode.agent.cli
+    from dnsnode import cli
+
+    seen: list[list[str]] = []
+
+    def fake_main(argv: list[str]) -> int:
+        seen.append(argv)
+        return 7
+
+    monkeypatch.setattr(dnsnode.agent.cli, "main", fake_main)
+    assert cli.main(["agent", "--config", "a.yml", "--interval", "1"]) == 7
+    assert seen == [["--config", "a.yml", "--interval", "1"]]
