@@ -34,7 +34,7 @@ from bench.results import Report, Run, Scaling, cell, summarise, verdict
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seconds", type=float, default=3.0, help="dnsperf -l per run (default 3)")
+    p.add_argument("--seconds", type=float, default=2.5, help="dnsperf -l per run (default 2.5)")
     p.add_argument("--repeat", type=int, default=5, help="runs per (server, mix), medians (default 5)")
     p.add_argument("--mixes", default="existing,nxdomain,wildcard,mixed", help="comma-separated mixes")
     p.add_argument("--servers", default="dnsnode,nsd", help="comma-separated: dnsnode, nsd, knot")

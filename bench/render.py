@@ -32,40 +32,46 @@ def render(report: Report, console: Console) -> None:
     for column, justify in [
         ("mix", "left"),
         ("server", "left"),
-        ("QPS (median)", "right"),
-        ("QPS per run", "right"),
-        ("lost per run", "right"),
+        ("QPS median", "right"),
+        ("QPS min-max", "right"),
+        ("lost", "right"),
         ("avg lat ms", "right"),
-        ("p50 / p99 ms @ probe qps", "right"),
+        ("p50/p99 ms", "right"),
+        ("at qps", "right"),
         ("server CPU", "right"),
-        ("server core busy", "right"),
-        ("others on it", "right"),
-        ("dnsperf CPU", "right"),
-        ("dnsperf core busy", "right"),
+        ("its core busy", "right"),
+        ("others there", "right"),
+        ("dnsperf core", "right"),
         ("full core", "left"),
         ("rcodes", "left"),
     ]:
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for c in report.cells:
-        probe = "-" if c.probe_qps is None else f"{_ms(c.p50_ms)} / {_ms(c.p99_ms)} @ {c.probe_qps}"
-        lost_style = "red" if any(c.lost_runs) else "green"
+        lost = sum(c.lost_runs)
+        total = sum(c.rcodes.values()) or 1
         table.add_row(
             c.mix,
             c.server,
             f"{c.qps:,.0f}",
-            " ".join(f"{q:,.0f}" for q in c.qps_runs),
-            f"[{lost_style}]{' '.join(str(n) for n in c.lost_runs)}[/]",
+            f"{min(c.qps_runs):,.0f}-{max(c.qps_runs):,.0f}",
+            f"[{'red' if lost else 'green'}]{lost}[/]",
             _ms(c.avg_latency_ms),
-            probe,
+            f"{_ms(c.p50_ms)}/{_ms(c.p99_ms)}",
+            "-" if c.probe_qps is None else f"{c.probe_qps:,}",
             f"{c.server_cpu:.0%}",
             f"{c.server_core_busy:.0%}",
             f"{c.others_on_server_core:.0%}",
-            f"{c.client_cpu:.0%}",
             f"{c.client_core_busy:.0%}",
             c.bound,
-            " ".join(f"{k}={v}" for k, v in sorted(c.rcodes.items())),
+            " ".join(f"{k} {v / total:.0%}" for k, v in sorted(c.rcodes.items(), key=lambda kv: -kv[1])),
         )
     console.print(table)
+    lost_runs = "; ".join(f"{c.mix}/{c.server} {c.lost_runs}" for c in report.cells)
+    console.print(f"lost queries per run: {lost_runs}")
+    console.print(
+        "p50/p99: dnsperf -v at a fixed rate ('at qps', half the slower server's QPS, same for all "
+        "servers of a mix), separate from the QPS runs because -v costs the client ~10%."
+    )
     console.print(
         "CPU columns: share of one core over the run. 'server CPU' is the server's own processes; "
         "'core busy' is everything on that pinned core (the kernel's loopback packet work is counted "
