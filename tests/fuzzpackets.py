@@ -474,6 +474,22 @@ def frame(message: bytes, length: int | None = None) -> bytes:
     return struct.pack("!H", len(message) if length is None else length) + message
 
 
+def split_frames(stream: bytes) -> list[bytes]:
+    """The complete messages a server reads from a TCP stream (RFC 1035 4.2.2 length prefixes).
+
+    A lying length prefix makes the server read other bytes as messages than the ones we meant:
+    replies are judged against these, not against our intentions.
+    """
+    frames = []
+    while len(stream) >= 2:
+        (length,) = struct.unpack("!H", stream[:2])
+        if len(stream) < 2 + length:
+            break
+        frames.append(stream[2 : 2 + length])
+        stream = stream[2 + length :]
+    return frames
+
+
 def tcp_cases(seed: int) -> list[TcpCase]:
     rng = random.Random(seed ^ 0x7C9)
     cases = [

@@ -80,3 +80,11 @@ def test_tcp_judge_wants_an_id_from_this_connection() -> None:
     queries = [fp.valid_query(10), fp.valid_query(11)]
     assert fp.check_tcp_reply(queries, _reply_to(queries[1])) is None
     assert "matches no query" in (fp.check_tcp_reply(queries, _reply_to(fp.valid_query(12))) or "")
+
+
+def test_split_frames_reads_what_a_server_reads() -> None:
+    q = fp.valid_query(5)
+    assert fp.split_frames(fp.frame(q) + fp.frame(b"ab")) == [q, b"ab"]
+    assert fp.split_frames(fp.frame(q, length=len(q) + 1)) == []  # incomplete: never a message
+    lying = fp.split_frames(fp.frame(q, length=12))  # the rest of q is read as the next frame
+    assert lying[0] == q[:12]
