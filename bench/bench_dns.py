@@ -291,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
             probe_latency(report, started, mixes, cfg, cores, args.probe_seconds)
 
             report.verdict = verdict(report.runs, report.cells, [m.name for m in mixes])
+            report.setup["max_others_on_server_core"] = round(
+                max(c.others_on_server_core for c in report.cells), 3
+            )
             one = cell(report.cells, "dnsnode", args.scaling_mix)
             many = cell(report.cells, multi.label, args.scaling_mix) if multi else None
             if one and many:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from bench.results import TARGET_LOST, TARGET_RATIO, Report
+from bench.results import NOISY, TARGET_LOST, TARGET_RATIO, Report
 
 
 def _ms(value: float | None) -> str:
@@ -105,6 +105,14 @@ def render(report: Report, console: Console) -> None:
         console.print(scaling)
         console.print(f"  {setup['scaling_note']}")
 
+    noisy = [c for c in report.cells if c.others_on_server_core >= NOISY]
+    if noisy:
+        peak = max(c.others_on_server_core for c in noisy)
+        console.print(
+            f"[bold yellow]warning: other tasks on this machine took up to {peak:.0%} of "
+            f"the servers' core ({len(noisy)} of {len(report.cells)} cells at {NOISY:.0%} or more): the QPS "
+            "figures are unreliable; the paired ratios cancel some of it. Rerun on a quiet machine.[/]"
+        )
     if verdict is None:
         console.print("[yellow]no dnsnode/nsd ratio: both servers are needed for it[/]")
         return
