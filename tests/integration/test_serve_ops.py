@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dns.exception
+import dns.message
+import dns.opcode
+import dns.query
 import dns.rcode
 import pytest
 
@@ -133,6 +136,12 @@ def test_workers_answer_and_reload_reaches_all(dnsnode_factory, tmp_path: Path) 
     assert loaded and loaded[-1]["workers"] == 2 and loaded[-1]["failed"] == 0
     answers = {node.query("www.example.net").answer[0][0].address for _ in range(60)}
     assert answers == {"192.0.2.90"}
+    # transfer-bound messages reaching a worker are relayed to the parent's handler and answered
+    for _ in range(6):
+        notify = dns.message.make_query("example.net", "SOA")
+        notify.set_opcode(dns.opcode.NOTIFY)
+        reply = dns.query.udp(notify, node.host, port=node.port, timeout=5)
+        assert reply.id == notify.id and reply.opcode() == dns.opcode.NOTIFY
 
 
 def test_stats_json_and_ctl_cli(dnsnode_factory) -> None:  # type: ignore[no-untyped-def]
