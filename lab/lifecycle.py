@@ -285,6 +285,7 @@ class UpResult:
     seconds_to_converged: float  # from the start of `up` to the stable pass
     seconds_waiting: float  # of which polling for convergence
     notes: list[str]
+    phases: dict[str, float] = field(default_factory=dict)  # step -> seconds since the start
 
 
 def _wait_files(paths: list[Path], h: LabHandle, what: str, timeout: float = 20.0) -> None:
@@ -310,7 +311,14 @@ def up(
     progress: Progress | None = None,
 ) -> UpResult:
     t0 = time.monotonic()
-    say = progress or (lambda _msg: None)
+    phases: dict[str, float] = {}
+
+    def say(msg: str) -> None:
+        if not msg.startswith("waiting for convergence"):
+            phases[msg] = round(time.monotonic() - t0, 2)
+        if progress:
+            progress(msg)
+
     lab = load(topology, force_daemon)
     lab = dataclasses.replace(lab, name=name or lab.name)
     d = run_dir(lab.name)
@@ -366,7 +374,8 @@ def up(
     t_done = time.monotonic()
     state.set_phase("up")
     notes = list(h.runtime.capabilities().notes)
-    return UpResult(h, snap, t_done - t0, t_done - t_wait, notes)
+    phases["converged"] = round(t_done - t0, 2)
+    return UpResult(h, snap, t_done - t0, t_done - t_wait, notes, phases)
 
 
 def down(name: str | None = None) -> Teardown:
