@@ -88,7 +88,7 @@ class Responder:
         self.names: dict[bytes, Node] = {}
         # Response cache per (EDNS variant, transport): lowercased question -> renderings.
         self.cache_size = cache_size
-        self._cache: list[dict[bytes, tuple[list[Variant], str]]] = [{} for _ in range(16)]
+        self._cache: list[dict[bytes, tuple[list[Variant], str, str]]] = [{} for _ in range(16)]
         store.subscribe(self._on_change)
         self._rebuild()
 
@@ -167,14 +167,12 @@ class Responder:
         else:
             return self._slow(data, peer, tcp)
         i = 12
-        offsets = []
         while True:
             length = data[i]
             if length == 0:
                 break
             if length > 63:  # compression or extended label in a question: slow path decides
                 return self._slow(data, peer, tcp)
-            offsets.append(i - 12)
             i += length + 1
         qend = i + 5
         if qend > n or i > 266:
@@ -217,18 +215,21 @@ class Responder:
         key = qn + data[i + 1 : qend]
         hit = cache.get(key)
         if hit is not None:
-            variants, rcode_key = hit
+            variants, rcode_key, qkey = hit
         else:
             plan: Plan | None
             cacheable = False
+            qkey = self._qtype_key(qtype)
             if qclass == 1:
+                # closest encloser: the longest suffix of the qname that exists
                 names = self.names
                 node = None
                 off = 0
-                for off in offsets:
+                while True:
                     node = names.get(qn[off:])
-                    if node is not None:
+                    if node is not None or qn[off] == 0:
                         break
+                    off += qn[off] + 1
                 if node is None:
                     plan = REFUSED
                 elif off == 0:
@@ -248,20 +249,23 @@ class Responder:
             if cacheable and self.cache_size:
                 if len(cache) >= self.cache_size:
                     cache.clear()  # crude but O(1) amortised; refilled by the hot names
-                cache[key] = (variants, rcode_key)
+                cache[key] = (variants, rcode_key, qkey)
         for chosen in variants:
             if chosen[0] <= limit:
                 break
         c = self.counters
         c["tcp" if tcp else "udp"] += 1
         c[rcode_key] += 1
-        qkey = self._qtype_keys.get(qtype)
-        if qkey is None:
-            qkey = self._qtype_keys[qtype] = "qtype." + dns.rdatatype.to_text(dns.rdatatype.RdataType(qtype))
         c[qkey] += 1
         if chosen[3]:
             c["truncated"] += 1
         return data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
+
+    def _qtype_key(self, qtype: int) -> str:
+        qkey = self._qtype_keys.get(qtype)
+        if qkey is None:
+            qkey = self._qtype_keys[qtype] = "qtype." + dns.rdatatype.to_text(dns.rdatatype.RdataType(qtype))
+        return qkey
 
     def _render(self, plan: Plan, qlen: int, variant: int) -> list[Variant]:
         with self._render_lock:  # renders are memoised; one renderer at a time keeps it simple

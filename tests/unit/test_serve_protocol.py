@@ -349,3 +349,12 @@ def test_response_cache_keeps_case_variant_and_transport_apart() -> None:
     r.store.set_expired(dns.name.from_text("example.net"), True)  # any change empties it
     assert sum(len(c) for c in r._cache) == 0
     assert ask(r, "www.example.net").rcode() == dns.rcode.SERVFAIL
+
+
+def test_root_zone_can_be_served() -> None:
+    r = make_responder()
+    root = "$TTL 60\n@ SOA a.root h 1 1 1 1 60\n@ NS a.root\na.root A 192.0.2.1\n"
+    r.store.publish(dns.zone.from_text(root, origin=".", relativize=False), "test")
+    assert ask(r, ".", "SOA").flags & dns.flags.AA
+    assert ask(r, "nowhere", "A").rcode() == dns.rcode.NXDOMAIN
+    assert ask(r, "www.example.net").answer[0][0].address == "192.0.2.80"  # the deeper zone wins
