@@ -22,6 +22,7 @@ from dnsnode.plan import Plan
 
 _RR = struct.Struct("!HHIH")
 _PTR = struct.Struct("!H")
+_COUNTS = struct.Struct("!HHHH")
 _SOA_TAIL = struct.Struct("!IIIII")
 _TARGET_TYPES = frozenset({dns.rdatatype.NS, dns.rdatatype.CNAME, dns.rdatatype.PTR})
 MX = dns.rdatatype.MX
@@ -64,12 +65,16 @@ def placeholder(qlen: int, origin: dns.name.Name) -> dns.name.Name:
 
 
 def _flags_counts(rcode: int, aa: bool, tc: bool, counts: tuple[int, int, int, int]) -> tuple[bytes, ...]:
-    out = []
-    for rdcd in range(4):
-        hi = 0x80 | (0x04 if aa else 0) | (0x02 if tc else 0) | (rdcd & 1)
-        lo = (0x10 if rdcd & 2 else 0) | (rcode & 0x0F)
-        out.append(bytes((hi, lo)) + struct.pack("!HHHH", *counts))
-    return tuple(out)
+    """Flags + counts for each RD/CD combination of the query (index: RD | CD << 1)."""
+    hi = 0x80 | (0x04 if aa else 0) | (0x02 if tc else 0)
+    lo = rcode & 0x0F
+    tail = _COUNTS.pack(*counts)
+    return (
+        bytes((hi, lo)) + tail,
+        bytes((hi | 1, lo)) + tail,
+        bytes((hi, lo | 0x10)) + tail,
+        bytes((hi | 1, lo | 0x10)) + tail,
+    )
 
 
 def _write_name(out: bytearray, wire: bytes, compress: dict[bytes, int]) -> None:
