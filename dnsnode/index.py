@@ -117,3 +117,14 @@ def unservable_index(origin: dns.name.Name) -> ZoneIndex:
     key = wire_key(origin)
     index.nodes[key] = Node(origin, key, index)
     return index
+
+
+def retire(index: ZoneIndex) -> None:
+    """Break the index's reference cycles so refcounting frees it at once (no GC pass needed).
+
+    Call only once no query can still be walking it (the responder waits a grace period).
+    """
+    for node in index.nodes.values():
+        node.__dict__.clear()  # node.zone / node.cut (self) cycles
+    index.nodes = {}
+    index.nxdomain = index.servfail = None

@@ -358,3 +358,34 @@ def test_root_zone_can_be_served() -> None:
     assert ask(r, ".", "SOA").flags & dns.flags.AA
     assert ask(r, "nowhere", "A").rcode() == dns.rcode.NXDOMAIN
     assert ask(r, "www.example.net").answer[0][0].address == "192.0.2.80"  # the deeper zone wins
+
+
+def test_replaced_index_is_freed_by_refcount_without_a_gc_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import time
+    import weakref
+
+    import dnsnode.responder
+    from dnsnode.zonefile import load_zone_file
+    from tests.unit.serve_helpers import ZONE_FILE
+
+    monkeypatch.setattr(dnsnode.responder, "RETIRE_GRACE", 0.0)
+    r = make_responder()
+    ask(r, "www.example.net")
+    ask(r, "x.wild.example.net")  # memoised plans and renderings hang off the old index too
+    entry = r.store.get(dns.name.from_text("example.net"))
+    assert entry is not None and entry.version is not None
+    old = weakref.ref(entry.version.index)
+    del entry
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        r.store.publish(load_zone_file(ZONE_FILE, "example.net"), "again")
+        deadline = time.monotonic() + 5
+        while old() is not None:
+            assert time.monotonic() < deadline, "old index still alive: a reference cycle remains"
+            time.sleep(0.01)
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert ask(r, "www.example.net").answer[0][0].address == "192.0.2.80"
