@@ -11,6 +11,7 @@ creates what it is told to (lab.runtime.base).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import shutil
 import sys
@@ -169,7 +170,7 @@ def first_procs(lab: Lab, d: Path) -> list[ProcSpec]:
                     str(nd / "bird.pid"),
                 ]
                 out.append(_proc(n, d, "bird", argv))
-        if n.kind in ("site", "primary"):
+        if n.kind == "primary":
             out.append(
                 _proc(n, d, "dnsnode", [_bin("dnsnode"), "serve", "--config", str(nd / "dnsnode.yml")])
             )
@@ -188,11 +189,35 @@ def frr_procs(lab: Lab, d: Path) -> list[ProcSpec]:
     return out
 
 
-def agent_procs(lab: Lab, d: Path) -> list[ProcSpec]:
-    return [
-        _proc(n, d, "agent", [_bin("dnsnode"), "agent", "--config", str(d / n.name / "agent.yml")])
-        for n in lab.of_kind("site")
-    ]
+def site_procs(lab: Lab, d: Path) -> list[ProcSpec]:
+    """Each site's dnsnode and agent (the agent waits for dnsnode to answer before announcing)."""
+    out = []
+    for n in lab.of_kind("site"):
+        nd = d / n.name
+        out.append(_proc(n, d, "dnsnode", [_bin("dnsnode"), "serve", "--config", str(nd / "dnsnode.yml")]))
+        out.append(_proc(n, d, "agent", [_bin("dnsnode"), "agent", "--config", str(nd / "agent.yml")]))
+    return out
+
+
+agent_procs = site_procs  # the name lab/render/clab.py uses for the last start stage
+
+
+def wait_primary_routes(h: LabHandle, timeout: float) -> float:
+    """Until every site's speaker has a route to the hidden primary's LAN: a site's dnsnode
+    started before that would fail its first transfer and wait out its retry timer (5 s)."""
+    lan = next((link for link in h.lab.links if h.lab.primary4 and link.prefix4.supernet_of(
+        ipaddress.IPv4Network(h.lab.primary4))), None)  # fmt: skip
+    if lan is None:
+        return 0.0
+    sites = [sp for sp in h.speakers() if sp.node.kind == "site"]
+    prefixes = [str(lan.prefix4), str(lan.prefix6)]
+
+    def missing() -> list[str]:
+        return [f"{sp.node.name} {p}" for sp in sites for p in prefixes if sp.best(p).as_path is None]
+
+    return wait_until(
+        missing, lambda m: not m, timeout=timeout, interval=0.1, what="routes to the primary"
+    ).elapsed
 
 
 # -- convergence -------------------------------------------------------------------------
@@ -352,7 +377,7 @@ def up(
     say(f"creating {len(lab.nodes)} namespaces and {len(lab.links)} links")
     h.runtime.create(node_specs(lab, d), link_specs(lab))
 
-    say("starting zebra, BIRD, dnsnode, Unbound")
+    say("starting zebra, BIRD, Unbound, the primary")
     h.runtime.start(first_procs(lab, d))
     frr = [n for n in lab.nodes.values() if n.daemon == "frr"]
     _wait_files([d / n.name / "zserv.api" for n in frr], h, "zebra ready")
@@ -361,8 +386,13 @@ def up(
     socks = [d / n.name / "bgpd.vty" for n in frr]
     socks += [d / n.name / "bird.ctl" for n in lab.nodes.values() if n.daemon == "bird"]
     _wait_files(socks, h, "BGP speakers ready")
-    say("starting the site agents")
-    h.runtime.start(agent_procs(lab, d))
+    say("waiting for the sites' routes to the primary")
+    try:
+        wait_primary_routes(h, timeout=max(1.0, timeout - (time.monotonic() - t0)))
+    except PollTimeout as exc:
+        raise LabError(f"lab {lab.name}: sites without a route to the primary: {exc.last}") from None
+    say("starting the sites' dnsnode and agent")
+    h.runtime.start(site_procs(lab, d))
 
     t_wait = time.monotonic()
     try:
