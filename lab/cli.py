@@ -1,7 +1,8 @@
 """The `lab` command. `render` and `predict` work on the model alone; the runtime commands
 (up, down, status, exec, catchment, cleanup) live in lab/cli_runtime.py.
 
-    lab render TOPO --out DIR [--force-daemon frr|bird] [--state-root PATH]
+    lab render TOPO --out DIR [--force-daemon frr|bird] [--state-root PATH] [--runtime netns|clab]
+    lab up TOPO --runtime clab ...   (containerlab: lab/runtime/clab_lifecycle.py)
     lab predict TOPO [--force-daemon frr|bird]
 """
 
@@ -12,12 +13,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from lab import cli_runtime
+from lab import cli_runtime, lifecycle
 from lab.catchment import catchments
 from lab.errors import TopologyError
 from lab.lifecycle import LabError
 from lab.loader import load
 from lab.render import RenderOptions, write
+from lab.render import clab as render_clab
+from lab.runtime import clab_lifecycle
+
+RUNTIMES = ("netns", "clab")
 
 
 def _add_topology(p: argparse.ArgumentParser) -> None:
@@ -40,19 +45,46 @@ def build_parser() -> argparse.ArgumentParser:
         type=PurePosixPath,
         help="where the runtime keeps node directories (paths inside configs); default /run/anycast-lab/NAME",
     )
+    p.add_argument("--runtime", choices=RUNTIMES, default="netns", help="clab: also write NAME.clab.yml")
     p.set_defaults(func=cmd_render)
     p = sub.add_parser("predict", help="predict each client's site from the model (BGP simulation)")
     _add_topology(p)
     p.set_defaults(func=cmd_catchment)
     cli_runtime.add_commands(sub)
+    sub.choices["up"].add_argument("--runtime", choices=RUNTIMES, default="netns", help="clab: containerlab")
+    sub.choices["up"].set_defaults(func=cmd_up)
+    sub.choices["down"].set_defaults(func=cmd_down)
     return parser
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     lab = load(args.topology, args.force_daemon)
+    if args.runtime == "clab":
+        if args.state_root:
+            raise LabError("--state-root is fixed inside containers (/run/anycast-lab): drop it")
+        written = render_clab.write(lab, args.out)
+        print(f"{lab.name}: {args.out / render_clab.topology_file(lab)} and {len(written) - 1} node files")
+        return 0
     written = write(lab, args.out, RenderOptions(state_root=args.state_root))
     print(f"{lab.name}: {len(written)} files for {len(lab.nodes)} nodes in {args.out}")
     return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    if args.runtime != "clab":
+        return cli_runtime.cmd_up(args)
+    res = clab_lifecycle.up(args.topology, args.name, args.force_daemon, args.timeout, progress=print)
+    print(f"lab {res.handle.name} converged on containerlab in {res.seconds_to_converged:.1f}s")
+    name = res.handle.name
+    print(f"`docker exec -it clab-{name}-NODE bash` to look inside, `lab down {name}` to stop")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    name = lifecycle.resolve_name(args.name)
+    if clab_lifecycle.is_clab(name):
+        return cli_runtime._print_teardown(name, clab_lifecycle.down(name))
+    return cli_runtime.cmd_down(args)
 
 
 def cmd_catchment(args: argparse.Namespace) -> int:
