@@ -193,7 +193,10 @@ class ClabRuntime:
                 args = row[i_args].split()
                 if not args or Path(args[0]).name in ("tini", "sleep"):
                     continue
-                out.append(ProcInfo(node, Path(args[0]).name, int(row[i_pid]), True, int(row[i_rss])))
+                prog = Path(args[0]).name
+                if prog.startswith("python") and len(args) > 1:  # a console script: dnsnode
+                    prog = Path(args[1]).name
+                out.append(ProcInfo(node, prog, int(row[i_pid]), True, int(row[i_rss])))
         return out
 
     def exec_argv(self, node: str, argv: Sequence[str]) -> list[str]:

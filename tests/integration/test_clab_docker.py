@@ -1,0 +1,178 @@
+"""The containerlab runtime's real parts on docker: the images build, dnsnode answers with its
+NSID through the container's address, and the whole workshop lab runs in containers (deployed
+by lab.runtime.clab_docker where the containerlab binary is missing), converges, measures the
+predicted catchment, and reacts to a link fault set through pyroute2 in a container netns.
+
+Every container and network a test creates carries its lab's label and is removed by the
+fixture; the test checks that nothing with that label is left.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.query
+import pytest
+
+from lab.catchment import catchments
+from lab.catchment_live import measure
+from lab.poll import wait_until
+from lab.runtime import clab_images, clab_lifecycle
+from lab.runtime.clab import LAB_LABEL
+from lab.runtime.clab_docker import DockerDeployer
+
+pytestmark = [pytest.mark.docker, pytest.mark.integration]
+ROOT = Path(__file__).resolve().parents[2]
+ZONE = ROOT / "tests" / "data" / "example.net.zone"
+TEST_NET = "198.18.250.0/24"  # benchmarking range (RFC 2544), not used by the lab's plan
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    try:
+        import docker
+
+        c = docker.from_env()
+        c.ping()
+    except Exception as exc:
+        pytest.skip(f"dockerd is not reachable ({type(exc).__name__}): start dockerd to run the docker tests")
+    return c
+
+
+@pytest.fixture(scope="module")
+def images(client: Any) -> list[clab_images.Built]:
+    """A local debian:bookworm-slim (made unless present), then every image (layers cached)."""
+    if shutil.which("debootstrap") is None and not client.images.list(clab_images.BASE_IMAGE):
+        pytest.skip("no debian:bookworm-slim and no debootstrap to make one: apt-get install debootstrap")
+    res = subprocess.run([str(ROOT / "scripts" / "make-base-image.sh")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    built = clab_images.build_all(client)
+    print("\nimages: " + ", ".join(f"{b.tag} {b.seconds:.1f}s" for b in built))
+    return built
+
+
+def test_every_image_is_built_with_its_tools(client: Any, images: list[clab_images.Built]) -> None:
+    assert [b.name for b in images] == clab_images.ORDER
+    checks = {
+        "router": "test -x /usr/lib/frr/bgpd && bird --version 2>&1",
+        "dnsnode": "dnsnode --help && test -x /usr/lib/frr/zebra && bird --version 2>&1",
+        "resolver": "unbound -V",
+        "client": "kdig --version && dig -v && dnsnode --help",
+    }
+    for name, cmd in checks.items():
+        out = client.containers.run(
+            clab_images.image_name(name), ["sh", "-ec", cmd], remove=True, network_mode="none",
+            labels={LAB_LABEL: "image-check"},
+        )  # fmt: skip
+        assert out, name
+
+
+@pytest.fixture
+def test_network(client: Any) -> Iterator[Any]:
+    import docker.types
+
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=TEST_NET)])
+    net = client.networks.create(
+        f"anycast-lab-t{secrets.token_hex(3)}", driver="bridge", ipam=ipam, labels={LAB_LABEL: "test"}
+    )
+    yield net
+    net.remove()
+
+
+def test_dnsnode_image_answers_with_its_nsid(
+    client: Any, images: list[clab_images.Built], test_network: Any
+) -> None:
+    identity = f"site-{secrets.token_hex(2)}"
+    c = client.containers.run(
+        clab_images.image_name("dnsnode"),
+        ["dnsnode", "serve", "--listen", "0.0.0.0:53", "--zone", "example.net=/zone", "--identity", identity],
+        volumes=[f"{ZONE}:/zone:ro"], network=test_network.name, detach=True,
+        labels={LAB_LABEL: "test"},
+    )  # fmt: skip
+    try:
+        c.reload()
+        ip = c.attrs["NetworkSettings"]["Networks"][test_network.name]["IPAddress"]
+        assert ip.startswith("198.18.250.")
+        q = dns.message.make_query(
+            "example.net.", "SOA", use_edns=0, options=[dns.edns.GenericOption(3, b"")]
+        )
+
+        def ask() -> dns.message.Message | None:
+            try:
+                return dns.query.udp(q, ip, timeout=0.5)
+            except (dns.exception.Timeout, OSError):
+                return None
+
+        res = wait_until(
+            ask, lambda r: r is not None, timeout=30, interval=0.2, what="dnsnode in its container"
+        )
+        answer = res.value
+        print(f"\ndnsnode container answered after {res.elapsed:.2f}s")
+        assert answer is not None and answer.flags & dns.flags.AA
+        nsid = [o for o in answer.options if o.otype == 3]
+        assert nsid and nsid[0].to_wire() == identity.encode()
+        assert answer.answer[0].rdtype == dns.rdatatype.SOA
+    finally:
+        c.remove(force=True)
+
+
+@pytest.fixture(scope="module")
+def workshop(client: Any, images: list[clab_images.Built]) -> Iterator[clab_lifecycle.ClabUp]:
+    name = f"c{secrets.token_hex(3)}"
+    deployer = DockerDeployer(client)
+    try:
+        res = clab_lifecycle.up(ROOT / "topologies" / "workshop.yml", name, timeout=180, deployer=deployer)
+    except BaseException:
+        if clab_lifecycle.is_clab(name):
+            clab_lifecycle.down(name, deployer)
+        raise
+    print(f"\nlab {name} on containers converged in {res.seconds_to_converged:.1f}s")
+    yield res
+    td = clab_lifecycle.down(name, deployer)
+    assert td.errors == []
+    assert client.containers.list(all=True, filters={"label": f"{LAB_LABEL}={name}"}) == []
+    assert client.networks.list(filters={"label": f"{LAB_LABEL}={name}"}) == []
+    assert not clab_lifecycle.run_dir(name).exists()
+
+
+@pytest.mark.slow
+def test_workshop_on_containers_measures_the_predicted_catchment(workshop: clab_lifecycle.ClabUp) -> None:
+    h = workshop.handle
+    measured = measure(h.lab, h.runtime)
+    predicted = catchments(h.lab)
+    assert {n: (p.site, p.site6) for n, p in measured.items()} == {n: (s, s) for n, s in predicted.items()}
+    names = {(p.node, p.name) for p in h.runtime.processes()}
+    assert {("ams", "bird"), ("ams", "dnsnode"), ("ta1", "zebra"), ("ta1", "bgpd")} <= names
+    # the lab has no way out: no default route on a router, hosts' default is their LAN gateway
+    assert "default" not in h.runtime.exec("ta1", ["ip", "-4", "route"], check=True).stdout
+    assert "default via 203.0.113.1 dev eth1" in h.runtime.exec("alice", ["ip", "-4", "route"]).stdout
+
+
+@pytest.mark.slow
+def test_link_down_in_a_container_moves_the_catchment_and_back(workshop: clab_lifecycle.ClabUp) -> None:
+    """ams's only upstream goes down (pyroute2 in ams's netns): alice leaves ams for fra;
+    up again: alice is back at ams."""
+    h = workshop.handle
+    (ams_link,) = [i.link for i in h.lab.nodes["ams"].ifaces]
+
+    def alice() -> str | None:
+        return measure(h.lab, h.runtime)["alice"].site
+
+    h.runtime.set_link(ams_link, up=False, node="ams")
+    try:
+        assert h.runtime.link_state("ams", "eth1") == "DOWN"
+        moved = wait_until(alice, lambda s: s == "fra", timeout=60, interval=0.5, what="alice moves to fra")
+        print(f"\nalice answered by fra {moved.elapsed:.1f}s after ams's link went down")
+    finally:
+        h.runtime.set_link(ams_link, up=True, node="ams")
+    back = wait_until(alice, lambda s: s == "ams", timeout=90, interval=0.5, what="alice back at ams")
+    print(f"alice back at ams {back.elapsed:.1f}s after the link came up")
+    assert h.runtime.link_state("ams", "eth1") == "UP"
