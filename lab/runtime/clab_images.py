@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import platform
 import shutil
 import subprocess
@@ -54,7 +55,11 @@ def image_name(name: str, tag: str = IMAGE_TAG, repo: str = IMAGE_REPO) -> str:
 
 
 def _pip(*args: str) -> None:
-    res = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=600)
+    # fixed zip timestamps: the same sources give the same wheel, so docker's layer cache holds
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=600, env=env
+    )
     if res.returncode != 0:
         raise ImageError(f"pip {' '.join(args[:2])} failed:\n{res.stderr.strip()[-1500:]}")
 
