@@ -13,12 +13,14 @@ TOPO    ?= topologies/workshop.yml
 APT_PACKAGES := frr bird2 unbound nsd knot dnsutils knot-dnsutils dnsperf iproute2 iptables \
                 nftables procps
 
-.PHONY: help setup apt venv test test-unit test-integration lint typecheck bench-dns lab-up lab-down clean
+.PHONY: help setup apt venv test test-unit test-integration lint typecheck bench-dns bench-lab images lab-up lab-down clean
 
 help:
 	@echo "make setup        install Debian packages and the Python venv (idempotent)"
 	@echo "make test         lint, type-check and run every test (unit + integration, needs root)"
 	@echo "make bench-dns    dnsperf: dnsnode against NSD on the same zone"
+	@echo "make bench-lab    time from lab up to converged, and memory (workshop, global, 200 routers)"
+	@echo "make images       build the containerlab images (anycast-lab/*:0.1; needs dockerd)"
 	@echo "make lab-up       bring up the default lab (TOPO=$(TOPO))"
 	@echo "make lab-down     tear it down"
 
@@ -61,6 +63,12 @@ test-integration: setup
 
 bench-dns: setup
 	$(PY) bench/bench_dns.py
+
+bench-lab: setup
+	$(PY) -m bench.bench_lab_up --routers 200
+
+images: venv
+	scripts/build-images.sh
 
 lab-up: setup
 	$(VENV)/bin/lab up $(TOPO)
