@@ -19,7 +19,7 @@ from dnsnode.config import ServerConfig, ZoneConfig
 from dnsnode.control import ControlServer
 from dnsnode.hooks import TransferHandler
 from dnsnode.index import build_index
-from dnsnode.log import EventLog
+from dnsnode.log import EventLog, route_logger
 from dnsnode.responder import Responder
 from dnsnode.sockets import tcp_socket, udp_socket
 from dnsnode.stats import Stats
@@ -159,10 +159,11 @@ class Server:
 
     def start_transfers(self, resolve: Any = None) -> None:
         try:
-            from dnsnode.xfr import TransferService  # type: ignore[attr-defined,unused-ignore]
+            from dnsnode.xfr import TransferService
         except ImportError as exc:
             self.log.event("transfers_unavailable", error=repr(exc))
             return
+        route_logger("dnsnode.xfr", self.log)
         try:
             handler = TransferService(
                 self.config, self.store, resolve or self.responder.resolve_query, self.stats
