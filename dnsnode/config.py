@@ -71,7 +71,7 @@ class ServerConfig:
     nsid: str | None = None
     id_server: str | None = None
     hostname_bind: str | None = None
-    version_bind: str | None = None
+    version_bind: str | None = None  # None: "dnsnode <version>" (not the identity); "": hidden
     edns_buffer: int = DEFAULT_EDNS_BUFFER
     tcp_idle_timeout: float = 10.0
     tcp_max_connections: int = 200
