@@ -143,10 +143,11 @@ def frr_daemon(n: Node, d: Path, daemon: str) -> ProcSpec:
         "-i", str(nd / f"{daemon}.pid"),
         "--log", f"file:{nd / daemon}.log",
         "-P", "0",  # no TCP vty
+    ]  # fmt: skip
+    if daemon in ("zebra", "bgpd"):  # bfdd refuses -e ("invalid option") and exits
         # one best path, no ECMP: the catchment is what BGP chose (as lab.catchment predicts),
         # not what a flow hash picked among equal routes
-        "-e", "1",
-    ]  # fmt: skip
+        argv += ["-e", "1"]
     return _proc(n, d, daemon, argv)
 
 
