@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_topology(p)
     p.set_defaults(func=cmd_catchment)
     cli_runtime.add_commands(sub)
+    cli_runbook.add_commands(sub)  # lab inventory, lab runbook ...
     cli_scenario.add_commands(sub)  # lab scenario list|run
     sub.choices["up"].add_argument("--runtime", choices=RUNTIMES, default="netns", help="clab: containerlab")
     sub.choices["up"].set_defaults(func=cmd_up)

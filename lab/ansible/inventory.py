@@ -1,0 +1,134 @@
+"""The Ansible inventory of a lab, generated from its topology.
+
+Groups: `sites`, `routers` (with `as<ASN>` children, and `frr`/`bird` by daemon), `resolvers`,
+`clients`, `hidden_primary`, plus `controller` (localhost: where the roles' lab-wide checks run,
+through `lab runbook ...`). Host variables name what a role needs without reading the
+topology again: ASN, site name, daemon, service prefixes, sockets, the zone file.
+
+Runtimes: `netns` hosts use our connection plugin (ansible_plugins/connection/netns.py,
+`anycast_netns: <lab>-<node>`); `clab` hosts use community.docker's connection with the
+container name `clab-<lab>-<node>` (that collection is not installed here: generation only).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from lab.topology import Lab, Node
+
+Runtime = Literal["netns", "clab"]
+CLAB_ROOT = PurePosixPath("/run/anycast-lab")  # the node directories' parent inside containers
+REPO = Path(__file__).resolve().parents[2]
+
+
+def lab_cli() -> str:
+    """The `lab` command beside the running interpreter (the venv's), for controller tasks."""
+    local = Path(sys.executable).parent / "lab"
+    return str(local) if local.exists() else "lab"
+
+
+def _node_dir(lab: Lab, node: str, runtime: Runtime, run_dir: Path | None) -> PurePosixPath:
+    if runtime == "clab":
+        return CLAB_ROOT / node
+    base = PurePosixPath(run_dir) if run_dir else PurePosixPath("/run/anycast-lab") / lab.name
+    return base / node
+
+
+def host_vars(lab: Lab, n: Node, runtime: Runtime, run_dir: Path | None = None) -> dict[str, Any]:
+    d = _node_dir(lab, n.name, runtime, run_dir)
+    hv: dict[str, Any] = {"node_name": n.name, "node_kind": n.kind, "node_dir": str(d)}
+    if runtime == "netns":
+        hv.update(
+            ansible_connection="netns",
+            anycast_netns=f"{lab.name}-{n.name}",
+            ansible_python_interpreter=sys.executable,
+        )
+    else:
+        hv.update(
+            ansible_connection="community.docker.docker",
+            ansible_host=f"clab-{lab.name}-{n.name}",
+            ansible_python_interpreter="/usr/bin/python3",
+        )
+    if n.asn is not None:
+        hv["asn"] = n.asn
+    if n.daemon is not None:
+        hv["daemon"] = n.daemon
+        if n.daemon == "bird":
+            hv["bird_socket"] = str(d / "bird.ctl")
+        else:
+            hv["vtysh"] = f"vtysh --vty_socket {d}"
+    if n.router_id is not None:
+        hv["router_id"] = str(n.router_id)
+    if n.sessions:
+        hv["bgp_peers"] = sorted({s.peer for s in n.sessions})
+    if n.kind == "site":
+        svc = lab.service
+        hv.update(
+            site_name=n.name,
+            service_prefixes=[str(svc.prefix4), str(svc.prefix6)],
+            service_addresses=[str(svc.address4), str(svc.address6)],
+            unicast4=str(n.unicast4.ip) if n.unicast4 else None,
+            unicast6=str(n.unicast6.ip) if n.unicast6 else None,
+            upstreams=sorted({s.peer for s in n.sessions}),
+            agent_socket=str(d / "agent.sock"),
+            dnsnode_socket=str(d / "dnsnode.sock"),
+        )
+    if n.kind == "primary":
+        hv.update(
+            dnsnode_socket=str(d / "dnsnode.sock"),
+            zone_file=str(d / f"{lab.service.zone.rstrip('.')}.zone"),
+            primary4=str(lab.primary4) if lab.primary4 else None,
+        )
+    if n.kind == "router":
+        hv["as_role"] = n.role
+    if n.kind in ("client", "resolver") and n.lan_of is not None:
+        hv["lan_of"] = n.lan_of
+    if n.kind == "client" and n.resolver4 is not None:
+        hv["resolver4"] = str(n.resolver4)
+    return hv
+
+
+def inventory(lab: Lab, runtime: Runtime = "netns", run_dir: Path | None = None) -> dict[str, Any]:
+    """The inventory as Ansible's YAML/JSON inventory structure (`all` with hosts and children)."""
+    hosts = {n.name: host_vars(lab, n, runtime, run_dir) for n in lab.nodes.values()}
+    children: dict[str, Any] = {}
+
+    def group(name: str, members: list[str], **extra: Any) -> None:
+        if members or extra:
+            children[name] = {"hosts": {m: {} for m in members}, **extra}
+
+    group("sites", [n.name for n in lab.of_kind("site")])
+    by_as: dict[str, Any] = {}
+    for n in lab.of_kind("router"):
+        by_as.setdefault(f"as{n.asn}", {"hosts": {}, "vars": {"asn": n.asn}})["hosts"][n.name] = {}
+    group("routers", [], children=dict(sorted(by_as.items())))
+    for daemon in ("frr", "bird"):
+        group(daemon, [n.name for n in lab.nodes.values() if n.daemon == daemon])
+    group("resolvers", [n.name for n in lab.of_kind("resolver")])
+    group("clients", [n.name for n in lab.of_kind("client")])
+    group("hidden_primary", [n.name for n in lab.of_kind("primary")])
+    children["controller"] = {
+        "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
+    }
+    svc = lab.service
+    return {
+        "all": {
+            "vars": {
+                "lab_name": lab.name,
+                "lab_runtime": runtime,
+                "lab_cli": lab_cli(),
+                "dnsnode_cli": str(Path(sys.executable).parent / "dnsnode")
+                if runtime == "netns"
+                else "dnsnode",
+                "service_zone": svc.zone,
+                "service_asn": svc.asn,
+                "service_prefixes": [str(svc.prefix4), str(svc.prefix6)],
+                "service_address4": str(svc.address4),
+                "service_address6": str(svc.address6),
+            },
+            "hosts": hosts,
+            "children": children,
+        }
+    }

@@ -1,0 +1,234 @@
+"""One rehearsal: probes on, the playbook through ansible-runner, task windows on the
+monotonic clock, what users felt per task, objectives, and the report on disk.
+
+    out/runbooks/<playbook>-<lab>-<time>/   (LAB_REPORTS_DIR/runbooks/... when set)
+        inventory/hosts.json   the generated inventory
+        tasks.jsonl            task start/end (ansible_plugins/callback/lab_timing.py)
+        measurements.jsonl     what the roles' checks measured (lab runbook serials, withdraw)
+        probes.json            the probe timeline files (client -> JSON lines)
+        report.json            the report (`lab runbook run --json` prints the same)
+        artifacts/             ansible-runner's (stdout, events)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+from lab import lifecycle
+from lab.ansible import felt, objectives, ops
+from lab.ansible.inventory import REPO, inventory
+from lab.lifecycle import LabError, LabHandle
+from lab.poll import wait_until
+
+Progress = Callable[[str], None] | None
+PROBE_TIMEOUT = 1.0  # lab.probe_run's default: a query unanswered after this is lost
+MAX_PLAYBOOK_S = 600.0
+
+
+def reports_root() -> Path:
+    return Path(os.environ.get("LAB_REPORTS_DIR") or REPO / "out") / "runbooks"
+
+
+def ansible_env(workdir: Path) -> dict[str, str]:
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        "ANSIBLE_CONNECTION_PLUGINS": str(REPO / "ansible_plugins" / "connection"),
+        "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "ansible_plugins" / "callback"),
+        "ANSIBLE_CALLBACKS_ENABLED": "lab_timing",
+        "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
+        "ANSIBLE_REMOTE_TEMP": str(workdir / "tmp"),
+        "LAB_RUNBOOK_TIMING": str(workdir / "tasks.jsonl"),
+        ops.RUNBOOK_DIR_ENV: str(workdir),
+    }
+
+
+def task_windows(path: Path) -> list[objectives.TaskWindow]:
+    """Task start/end lines -> one window per task (start to the last host's end)."""
+    starts: dict[str, dict[str, Any]] = {}
+    ends: dict[str, list[dict[str, Any]]] = {}
+    order: list[str] = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            d = json.loads(line)
+            if d["event"] == "task_start":
+                starts[d["uuid"]] = d
+                order.append(d["uuid"])
+            elif d["event"] == "task_end":
+                ends.setdefault(d["uuid"], []).append(d)
+    out = []
+    for i, uuid in enumerate(order):
+        s = starts[uuid]
+        es = ends.get(uuid, [])
+        nxt = starts[order[i + 1]]["mono"] if i + 1 < len(order) else None
+        end = max((e["mono"] for e in es), default=nxt if nxt is not None else s["mono"])
+        statuses = [e["status"] for e in es]
+        status = next(
+            (st for st in ("failed", "unreachable", "changed", "ok", "ignored") if st in statuses),
+            "skipped" if statuses else "none",
+        )
+        out.append(objectives.TaskWindow(s["task"], s.get("role"), s["mono"], end, status))
+    return out
+
+
+def _wait_probes_past(workdir: Path, t: float) -> float:
+    """Until every probe has resolved (answered or timed out) every query sent before t."""
+
+    def behind() -> list[str]:
+        recs = felt.read_probes(workdir)
+        return [c for c, rs in recs.items() if not any(r.mono >= t + PROBE_TIMEOUT + 0.2 for r in rs)]
+
+    return wait_until(
+        behind, lambda b: not b, timeout=30.0, interval=0.1, what="probes past the rehearsal"
+    ).elapsed
+
+
+def rehearse(
+    playbook: Path,
+    topo: Path | None = None,
+    name: str | None = None,
+    extra_vars: dict[str, Any] | None = None,
+    settle: float = 2.0,
+    progress: Progress = None,
+) -> dict[str, Any]:
+    """Run `playbook` on a running lab (or one brought up from `topo` and torn down after)."""
+    objs = objectives.load(playbook)  # a bad objectives file fails before anything runs
+    if topo is not None:
+        res = lifecycle.up(topo, name)
+        try:
+            return _rehearse(res.handle, playbook, objs, extra_vars or {}, settle, progress)
+        finally:
+            lifecycle.down(res.handle.name)
+    return _rehearse(LabHandle.open(name), playbook, objs, extra_vars or {}, settle, progress)
+
+
+def _rehearse(
+    h: LabHandle,
+    playbook: Path,
+    objs: list[objectives.Objective],
+    extra_vars: dict[str, Any],
+    settle: float,
+    progress: Progress,
+) -> dict[str, Any]:
+    say = progress or (lambda _m: None)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    workdir = reports_root() / f"{playbook.stem}-{h.name}-{stamp}-{os.getpid()}"
+    (workdir / "inventory").mkdir(parents=True)
+    (workdir / "tmp").mkdir()
+    (workdir / "inventory" / "hosts.json").write_text(json.dumps(inventory(h.lab, "netns", h.dir), indent=1))
+
+    say(f"probes: one per client, every 20 ms ({h.name})")
+    t_probes = time.monotonic()
+    ps = felt.start_probes(h, workdir, duration=MAX_PLAYBOOK_S + 60)
+    try:
+        felt.wait_answering(ps, t_probes)
+        say(f"running {playbook} through ansible-runner")
+
+        def on_event(ev: dict[str, Any]) -> bool:
+            if ev.get("event") == "playbook_on_task_start":
+                say(f"  task: {ev.get('event_data', {}).get('task')}")
+            return True
+
+        t0 = time.monotonic()
+        r = ansible_runner.run(
+            private_data_dir=str(workdir),
+            playbook=str(playbook.resolve()),
+            inventory=str(workdir / "inventory" / "hosts.json"),
+            envvars=ansible_env(workdir),
+            extravars=extra_vars,
+            quiet=True,
+            event_handler=on_event,
+            timeout=int(MAX_PLAYBOOK_S),
+        )
+        t1 = time.monotonic()
+        _wait_probes_past(workdir, t1 + settle)
+    finally:
+        # the roles' helpers (`lab runbook withdraw|announce`) rewrote the state file in other
+        # processes: stop the probes through a fresh copy, or its save would undo their records
+        ps.handle = LabHandle.open(h.name)
+        ps.stop()
+    records = felt.read_probes(workdir)
+    tasks = task_windows(workdir / "tasks.jsonl")
+    run_window = (tasks[0].start if tasks else t0, t1 + settle)
+    measurements = ops.read_measurements(workdir)
+
+    def window_metric(metric: str, windows: list[tuple[float, float]]) -> float | None:
+        if not records:
+            return None
+        fs = [felt.felt(records, a, b) for a, b in windows]
+        if metric == "moves":
+            return float(sum(len(f.moves) for f in fs))
+        return float(sum(getattr(f, metric) for f in fs))
+
+    results = objectives.evaluate(objs, tasks, window_metric, measurements, run_window)
+    total = felt.felt(records, *run_window)
+    after = felt.felt(records, t1, t1 + settle)
+    stdout = workdir / "artifacts"
+    report: dict[str, Any] = {
+        "playbook": str(playbook),
+        "lab": h.name,
+        "ansible": {"rc": r.rc, "status": r.status, "artifacts": str(stdout)},
+        "tasks": [
+            {
+                "name": t.name,
+                "role": t.role,
+                "status": t.status,
+                "start": round(t.start, 6),
+                "duration_s": round(t.end - t.start, 3),
+                "felt": _felt_json(felt.felt(records, t.start, t.end)),
+            }
+            for t in tasks
+        ],
+        "after_playbook": {"settle_s": settle, "felt": _felt_json(after)},
+        "lost": total.lost,
+        "lost_direct": total.lost_direct,
+        "lost_resolver": total.lost_resolver,
+        "sent": total.sent,
+        "moves": total.moves,
+        "lost_by_client": total.lost_by_client,
+        "duration_s": round(t1 - t0, 3),
+        "measurements": measurements,
+        "objectives": [o.to_json() for o in results],
+        "objectives_met": all(o.met for o in results) and r.rc == 0,
+        "files": {"dir": str(workdir), "report": str(workdir / "report.json")},
+    }
+    if r.rc != 0:
+        report["ansible"]["failed"] = [
+            t["name"] for t in report["tasks"] if t["status"] in ("failed", "unreachable")
+        ]
+    if records:
+        png = felt.timeline_png(
+            records, tasks, workdir / "timeline.png", f"{playbook.name} on {h.name}", total.lost
+        )
+        report["files"]["png"] = str(png)
+    (workdir / "report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def _felt_json(f: felt.Felt) -> dict[str, Any]:
+    return {
+        "sent": f.sent,
+        "lost": f.lost,
+        "lost_direct": f.lost_direct,
+        "lost_resolver": f.lost_resolver,
+        "moves": [f"{m['client']} {m['from']}->{m['to']}" for m in f.moves],
+        "lost_by_client": f.lost_by_client,
+    }
+
+
+def ensure_lab(name: str | None) -> LabHandle:
+    try:
+        return LabHandle.open(name)
+    except LabError as exc:
+        raise LabError(f"{exc} (or pass --topo TOPO to bring one up for the rehearsal)") from None
