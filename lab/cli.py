@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from lab import cli_runtime, cli_scenario, lifecycle
+from lab import cli_runbook, cli_runtime, cli_scenario, lifecycle
 from lab.catchment import catchments
 from lab.errors import TopologyError
 from lab.lifecycle import LabError
@@ -51,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_topology(p)
     p.set_defaults(func=cmd_catchment)
     cli_runtime.add_commands(sub)
-    cli_runbook.add_commands(sub)  # lab inventory, lab runbook ...
     cli_scenario.add_commands(sub)  # lab scenario list|run
+    cli_runbook.add_commands(sub)  # lab inventory, lab runbook ...
     sub.choices["up"].add_argument("--runtime", choices=RUNTIMES, default="netns", help="clab: containerlab")
     sub.choices["up"].set_defaults(func=cmd_up)
     sub.choices["down"].set_defaults(func=cmd_down)
