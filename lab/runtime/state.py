@@ -5,6 +5,11 @@ controller killed with SIGKILL at any moment leaves a file that says exactly wha
 `lab down` / `lab cleanup` remove what the file names and nothing else. Writes are atomic
 (temp file + rename): a reader never sees half a file.
 
+Several processes may hold one lab's state at once (`lab up`, a scenario's probe starter,
+`lab runbook` helpers run by Ansible). Every write therefore takes an flock on `state.lock`,
+re-reads the file and merges by item uid before writing, so no process drops another's
+records; for an item both know, the later lifecycle status wins (intent < created < removed).
+
     /run/anycast-lab/<lab>/state.json
     {"lab": "workshop", "runtime": "netns", "topology": "...", "controller": {"pid":..,"start":..},
      "items": [{"kind": "netns", "id": "workshop-ta1", "status": "created", ...}, ...]}
@@ -16,10 +21,13 @@ run directory, which itself is removed last).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +35,7 @@ from typing import Any, Literal
 Kind = Literal["netns", "link", "proc", "dir", "file"]
 Status = Literal["intent", "created", "removed"]
 STATE_FILE = "state.json"
+_RANK: dict[str, int] = {"intent": 0, "created": 1, "removed": 2}
 
 
 @dataclass
@@ -35,6 +44,7 @@ class Item:
     id: str  # netns name, link id, "<node>/<proc name>", or a path
     status: Status = "intent"
     data: dict[str, Any] = field(default_factory=dict)  # pid/start/node/argv, link ends, ...
+    uid: str = field(default_factory=lambda: secrets.token_hex(8), compare=False)  # across processes
 
 
 @dataclass
@@ -75,9 +85,34 @@ class StateFile:
     def load(cls, path: Path) -> StateFile:
         return cls(path, LabState.from_json(json.loads(path.read_text())))
 
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        with open(self.path.with_name("state.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _merge_from_disk(self) -> None:
+        """Take in what other processes recorded since we last read the file."""
+        try:
+            disk = LabState.from_json(json.loads(self.path.read_text()))
+        except (FileNotFoundError, ValueError):
+            return
+        mine = {item.uid: item for item in self.state.items}
+        for theirs in disk.items:
+            item = mine.get(theirs.uid)
+            if item is None:
+                self.state.items.append(theirs)
+            elif _RANK[theirs.status] > _RANK[item.status]:
+                item.status = theirs.status
+                item.data = {**item.data, **theirs.data}
+
     def save(self) -> None:
-        with self._lock:
-            tmp = self.path.with_suffix(".tmp")
+        with self._lock, self._file_lock():
+            self._merge_from_disk()
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
             tmp.write_text(json.dumps(self.state.to_json(), indent=1))
             os.replace(tmp, self.path)
 
