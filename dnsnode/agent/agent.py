@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import time
 from typing import Any
@@ -50,6 +51,7 @@ class Agent:
         self.check_reason = "no check yet"
         self.serial_info: dict[str, Any] = {}
         self.ctl_drain = False
+        self.ctl_withdraw = False
         self.file_drain = False
         self.applied: Announcement | None = None  # unknown until the first apply succeeds
         self.wake = asyncio.Event()
@@ -77,9 +79,13 @@ class Agent:
         why = []
         if self.file_drain:
             why.append(f"drain file {self.cfg.drain.file} present")
-        if self.ctl_drain:
+        if self.ctl_withdraw:
+            why.append("ctl withdraw")
+        elif self.ctl_drain:
             why.append("ctl drain")
-        return Inputs(self.healthy, reason, bool(why), " and ".join(why) or "no maintenance")
+        return Inputs(
+            self.healthy, reason, bool(why), " and ".join(why) or "no maintenance", withdraw=self.ctl_withdraw
+        )
 
     async def check_loop(self) -> None:
         interval = self.cfg.check.interval
@@ -138,9 +144,15 @@ class Agent:
                 self.events.emit("maintenance", source="ctl", drain=True)
                 self.wake.set()
             return {"ok": True, "maintenance": True, "state": self.sm.state}
+        if command == "withdraw":  # finish a drain now, or withdraw without one
+            if not self.ctl_withdraw:
+                self.ctl_drain = self.ctl_withdraw = True
+                self.events.emit("maintenance", source="ctl", drain=True, withdraw=True)
+                self.wake.set()
+            return {"ok": True, "maintenance": True, "state": self.sm.state}
         # undrain
         if self.ctl_drain:
-            self.ctl_drain = False
+            self.ctl_drain = self.ctl_withdraw = False
             self.events.emit("maintenance", source="ctl", drain=False)
             self.wake.set()
         if self.file_drain:
@@ -166,7 +178,7 @@ class Agent:
             else None,
             "serial": self.serial_info or None,
             "drain_deadline_in": round(self.sm.drain_deadline - time.monotonic(), 3)
-            if self.sm.drain_deadline
+            if self.sm.drain_deadline and self.sm.drain_deadline != math.inf
             else None,
             "prefixes": [str(p) for p in self.cfg.prefixes],
             "speaker": self.cfg.speaker,

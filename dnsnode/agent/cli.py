@@ -1,7 +1,7 @@
 """`dnsnode agent ...`: run the health agent, talk to a running one, or print the BIRD include.
 
 dnsnode agent --config agent.yml [--interval 1 --fall 3 ...]   run (flags override the file)
-dnsnode agent ctl [--socket PATH | --config agent.yml] drain|undrain|status
+dnsnode agent ctl [--socket PATH | --config agent.yml] drain|withdraw|undrain|status
 dnsnode agent bird-include --prefix 198.51.100.0/24 [...]      the initial "withdrawn" file
 """
 
@@ -25,7 +25,7 @@ def run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dnsnode agent",
         description="Announce the site's anycast prefixes only while the local DNS service answers.",
-        epilog="Also: 'dnsnode agent ctl drain|undrain|status', 'dnsnode agent bird-include', "
+        epilog="Also: 'dnsnode agent ctl drain|withdraw|undrain|status', 'dnsnode agent bird-include', "
         "'dnsnode agent frr-policy'.",
     )
     p.add_argument("--config", type=Path, help="agent.yml (flags override its values)")

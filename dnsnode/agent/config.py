@@ -7,6 +7,7 @@ the fix, e.g. `agent.yml:7: check.interval: expected a number > 0, got 'fast' (f
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,7 @@ class DrainConfig:
     method: Literal["community", "prepend"] = "community"
     prepend: int = 3  # AS-path prepends while draining (method prepend)
     asn: int | None = None  # the ASN to prepend; default: the FRR speaker's ASN
-    hold: float = 30.0  # seconds to announce with drain attributes before withdrawing
+    hold: float = 30.0  # seconds with drain attributes before withdrawing; inf: until ctl withdraw
     file: Path | None = None  # maintenance switch: present = drain
 
 
@@ -139,6 +140,13 @@ def _bool(v: Any) -> bool:
     if isinstance(v, str) and v.lower() in ("true", "yes", "1", "false", "no", "0"):
         return v.lower() in ("true", "yes", "1")
     raise ValueError("expected true or false")
+
+
+def _hold(v: Any) -> float:
+    """Seconds >= 0, or "manual": keep draining until `dnsnode agent ctl withdraw` (or undrain)."""
+    if v == "manual":
+        return math.inf
+    return _num(-1)(v)
 
 
 def _choice(*options: str) -> Callable[[Any], str]:
@@ -244,7 +252,7 @@ KEYS: dict[str, Key] = {
     "drain.method": Key(_choice("community", "prepend"), "method: community", "--drain-method"),
     "drain.prepend": Key(_int(1, 32), "prepend: 3", "--drain-prepend"),
     "drain.asn": Key(_int(1, 2**32 - 1), "asn: 64500", "--drain-asn"),
-    "drain.hold": Key(_num(-1), "hold: 30", "--drain-hold"),
+    "drain.hold": Key(_hold, "hold: 30 (or manual: until ctl withdraw)", "--drain-hold"),
     "drain.file": Key(_path, "file: /run/dnsnode/drain", "--drain-file"),
     "control_socket": Key(_path, "control_socket: /run/dnsnode/agent.sock", "--control-socket"),
     "log_file": Key(_path, "log_file: /var/log/dnsnode/agent.jsonl", "--log-file"),

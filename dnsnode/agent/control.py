@@ -1,6 +1,6 @@
 """The maintenance switch over a unix socket: one command line in, one JSON line out.
 
-$ dnsnode agent ctl --socket /run/dnsnode/agent.sock drain|undrain|status
+$ dnsnode agent ctl --socket /run/dnsnode/agent.sock drain|withdraw|undrain|status
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-COMMANDS = ("drain", "undrain", "status")
+COMMANDS = ("drain", "withdraw", "undrain", "status")
 Handler = Callable[[str], dict[str, Any]]
 
 
@@ -25,7 +25,7 @@ async def serve(path: Path, handler: Handler) -> asyncio.AbstractServer:
             if line not in COMMANDS:
                 reply: dict[str, Any] = {
                     "ok": False,
-                    "error": f"unknown command {line!r}: use drain|undrain|status",
+                    "error": f"unknown command {line!r}: use drain|withdraw|undrain|status",
                 }
             else:
                 reply = handler(line)

@@ -4,12 +4,16 @@
      ▲                 │                     │ unhealthy: withdraw at once   │
      └──unhealthy──────┘◀──undrain, healthy──┴───────────────────────────────┘
 
+`ctl withdraw` ends a drain at once (the operator saw the catchment empty) or, from up,
+withdraws without draining; a drain hold of inf ("manual") waits for it.
+
 A failing service is withdrawn at once (draining would keep attracting queries it cannot
 answer); only a healthy site is drained gracefully.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,6 +51,7 @@ class Inputs:
     health_reason: str  # why healthy is what it is, e.g. "3 failed checks: timeout"
     maintenance: bool
     maintenance_reason: str  # e.g. "drain file /run/dnsnode/drain present" or "ctl drain"
+    withdraw: bool = False  # the operator asked to withdraw now (ctl withdraw)
 
 
 @dataclass(frozen=True)
@@ -85,15 +90,20 @@ class StateMachine:
             if not inp.healthy:
                 return self._go("down", inp.health_reason)
             if inp.maintenance:
+                if inp.withdraw:
+                    return self._go("drained", inp.maintenance_reason)
                 if self.drain_hold <= 0:
                     return self._go("drained", inp.maintenance_reason + "; drain hold 0 s")
                 self.drain_deadline = now + self.drain_hold
-                return self._go("draining", f"{inp.maintenance_reason}; withdraw in {self.drain_hold:g} s")
+                until = "until ctl withdraw" if math.isinf(self.drain_hold) else f"in {self.drain_hold:g} s"
+                return self._go("draining", f"{inp.maintenance_reason}; withdraw {until}")
         elif s == "draining":
             if not inp.maintenance:
                 return self._go("up" if inp.healthy else "down", "undrain; " + inp.health_reason)
             if not inp.healthy:
                 return self._go("drained", "unhealthy while draining: " + inp.health_reason)
+            if inp.withdraw:
+                return self._go("drained", inp.maintenance_reason)
             if self.drain_deadline is not None and now >= self.drain_deadline:
                 return self._go("drained", f"drain hold {self.drain_hold:g} s elapsed")
         elif s == "drained" and not inp.maintenance:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dnsnode.agent.config import _hold
 from dnsnode.agent.health import Hysteresis, LagTracker
 from dnsnode.agent.serial import serial_lag, serial_lt
 from dnsnode.agent.state import ANNOUNCED, DRAINING, WITHDRAWN, Inputs, StateMachine
@@ -121,3 +124,25 @@ def test_stop_withdraws() -> None:
     sm.step(inp(), 0)
     t = sm.stop("SIGTERM")
     assert (t.from_, t.to, t.action, t.reason) == ("up", "stopped", "withdraw", "SIGTERM")
+
+
+def test_manual_hold_drains_until_ctl_withdraw() -> None:
+    sm = StateMachine(drain_hold=math.inf)
+    sm.step(inp(), 0)
+    t = sm.step(inp(maintenance=True), 1)
+    assert t is not None and t.to == "draining" and "until ctl withdraw" in t.reason
+    assert sm.step(inp(maintenance=True), 1e9) is None  # no deadline ever elapses
+    t = sm.step(Inputs(True, "healthy", True, "ctl withdraw", withdraw=True), 1e9 + 1)
+    assert t is not None and (t.to, t.action) == ("drained", "withdraw") and sm.announcement == WITHDRAWN
+
+
+def test_ctl_withdraw_from_up_skips_the_drain() -> None:
+    sm = StateMachine(drain_hold=30)
+    sm.step(inp(), 0)
+    t = sm.step(Inputs(True, "healthy", True, "ctl withdraw", withdraw=True), 1)
+    assert t is not None and (t.from_, t.to, t.action) == ("up", "drained", "withdraw")
+
+
+def test_manual_hold_in_agent_config() -> None:
+    assert _hold("manual") == math.inf
+    assert _hold("2.5") == 2.5
