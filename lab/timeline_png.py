@@ -4,6 +4,7 @@ vertical lines and routing changes as ticks along the top."""
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,37 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-COLOURS = ["tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:cyan"]
+# Strong colours only; red is kept for lost queries and grey for unknown sites.
+PALETTE = [
+    "tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
+    "tab:cyan", "navy", "darkgoldenrod", "teal", "magenta", "lime", "black",
+]  # fmt: skip
+UNKNOWN = "?"  # answered, but without a site name (no NSID)
+
+
+def site_colours(sites: list[str]) -> dict[str, Any]:
+    """A colour per site that depends on its name, not on which sites a run happened to see,
+    so "ams" looks the same in every picture; collisions within one picture move to the next
+    free colour (still deterministic for the same set of sites)."""
+    colour: dict[str, Any] = {}
+    used: set[int] = set()
+    for site in sorted(sites):
+        if site == UNKNOWN:
+            colour[site] = "grey"
+            continue
+        i = zlib.crc32(site.encode()) % len(PALETTE)
+        while i in used and len(used) < len(PALETTE):
+            i = (i + 1) % len(PALETTE)
+        used.add(i)
+        colour[site] = PALETTE[i]
+    return colour
 
 
 def write(report: dict[str, Any], path: Path) -> Path:
     clients = sorted(report["records"])
-    sites = sorted({s for rs in report["records"].values() for _, _, s in rs if s})
-    colour = {s: COLOURS[i % len(COLOURS)] for i, s in enumerate(sites)}
+    # Only direct queries carry the site (resolvers do not pass NSID on).
+    sites = sorted({s for rs in report["records"].values() for _, kind, s in rs if s and kind == "d"})
+    colour = site_colours(sites)
     fig, ax = plt.subplots(figsize=(11, 1.2 + 0.8 * len(clients)))
     for y, c in enumerate(clients):
         rs = [r for r in report["records"][c] if r[1] == "d"]
