@@ -57,7 +57,7 @@ class _Builder:
             n += 1
             lo4, lo6 = plan.loopback(n)
             self.nodes[r.name] = Node(
-                r.name, "router", r.asn, self.as_role.get(r.asn), r.daemon, lo4.ip, lo4, lo6
+                r.name, "router", r.asn, self.as_role.get(r.asn), r.daemon, lo4.ip, lo4, lo6, rov=r.rov
             )
         for k, s in enumerate(self.spec.sites, start=1):
             n += 1

@@ -105,7 +105,7 @@ class LabHandle:
 def node_specs(lab: Lab, d: Path) -> list[NodeSpec]:
     out = []
     for n in lab.nodes.values():
-        loop = list(n.loopback_addresses) + (lab.service_addresses if n.kind == "site" else [])
+        loop = list(n.loopback_addresses) + (lab.service_addresses if n.serves_service else [])
         gws = [str(g) for g in (n.gateway4, n.gateway6) if g is not None]
         resolv = (d / n.name / "resolv.conf").read_text() if n.kind == "client" else None
         out.append(NodeSpec(n.name, loop, n.kind == "router", gws, resolv))
@@ -171,7 +171,7 @@ def first_procs(lab: Lab, d: Path) -> list[ProcSpec]:
                     str(nd / "bird.pid"),
                 ]
                 out.append(_proc(n, d, "bird", argv))
-        if n.kind == "primary":
+        if n.kind == "primary" or (n.kind == "router" and n.role == "rogue"):
             out.append(
                 _proc(n, d, "dnsnode", [_bin("dnsnode"), "serve", "--config", str(nd / "dnsnode.yml")])
             )

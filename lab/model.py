@@ -36,7 +36,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,10}$"  # <= 11 chars: leaves room for runtime prefixes in netns names
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
-Role = Literal["transit", "eyeball", "content", "ixp"]
+# rogue: a hijacker for scenarios: serves the zone as "rogue", announces nothing until a fault does
+Role = Literal["transit", "eyeball", "content", "ixp", "rogue"]
 Rel = Literal["p2c", "c2p", "p2p"]
 Daemon = Literal["frr", "bird"]
 # 16-bit, not 0, not AS_TRANS (23456), not 65535: standard communities 0:ASN must be able to name it.
@@ -115,6 +116,9 @@ class RouterSpec(Strict):
     name: Name
     asn: Asn
     daemon: Daemon = "frr"
+    # RFC 6811 origin validation on import against a static ROA table (the service's prefixes,
+    # max-length = their own length, origin = service.asn); BIRD only: FRR needs an RTR cache
+    rov: bool = False
 
 
 class LinkSpec(Strict):

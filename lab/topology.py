@@ -81,6 +81,12 @@ class Node:
     resolver4: ipaddress.IPv4Address | None = None
     resolver6: ipaddress.IPv6Address | None = None
     lan_of: int | None = None  # eyeball ASN of the LAN a resolver/client sits on
+    rov: bool = False  # routers: drop RPKI-invalid routes on import (static ROAs, BIRD)
+
+    @property
+    def serves_service(self) -> bool:
+        """Sites, and a rogue AS's router (the hijacker's server): the service addresses on lo."""
+        return self.kind == "site" or self.role == "rogue"
 
     @property
     def bfd(self) -> bool:
@@ -144,7 +150,7 @@ class Lab:
                     "daemon": n.daemon,
                     "router_id": str(n.router_id) if n.router_id else None,
                     "loopback": n.loopback_addresses,
-                    "service_addresses": self.service_addresses if n.kind == "site" else [],
+                    "service_addresses": self.service_addresses if n.serves_service else [],
                     "gateway4": str(n.gateway4) if n.gateway4 else None,
                     "gateway6": str(n.gateway6) if n.gateway6 else None,
                     "bfd": n.bfd,

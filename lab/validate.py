@@ -134,6 +134,14 @@ def _routers(spec: TopologySpec) -> list[Issue]:
                 )
             )
             continue
+        if r.rov and r.daemon != "bird":
+            out.append(
+                Issue(
+                    ("routers", i, "rov"),
+                    f'router "{r.name}": rov needs a static ROA table, which only BIRD has (FRR validates '
+                    "only against an RTR cache); set daemon: bird or drop rov",
+                )
+            )
         if a.role == "content":
             out.append(
                 Issue(

@@ -111,7 +111,7 @@ def container_procs(lab: Lab) -> dict[str, list[list[ProcSpec]]]:
 
 def _ip_lines(lab: Lab, node: Node) -> list[str]:
     lines = [f"addr add {a} dev lo" for a in node.loopback_addresses]
-    if node.kind == "site":
+    if node.serves_service:
         lines += [f"addr add {a} dev lo" for a in lab.service_addresses]
     for i in node.ifaces:
         lines += [f"addr add {i.addr4} dev {i.name}", f"addr add {i.addr6} dev {i.name} nodad"]

@@ -61,6 +61,18 @@ def files(lab: Lab, node: Node, options: RenderOptions) -> dict[str, str]:
             www4=ipaddress.IPv4Address("192.0.2.80"), www6=ipaddress.IPv6Address("2001:db8:2::80"),
             **base,
         )  # fmt: skip
+    elif node.kind == "router" and node.role == "rogue":
+        # the hijacker's server: its own copy of the zone, on the service addresses, named "rogue"
+        # by its NSID (the node's name) so probes tell it from the real sites
+        out[f"{node.name}/dnsnode.yml"] = render(
+            "dns", "dnsnode-rogue.yml.j2", listen=[hostport(svc.address4), hostport(svc.address6)], **base
+        )
+        out[f"{node.name}/{zone_file_name(lab)}"] = render(
+            "dns", "zone.j2",
+            service4=svc.address4, service6=svc.address6, lab_name=lab.name,
+            www4=ipaddress.IPv4Address("192.0.2.80"), www6=ipaddress.IPv6Address("2001:db8:2::80"),
+            **base,
+        )  # fmt: skip
     elif node.kind == "resolver":
         iface = node.ifaces[0]
         out[f"{node.name}/unbound.conf"] = render(

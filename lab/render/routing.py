@@ -76,4 +76,7 @@ def context(lab: Lab, node: Node, options: RenderOptions) -> dict[str, Any]:
         "node_dir": options.node_dir(lab, node.name),
         "pathspace": options.pathspace(node.name),
         "source": options.source_name(lab),
+        # RFC 6811 static ROAs (rov routers): the service's prefixes, exactly, from the service AS
+        "roas4": [(svc.prefix4, svc.prefix4.prefixlen, svc.asn)],
+        "roas6": [(svc.prefix6, svc.prefix6.prefixlen, svc.asn)],
     }

@@ -16,13 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from dnsnode.agent.config import CheckConfig
-from lab import faults, faults_policy
+from lab import faults, faults_hijack, faults_policy
 from lab.catchment import catchments
 from lab.faults import FaultEvent
 from lab.scenarios.runner import Ctx, Scenario
 
 WORKSHOP = "topologies/workshop.yml"
 WORKSHOP_BFD = "tests/data/topologies/workshop-bfd.yml"
+WORKSHOP_HIJACK = "tests/data/topologies/workshop-hijack.yml"
+WORKSHOP_HIJACK_ROV = "tests/data/topologies/workshop-hijack-rov.yml"
 MARGIN = 2.0  # seconds: propagation through 2-3 speakers and probe resolution on a loaded host
 CHECK = CheckConfig()  # the agent's defaults: the rendered agent.yml does not override them
 
@@ -87,6 +89,11 @@ def partial(ctx: Ctx) -> list[FaultEvent]:
     return [faults_policy.community(ctx.h, "ams", "ta1", ["0:64512"])]
 
 
+def hijack(ctx: Ctx) -> list[FaultEvent]:
+    """The rogue (customer of ta1) announces 198.51.100.0/26 + 2001:db8:53::/49."""
+    return [faults_hijack.hijack(ctx.h)]
+
+
 # keepalive 3 / hold 9 on every workshop session (lab.model.Knobs defaults)
 KA, HOLD = 3, 9
 
@@ -144,6 +151,18 @@ SCENARIOS: dict[str, Scenario] = {
             "ams tags its route to ta1 with 0:64512 (do not announce to AS64512): only carol moves, to sin",
             WORKSHOP, partial, fixed(alice="ams", bob="sin", carol="sin"), (0.0, MARGIN),
             "no timer (soft reconfiguration); margin", max_lost=0,
+        ),
+        Scenario(
+            "hijack",
+            "a rogue customer of ta1 announces a more-specific of the service; no ROV: everyone -> rogue",
+            WORKSHOP_HIJACK, hijack, fixed(alice="rogue", bob="rogue", carol="rogue"), (0.0, MARGIN),
+            "no timer: one UPDATE via rogue -> ta1 -> tb1 -> home2 (advertisement interval 0); margin",
+        ),
+        Scenario(
+            "hijack-rov",
+            "the same hijack with RFC 6811 ROV on tb1 (BIRD, static ROAs): tb1 drops it, bob keeps sin",
+            WORKSHOP_HIJACK_ROV, hijack, fixed(alice="rogue", bob="sin", carol="rogue"), (0.0, MARGIN),
+            "no timer: one UPDATE through rogue -> ta1 -> home1/dual1 (2 hops); margin",
         ),
     ]
 }  # fmt: skip

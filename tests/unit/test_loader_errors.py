@@ -39,7 +39,7 @@ EXPECTED: dict[str, list[str]] = {
         "put one router in another AS",
     ],
     "bad-unknown-field.yml": [
-        "5: routers[0].deamon: unknown field 'deamon'; known fields: name, asn, daemon"
+        "5: routers[0].deamon: unknown field 'deamon'; known fields: name, asn, daemon, rov"
     ],
     "bad-values.yml": [
         "6: routers[0].daemon: Input should be 'frr' or 'bird' (got 'quagga')",
