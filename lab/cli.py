@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from lab import cli_runbook, cli_runtime, cli_scenario, lifecycle
+from lab import cli_fault, cli_runbook, cli_runtime, cli_scenario, lifecycle
 from lab.catchment import catchments
 from lab.errors import TopologyError
 from lab.lifecycle import LabError
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_runtime.add_commands(sub)
     cli_scenario.add_commands(sub)  # lab scenario list|run
     cli_runbook.add_commands(sub)  # lab inventory, lab runbook ...
+    cli_fault.add_commands(sub)  # lab fault KIND ARGS (undo: the inverse command)
     sub.choices["up"].add_argument("--runtime", choices=RUNTIMES, default="netns", help="clab: containerlab")
     sub.choices["up"].set_defaults(func=cmd_up)
     sub.choices["down"].set_defaults(func=cmd_down)

@@ -12,6 +12,7 @@ at once. Undo points the neighbor back and deletes the fault map.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import PurePosixPath
 from typing import Any
@@ -157,3 +158,36 @@ def _frr(h: Any, n: Node, targets: list[Session], changes: dict[str, Any], name:
         return _timed(f"undo {name}", lambda: apply(back), None, node=n.name)
 
     return _timed(name, lambda: apply(conf), undo, node=n.name, knobs=changes)
+
+
+def reset_knobs(h: Any, node: str, peer: str | None = None) -> FaultEvent:
+    """Back to the model's knobs on `node`'s sessions (to `peer`, or all): the inverse of a
+    policy fault made by another process (`lab fault prepend NODE 0`)."""
+    n = h.lab.nodes[node]
+    targets = _sessions(n, peer)
+    name = f"knobs {node}->{peer or 'all'} reset"
+    if n.daemon == "bird":
+        text = _bird_conf(h, n)
+        return _timed(name, lambda: _bird_apply(h, n, text), None, node=node)
+    assert n.asn is not None
+    back: list[str] = ["configure terminal", f"router bgp {n.asn}"]
+    clear: list[str] = []
+    maps: list[str] = []
+    for s in targets:
+        v = _view(n, s)
+        for direction, orig in (("out", v.export_map), ("in", f"FROM-{v.stem}")):
+            maps.append(f"LAB-FAULT-{direction.upper()}-{v.stem}")
+            for af, peer_addr in (("ipv4", s.peer4), ("ipv6", s.peer6)):
+                back += [f"address-family {af} unicast", f"neighbor {peer_addr} route-map {orig} {direction}",
+                         "exit-address-family"]  # fmt: skip
+                clear.append(f"clear bgp {af} unicast {peer_addr} soft {direction}")
+    back.append("exit")
+
+    def act() -> None:
+        _vtysh(h, node, back)
+        _vtysh(h, node, clear)
+        for m in maps:  # the fault maps that exist: deleting one that does not is an error
+            with contextlib.suppress(FaultError):
+                _vtysh(h, node, ["configure terminal", f"no route-map {m}"])
+
+    return _timed(name, act, None, node=node)
