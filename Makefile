@@ -45,8 +45,8 @@ $(STAMPS)/venv: pyproject.toml
 	@touch $@
 
 lint: venv
-	$(VENV)/bin/ruff check dnsnode lab tests bench
-	$(VENV)/bin/ruff format --check dnsnode lab tests bench
+	$(VENV)/bin/ruff check dnsnode lab tests bench ansible_plugins
+	$(VENV)/bin/ruff format --check dnsnode lab tests bench ansible_plugins
 
 typecheck: venv
 	$(VENV)/bin/mypy dnsnode lab
