@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lab.runtime.base import Capabilities, LinkSpec, NodeSpec, ProcInfo, ProcSpec, Teardown
+from lab.runtime.impair import loss_script
 
 INSTALL_HINT = (
     "containerlab is not installed (no `containerlab` or `clab` on PATH). Install it with\n"
@@ -60,21 +61,6 @@ def destroy_argv(binary: str, topo: Path) -> list[str]:
 def timed_argv(argv: Sequence[str], timeout: float) -> list[str]:
     """The command inside the container, killed after `timeout` (then SIGKILL 1 s later)."""
     return ["timeout", "-k", "1", f"{timeout:g}", *argv]
-
-
-def loss_script(tool: str, ifname: str, loss_pct: float) -> str:
-    """The same iptables rules the netns runtime uses: drop a share of the ingress."""
-    chain = f"LAB-LOSS-{ifname}"
-    script = [
-        f"{tool} -t raw -N {chain} 2>/dev/null || {tool} -t raw -F {chain}",
-        f"{tool} -t raw -C PREROUTING -i {ifname} -j {chain} 2>/dev/null"
-        f" || {tool} -t raw -A PREROUTING -i {ifname} -j {chain}",
-    ]
-    if loss_pct > 0:
-        script.append(
-            f"{tool} -t raw -A {chain} -m statistic --mode random --probability {loss_pct / 100:.6f} -j DROP"
-        )
-    return "; ".join(script)
 
 
 class Deployer(Protocol):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from lab.runtime import procs
 from lab.runtime.base import Capabilities, LinkSpec, NodeSpec, ProcInfo, ProcSpec, Teardown
+from lab.runtime.impair import loss_script
 from lab.runtime.state import Item, StateFile
 
 NETNS_DIR = Path("/run/netns")
@@ -221,20 +222,11 @@ class NetnsRuntime:
         latency through netem where the kernel has it. Returns what could not be applied."""
         missing = []
         for ns, ifname in self._link(link).data["ends"]:
-            chain = f"LAB-LOSS-{ifname}"
             for tool in ("iptables", "ip6tables"):
-                script = [
-                    f"{tool} -t raw -N {chain} 2>/dev/null || {tool} -t raw -F {chain}",
-                    f"{tool} -t raw -C PREROUTING -i {ifname} -j {chain} 2>/dev/null"
-                    f" || {tool} -t raw -A PREROUTING -i {ifname} -j {chain}",
-                ]
-                if loss_pct > 0:
-                    script.append(
-                        f"{tool} -t raw -A {chain} -m statistic --mode random "
-                        f"--probability {loss_pct / 100:.6f} -j DROP"
-                    )
                 res = subprocess.run(
-                    self.exec_argv_ns(ns, ["sh", "-ec", "; ".join(script)]), capture_output=True, text=True
+                    self.exec_argv_ns(ns, ["sh", "-ec", loss_script(tool, ifname, loss_pct)]),
+                    capture_output=True,
+                    text=True,
                 )
                 if res.returncode != 0:
                     raise RuntimeError_(f"loss on {link} ({ns} {ifname}): {res.stderr.strip()}")
