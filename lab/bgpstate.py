@@ -93,6 +93,7 @@ class BestPath:
     as_path: tuple[int, ...] | None  # None: no route
     paths: int  # how many candidate routes the speaker holds (best or not)
     from_peers: frozenset[str] = frozenset()  # neighbor nodes it heard the prefix from
+    best_peer: str | None = None  # the neighbor (or local protocol) the best route came from
 
 
 @dataclass
@@ -143,7 +144,7 @@ class Speaker:
             afi = "ipv6" if ":" in prefix else "ipv4"
             data = json.loads(frr_command(self.frr_vty, f"show bgp {afi} unicast {prefix} json") or "{}")
             paths = data.get("paths", [])
-            best = None
+            best = best_peer = None
             peers = set()
             for p in paths:
                 peer = p.get("peer", {}).get("peerId")
@@ -152,7 +153,8 @@ class Speaker:
                 if p.get("bestpath", {}).get("overall"):
                     text = p.get("aspath", {}).get("string", "")
                     best = tuple(int(a) for a in text.split() if a.isdigit())
-            return BestPath(self.node.name, prefix, best, len(paths), frozenset(peers))
+                    best_peer = self._peer_of(peer or "?")
+            return BestPath(self.node.name, prefix, best, len(paths), frozenset(peers), best_peer)
         assert self.bird_sock is not None
         try:
             lines = bird_command(self.bird_sock, f"show route {prefix} all")
@@ -176,11 +178,12 @@ def _bird_best(node: Node, prefix: str, lines: list[str]) -> BestPath:
             routes.append({"proto": proto, "best": bool(star), "path": ()})
         elif routes and line.strip().startswith("BGP.as_path:"):
             routes[-1]["path"] = tuple(int(a) for a in line.split(":", 1)[1].split() if a.isdigit())
-    best = next((r["path"] for r in routes if r["best"]), None)
+    best = next((r for r in routes if r["best"]), None)
     peers = frozenset(
         by_id.get(r["proto"].rpartition("_")[0], r["proto"]) for r in routes if "_" in r["proto"]
     )
-    return BestPath(node.name, prefix, best, len(routes), peers)
+    best_peer = by_id.get(best["proto"].rpartition("_")[0], best["proto"]) if best else None
+    return BestPath(node.name, prefix, best["path"] if best else None, len(routes), peers, best_peer)
 
 
 def speakers(lab: Lab, run_dir: Path) -> list[Speaker]:

@@ -9,14 +9,13 @@ interval plus the time a pass takes on a loaded host: reported as `pass_s`).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.bgpstate import _ROUTE, Speaker, StateError, bird_command, frr_command
+from lab.bgpstate import Speaker
 
 Path_ = tuple[Any, ...] | None  # (neighbor the best route came from, *AS path); None: no route
 
@@ -24,34 +23,8 @@ Path_ = tuple[Any, ...] | None  # (neighbor the best route came from, *AS path);
 def best_route(sp: Speaker, prefix: str) -> Path_:
     """The best route's neighbor and AS path: a move between neighbors with equal AS paths
     (ams -> fra at ta1: both "64496") is a routing change too."""
-    if sp.frr_vty is not None:
-        afi = "ipv6" if ":" in prefix else "ipv4"
-        data = json.loads(frr_command(sp.frr_vty, f"show bgp {afi} unicast {prefix} json") or "{}")
-        for p in data.get("paths", []):
-            if p.get("bestpath", {}).get("overall"):
-                text = p.get("aspath", {}).get("string", "")
-                peer = sp._peer_of(p.get("peer", {}).get("peerId", "?"))
-                return (peer, *(int(a) for a in text.split() if a.isdigit()))
-        return None
-    assert sp.bird_sock is not None
-    try:
-        lines = bird_command(sp.bird_sock, f"show route {prefix} all")
-    except StateError as exc:
-        if "Network not found" not in str(exc):
-            raise
-        return None
-    by_id = {s.id: s.peer for s in sp.node.sessions}
-    best: list[Any] | None = None
-    for line in lines:
-        m = _ROUTE.match(line)
-        if m:
-            if best is not None:
-                break
-            if m.group(2):
-                best = [by_id.get(m.group(1).rpartition("_")[0], m.group(1))]
-        elif best is not None and line.strip().startswith("BGP.as_path:"):
-            best += [int(a) for a in line.split(":", 1)[1].split() if a.isdigit()]
-    return tuple(best) if best is not None else None
+    best = sp.best(prefix)
+    return None if best.as_path is None else (best.best_peer, *best.as_path)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ def test_bird_best_path_is_the_starred_route() -> None:
     best = _bird_best(lab.nodes["home1"], "198.51.100.0/25", BIRD_ROUTE.splitlines())
     assert best.as_path == (64500, 64496)
     assert best.paths == 2
+    assert best.best_peer == "ta1"  # the starred route's protocol ta1_4 is the session with ta1
     assert _bird_best(lab.nodes["home1"], "198.51.100.0/25", []).as_path is None
 
 
