@@ -50,6 +50,13 @@ class TaskWindow:
     start: float
     end: float
     status: str  # ok | changed | failed | skipped | ...
+    # What users felt is attributed to a task until the next task starts, so nothing that happens
+    # between two tasks (Ansible's own overhead) escapes per-task counts and objectives.
+    until: float | None = None
+
+    @property
+    def window(self) -> tuple[float, float]:
+        return (self.start, self.until if self.until is not None else self.end)
 
 
 @dataclass
@@ -132,7 +139,7 @@ def evaluate(
         if o.metric in ("lost", "lost_direct", "lost_resolver", "moves"):
             if o.role or o.task:
                 ts = scoped(tasks, o)
-                value = window_metric(o.metric, [(t.start, t.end) for t in ts]) if ts else None
+                value = window_metric(o.metric, [t.window for t in ts]) if ts else None
                 if not ts:
                     scope += " (no such task ran)"
             else:

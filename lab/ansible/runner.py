@@ -78,7 +78,8 @@ def task_windows(path: Path) -> list[objectives.TaskWindow]:
             (st for st in ("failed", "unreachable", "changed", "ok", "ignored") if st in statuses),
             "skipped" if statuses else "none",
         )
-        out.append(objectives.TaskWindow(s["task"], s.get("role"), s["mono"], end, status))
+        until = max(nxt, end) if nxt is not None else end
+        out.append(objectives.TaskWindow(s["task"], s.get("role"), s["mono"], end, status, until))
     return out
 
 
@@ -186,7 +187,7 @@ def _rehearse(
                 "status": t.status,
                 "start": round(t.start, 6),
                 "duration_s": round(t.end - t.start, 3),
-                "felt": _felt_json(felt.felt(records, t.start, t.end)),
+                "felt": _felt_json(felt.felt(records, *t.window)),
             }
             for t in tasks
         ],

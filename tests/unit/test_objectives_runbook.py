@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,29 @@ def test_serial_skew_from_measurements() -> None:
     late = ob.evaluate(o, [], lambda m, w: None, [{"kind": "serial_skew", "skew_s": 3.1}], (0, 1))
     never = ob.evaluate(o, [], lambda m, w: None, [{"kind": "serial_skew", "skew_s": None}], (0, 1))
     assert [ok[0].met, late[0].met, never[0].met] == [True, False, False]
+
+
+def test_a_loss_between_two_tasks_counts_against_the_earlier_one(tmp_path: Path) -> None:
+    from lab.ansible.runner import task_windows
+
+    # drain runs 1.0-1.2, the next task only starts at 1.5: Ansible's overhead in between
+    lines = [
+        {"event": "task_start", "uuid": "a", "task": "drain", "role": "anycast_drain", "mono": 1.0},
+        {"event": "task_end", "uuid": "a", "status": "changed", "mono": 1.2},
+        {"event": "task_start", "uuid": "b", "task": "withdraw", "role": "anycast_withdraw", "mono": 1.5},
+        {"event": "task_end", "uuid": "b", "status": "changed", "mono": 1.6},
+    ]
+    (tmp_path / "tasks.jsonl").write_text("".join(json.dumps(d) + "\n" for d in lines))
+    tasks = task_windows(tmp_path / "tasks.jsonl")
+    assert [(t.start, t.end, t.window) for t in tasks] == [(1.0, 1.2, (1.0, 1.5)), (1.5, 1.6, (1.5, 1.6))]
+    records = {
+        "alice": [rec("alice", 0.9, "ams"), rec("alice", 1.3, None, lost=True), rec("alice", 1.55, "fra")]
+    }
+    res = ob.evaluate(
+        [ob.Objective("drain", "lost", max=0, role="anycast_drain")],
+        tasks,
+        lambda m, windows: float(sum(getattr(felt(records, a, b), m) for a, b in windows)),
+        [],
+        (1.0, 1.6),
+    )
+    assert (res[0].value, res[0].met) == (1.0, False)
