@@ -58,6 +58,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--want", type=int)
     p.add_argument("--timeout", type=float, default=30.0)
     p.set_defaults(func=cmd_serials)
+    # Each role's controller-side commands live next to its checks (one module per role).
+    from lab.ansible import cli_rollout, cli_router
+
+    cli_rollout.add_commands(rsub)
+    cli_router.add_commands(rsub)
 
 
 def cmd_inventory(args: argparse.Namespace) -> int:
