@@ -54,6 +54,7 @@ class Agent:
         self.ctl_withdraw = False
         self.file_drain = False
         self.applied: Announcement | None = None  # unknown until the first apply succeeds
+        self.reconciles = 0  # times the speaker was found to differ from what was applied
         self.wake = asyncio.Event()
         self.stop_reason: str | None = None
         self.stopped = asyncio.Event()
@@ -182,6 +183,7 @@ class Agent:
             else None,
             "prefixes": [str(p) for p in self.cfg.prefixes],
             "speaker": self.cfg.speaker,
+            "reconciles": self.reconciles,
         }
 
     # --- deciding and applying
@@ -199,11 +201,35 @@ class Agent:
         self.events.emit("applied", speaker=self.cfg.speaker, announcement=ann.name)
         return True
 
+    async def reconcile(self) -> None:
+        """Compare what the speaker shows with what was applied; on a difference (or if the
+        speaker cannot be read) forget `applied`, so the decide loop applies it again."""
+        assert self.applied is not None
+        drift = getattr(self.speaker, "drift", None)
+        if drift is None:  # a speaker without a way to read its state
+            return
+        try:
+            diff = await drift(self.applied)
+        except SpeakerError as exc:
+            diff = f"cannot read the speaker: {exc}"
+        if diff is not None:
+            self.reconciles += 1
+            want, n = self.applied.name, self.reconciles
+            self.events.emit("reconcile", speaker=self.cfg.speaker, want=want, drift=diff, count=n)
+            self.applied = None
+
     async def decide_loop(self) -> None:
         retry_at = 0.0
         backoff = 0.25
+        every = self.cfg.reconcile_interval
+        reconcile_at = time.monotonic() + every
         while True:
             now = time.monotonic()
+            if every > 0 and now >= reconcile_at:
+                reconcile_at = now + every
+                if self.applied is not None and self.applied == self.sm.announcement:
+                    await self.reconcile()
+                    continue
             inp = self.inputs()
             while (t := self.sm.step(inp, now)) is not None:
                 self.log_transition(t)
@@ -219,6 +245,8 @@ class Agent:
             deadlines = [self.sm.drain_deadline] if self.sm.drain_deadline else []
             if want != self.applied:
                 deadlines.append(retry_at)
+            if every > 0:
+                deadlines.append(reconcile_at)
             timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout)

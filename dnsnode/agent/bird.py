@@ -17,6 +17,8 @@ from dnsnode.agent.events import EventLog
 from dnsnode.agent.speaker import DrainAttrs, SpeakerError, run_command
 from dnsnode.agent.state import WITHDRAWN, Announcement
 
+# the agent's static routes, as `birdc show route where ...` selects them
+ROUTES_FILTER = 'proto = "anycast4" || proto = "anycast6"'
 # birdc's answers to a configure that BIRD accepted
 CONFIGURE_OK = ("Reconfigured", "Reconfiguration in progress", "queueing new config")
 
@@ -79,6 +81,26 @@ class BirdSpeaker:
         self.drain = drain
         self.events = events
         self.timeout = timeout
+
+    async def drift(self, ann: Announcement) -> str | None:
+        """The include file must be this announcement's (a renderer re-run may have reset it)
+        and BIRD must hold exactly its static routes (a configure may not have happened)."""
+        try:
+            text = self.cfg.include_file.read_text()
+        except OSError as exc:
+            return f"cannot read {self.cfg.include_file}: {exc.strerror}"
+        if text != render_include(self.prefixes, ann, self.drain):
+            first = next((ln for ln in text.splitlines() if ln.startswith("# state:")), "# state: ?")
+            return f"{self.cfg.include_file} says {first[2:]!r}, want {ann.name!r}"
+        argv = [self.cfg.birdc, "-s", str(self.cfg.socket), "show", "route", "where", ROUTES_FILTER]
+        res = await run_command(argv, self.timeout, self.events, self.kind, log_ok=False)
+        if not res.ok:
+            raise SpeakerError(f"birdc show route: rc={res.rc}: {res.output.strip()[-300:]}")
+        shown = {w for ln in res.output.splitlines() for w in ln.split()[:1]}
+        wrong = [str(p) for p in self.prefixes if (str(p) in shown) != ann.announce]
+        if wrong:
+            return f"BIRD routes {'missing' if ann.announce else 'present'}: {', '.join(wrong)}"
+        return None
 
     async def apply(self, ann: Announcement) -> None:
         text = render_include(self.prefixes, ann, self.drain)

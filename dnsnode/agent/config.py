@@ -87,6 +87,9 @@ class AgentConfig:
     log_file: Path | None = None
     command_timeout: float = 10.0  # one speaker command (birdc, vtysh)
     retry_max: float = 5.0  # longest pause between retries of a failed speaker command
+    # seconds between reads of the speaker's actual state (0: never). A restarted FRR loses
+    # the agent's vtysh changes; this is how the agent notices and re-applies them.
+    reconcile_interval: float = 5.0
 
     @property
     def drain_asn(self) -> int | None:
@@ -258,6 +261,7 @@ KEYS: dict[str, Key] = {
     "log_file": Key(_path, "log_file: /var/log/dnsnode/agent.jsonl", "--log-file"),
     "command_timeout": Key(_num(), "command_timeout: 10"),
     "retry_max": Key(_num(), "retry_max: 5"),
+    "reconcile_interval": Key(_num(-1), "reconcile_interval: 5 (0: off)", "--reconcile-interval"),
 }
 SECTIONS = sorted({k.split(".")[0] for k in KEYS if "." in k})
 

@@ -118,15 +118,15 @@ class FrrSpeaker:
             argv += ["-c", c]
         return argv
 
-    async def vtysh(self, *commands: str) -> str:
-        res = await run_command(self.vtysh_argv(*commands), self.timeout, self.events, self.kind)
+    async def vtysh(self, *commands: str, log_ok: bool = True) -> str:
+        res = await run_command(self.vtysh_argv(*commands), self.timeout, self.events, self.kind, log_ok)
         # vtysh exits 0 on success; some errors print "%" lines, so check both
         if not res.ok or any(ln.startswith("%") for ln in res.output.splitlines()):
             raise SpeakerError(f"vtysh: rc={res.rc}: {res.output.strip()[-300:]}")
         return res.output
 
-    async def read_state(self) -> FrrState:
-        return parse_running_config(await self.vtysh("show running-config bgpd"), self.cfg.asn)
+    async def read_state(self, log_ok: bool = True) -> FrrState:
+        return parse_running_config(await self.vtysh("show running-config bgpd", log_ok=log_ok), self.cfg.asn)
 
     def drain_sets(self) -> list[str]:
         if self.drain.method == "community":
@@ -177,6 +177,11 @@ class FrrSpeaker:
         cmds = net_cmds + cmds if not ann.announce else cmds + net_cmds
         refresh = ann.announce and attrs_changed and any(p in st.networks for p in self.prefixes)
         return cmds, refresh
+
+    async def drift(self, ann: Announcement) -> str | None:
+        """One `show running-config bgpd`: the commands still needed, or None when in sync."""
+        left, _ = self.plan(await self.read_state(log_ok=False), ann)
+        return "still needed: " + "; ".join(left) if left else None
 
     async def apply(self, ann: Announcement) -> None:
         st = await self.read_state()

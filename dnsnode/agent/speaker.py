@@ -44,9 +44,19 @@ class Speaker(Protocol):
         """Make the speaker show exactly ann; idempotent; raise SpeakerError if not done."""
         ...
 
+    async def drift(self, ann: Announcement) -> str | None:
+        """Read the speaker's actual state (cheap: one or two read-only commands): None if it
+        shows ann, else what differs. Raise SpeakerError if the speaker cannot be read. The
+        agent calls it every `reconcile_interval` s, so a restarted speaker that lost the
+        agent's runtime changes (FRR: vtysh changes are not in frr.conf) is noticed."""
+        ...
 
-async def run_command(argv: Sequence[str], timeout: float, events: EventLog, speaker: str) -> CommandResult:
-    """Run one speaker command, log it with its result (always), return the result."""
+
+async def run_command(
+    argv: Sequence[str], timeout: float, events: EventLog, speaker: str, log_ok: bool = True
+) -> CommandResult:
+    """Run one speaker command, log it with its result, return the result. log_ok=False logs
+    failures only (the periodic read-only reconcile would otherwise add a line every few s)."""
     start = time.monotonic()
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -70,6 +80,8 @@ async def run_command(argv: Sequence[str], timeout: float, events: EventLog, spe
                 await proc.wait()
             raise
         res = CommandResult(res.argv, res.rc, res.output, time.monotonic() - start)
+    if res.ok and not log_ok:
+        return res
     events.emit(
         "speaker",
         speaker=speaker,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class FrrRouter:
     ns: Namespace
     name: str
     dir: Path
+    daemons: tuple[str, ...] = ("bgpd",)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # daemon -> its process
 
     @classmethod
     def start(
@@ -43,11 +45,27 @@ class FrrRouter:
         # we do not change on the host): give frr its instance dir and a way to reach it
         lab.tmpdir.chmod(0o755)
         shutil.chown(d, "frr", "frr")
-        router = cls(ns, name, d)
-        conf = d / "frr.conf"
-        conf.write_text(config)
+        router = cls(ns, name, d, daemons)
+        (d / "frr.conf").write_text(config)
+        router._run(lab)
+        return router
+
+    def pids(self) -> dict[str, int]:
+        return {daemon: p.pid for daemon, p in self.procs.items()}
+
+    def restart(self, lab: NetnsLab) -> None:
+        """Stop bgpd and zebra by their recorded PIDs (SIGTERM), then start them again from
+        frr.conf: whatever was configured at run time through vtysh is gone, as on a real
+        `systemctl restart frr`."""
+        for daemon in reversed(("zebra", *self.daemons)):
+            lab.stop(self.procs.pop(daemon))
+            (self.dir / f"{daemon}.vty").unlink(missing_ok=True)  # so readiness means the new one
+        self._run(lab)
+
+    def _run(self, lab: NetnsLab) -> None:
+        d, name, ns, conf = self.dir, self.name, self.ns, self.dir / "frr.conf"
         zserv = d / "zserv.api"
-        for daemon in ("zebra", *daemons):
+        for daemon in ("zebra", *self.daemons):
             args = [
                 str(FRR_DIR / daemon),
                 "-f", str(conf),
@@ -58,6 +76,7 @@ class FrrRouter:
                 "-P", "0",  # no TCP vty: vtysh talks over the unix socket in d
             ]  # fmt: skip
             proc = lab.spawn(ns, args, log=d / f"{daemon}.out")
+            self.procs[daemon] = proc
 
             def ready(dm: str = daemon, p: subprocess.Popen[bytes] = proc) -> bool:
                 if p.poll() is not None:
@@ -67,7 +86,6 @@ class FrrRouter:
             # each daemon reads the whole frr.conf and applies its own part; bgpd needs zebra's
             # zserv socket, so zebra must be listening first
             wait_until(ready, timeout=15, what=f"{name} {daemon} vty")
-        return router
 
     def vtysh_argv(self) -> list[str]:
         return self.ns.argv(["vtysh", "--vty_socket", str(self.dir)])
@@ -91,6 +109,7 @@ class BirdRouter:
     ns: Namespace
     name: str
     dir: Path
+    proc: subprocess.Popen[bytes] | None = None
 
     @property
     def socket(self) -> Path:
@@ -106,16 +125,27 @@ class BirdRouter:
         d.mkdir(exist_ok=True)
         router = cls(ns, name, d)
         router.config.write_text(config)
-        args = ["bird", "-f", "-c", str(router.config), "-s", str(router.socket), "-P", str(d / "bird.pid")]
-        proc = lab.spawn(ns, args, log=d / "bird.out")
+        router._run(lab)
+        return router
+
+    def restart(self, lab: NetnsLab) -> None:
+        """Stop BIRD by its recorded PID (SIGTERM) and start it again from bird.conf."""
+        assert self.proc is not None
+        lab.stop(self.proc)
+        self.socket.unlink(missing_ok=True)  # so readiness means the new daemon's socket
+        self._run(lab)
+
+    def _run(self, lab: NetnsLab) -> None:
+        d = self.dir
+        args = ["bird", "-f", "-c", str(self.config), "-s", str(self.socket), "-P", str(d / "bird.pid")]
+        proc = self.proc = lab.spawn(self.ns, args, log=d / "bird.out")
 
         def ready() -> bool:
             if proc.poll() is not None:
-                raise RuntimeError(f"bird {name} exited: {(d / 'bird.out').read_text()}")
-            return router.socket.exists() and "BIRD" in router.birdc("show status", check=False)
+                raise RuntimeError(f"bird {self.name} exited: {(d / 'bird.out').read_text()}")
+            return self.socket.exists() and "BIRD" in self.birdc("show status", check=False)
 
-        wait_until(ready, timeout=15, what=f"bird {name} ready")
-        return router
+        wait_until(ready, timeout=15, what=f"bird {self.name} ready")
 
     def birdc(self, *args: str, check: bool = True) -> str:
         res = subprocess.run(

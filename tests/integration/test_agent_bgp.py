@@ -262,6 +262,8 @@ def build_site(
     drain_method: str = "community",
     start_speaker: bool = True,
     serial_yaml: str = "",
+    hold: float | str = HOLD,
+    reconcile: float | None = None,
 ) -> Site:
     site = lab.namespace("site")
     peer_ns = lab.namespace("peer")
@@ -281,7 +283,7 @@ def build_site(
         bird_conf = SITE_BIRD.format(dir=bird_dir, include=include, **ADDRS)
 
         def start_site_speaker() -> None:
-            BirdRouter.start(lab, site, "site", bird_conf)
+            s.extra["router"] = BirdRouter.start(lab, site, "site", bird_conf)
 
         peer = FrrPeer(FrrRouter.start(lab, peer_ns, "peer", PEER_FRR.format(**ADDRS)))
         speaker_yaml = f"  kind: bird\n  include_file: {include}\n  socket: {bird_dir / 'bird.ctl'}\n"
@@ -291,14 +293,12 @@ def build_site(
         frr_dir = d / "frr-site"  # FrrRouter.start creates it; the agent only needs its path
 
         def start_site_speaker() -> None:
-            FrrRouter.start(lab, site, "site", frr_conf)
+            s.extra["router"] = FrrRouter.start(lab, site, "site", frr_conf)
 
         bird_dir = d / "bird-peer"
         bird_dir.mkdir()
         peer = BirdPeer(BirdRouter.start(lab, peer_ns, "peer", PEER_BIRD.format(dir=bird_dir, **ADDRS)))
         speaker_yaml = f"  kind: frr\n  asn: {SITE_ASN}\n  vty_socket: {frr_dir}\n"
-    if start_speaker:
-        start_site_speaker()
     cfg = d / "agent.yml"
     log = d / "agent.jsonl"
     ctl = d / "agent.sock"
@@ -318,20 +318,23 @@ speaker:
   method: {drain_method}
   prepend: {PREPEND}
   asn: {SITE_ASN}
-  hold: {HOLD}
+  hold: {hold}
   file: {drain_file}
 control_socket: {ctl}
 log_file: {log}
 retry_max: 1
-{serial_yaml}"""
+{serial_yaml}{"" if reconcile is None else f"reconcile_interval: {reconcile}"}
+"""
     )
     s = Site(lab, site, peer_ns, speaker, peer, zone_file, cfg, log, ctl, drain_file)
     s.extra["start_speaker"] = start_site_speaker
+    if start_speaker:
+        start_site_speaker()
     return s
 
 
-def start_all(lab: NetnsLab, speaker: str, drain_method: str = "community") -> Site:
-    s = build_site(lab, speaker, drain_method)
+def start_all(lab: NetnsLab, speaker: str, drain_method: str = "community", **kw: Any) -> Site:
+    s = build_site(lab, speaker, drain_method, **kw)
     s.start_dns()
     s.start_agent()
     up = wait_until(s.routes, lambda r: all(r), timeout=45, what="both prefixes at the peer")

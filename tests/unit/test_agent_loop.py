@@ -211,3 +211,60 @@ def test_ctl_without_agent_fails_cleanly(tmp_path: Path, command: str) -> None:
     from dnsnode.agent.cli import main
 
     assert main(["ctl", "--socket", str(tmp_path / "none.sock"), command]) == 1
+
+
+class ForgetfulSpeaker(RecordingSpeaker):
+    """A speaker that can lose what it was told (FRR restarted: vtysh changes are gone)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shows: Announcement | None = None
+        self.unreadable = False
+
+    async def apply(self, ann: Announcement) -> None:
+        await super().apply(ann)
+        self.shows = ann
+
+    async def drift(self, ann: Announcement) -> str | None:
+        if self.unreadable:
+            raise SpeakerError("vtysh: rc=1: bgpd is not running")
+        return None if self.shows == ann else f"shows {self.shows}"
+
+
+def test_reconcile_reapplies_what_the_speaker_lost(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        _resp, port, transport = await start_responder()
+        cfg = make_cfg(tmp_path, port)
+        cfg.reconcile_interval = 0.1
+        buf = io.StringIO()
+        sp = ForgetfulSpeaker()
+        agent = Agent(cfg, EventLog(buf), sp)
+        task = asyncio.create_task(agent.run())
+        try:
+            await until(lambda: sp.current == ANNOUNCED)
+            n = len(sp.applied)
+            sp.shows = WITHDRAWN  # the speaker restarted and forgot the announcement
+            took = await until(lambda: len(sp.applied) > n and sp.shows == ANNOUNCED)
+            assert took <= 0.1 + 1.0  # one reconcile interval, generous for a shared CPU
+            rec = events_of(buf, "reconcile")
+            assert len(rec) == 1 and rec[0]["want"] == "announced" and "shows" in rec[0]["drift"]
+            # unreadable (daemon down): also re-applied once it can be read and written again
+            sp.unreadable = True
+            await until(lambda: len(events_of(buf, "reconcile")) >= 2)
+            assert "cannot read the speaker" in events_of(buf, "reconcile")[1]["drift"]
+            sp.unreadable = False
+            status = await asyncio.to_thread(control.request, tmp_path / "agent.sock", "status")
+            assert status["reconciles"] >= 2
+            # in sync: no further reconcile events while nothing changes
+            before = len(events_of(buf, "reconcile"))
+            applied = len(sp.applied)
+            await until(lambda: agent.applied == ANNOUNCED)
+            t0 = time.monotonic()
+            await until(lambda: time.monotonic() - t0 > 0.5)  # poll: 5 reconcile intervals pass
+            assert len(events_of(buf, "reconcile")) == before and len(sp.applied) <= applied + 1
+        finally:
+            agent.request_stop("SIGTERM")
+            assert await asyncio.wait_for(task, 10) == 0
+            transport.close()
+
+    asyncio.run(scenario())
