@@ -139,6 +139,9 @@ def _rehearse(
         def on_event(ev: dict[str, Any]) -> bool:
             if ev.get("event") == "playbook_on_task_start":
                 say(f"  task: {ev.get('event_data', {}).get('task')}")
+            res = ev.get("event_data", {}).get("res", {})
+            if ev.get("event") == "runner_on_ok" and isinstance(res, dict) and "msg" in res:
+                say(f"    {res['msg']}")  # a role's debug message: what the operator must know now
             return True
 
         t0 = time.monotonic()
@@ -172,7 +175,7 @@ def _rehearse(
             return float(sum(len(f.moves) for f in fs))
         return float(sum(getattr(f, metric) for f in fs))
 
-    results = objectives.evaluate(objs, tasks, window_metric, measurements, run_window)
+    results = objectives.evaluate(objs, tasks, window_metric, measurements, run_window, records)
     total = felt.felt(records, *run_window)
     after = felt.felt(records, t1, t1 + settle)
     stdout = workdir / "artifacts"

@@ -98,3 +98,62 @@ def test_a_loss_between_two_tasks_counts_against_the_earlier_one(tmp_path: Path)
         (1.0, 1.6),
     )
     assert (res[0].value, res[0].met) == (1.0, False)
+
+
+def _maintenance_records() -> dict[str, list[Record]]:
+    """alice (single-homed) out from 1.0 to 1.6 during the restart; carol moves, loses nothing."""
+    alice = [rec("alice", t / 10, "ams") for t in range(10)]
+    alice += [rec("alice", 1.0 + t / 10, None, lost=True) for t in range(6)]
+    alice += [rec("alice", 1.6 + t / 10, "ams") for t in range(10)]
+    carol = [rec("carol", t / 10, "ams" if t < 5 else "sin") for t in range(26)]
+    return {"alice": alice, "carol": carol}
+
+
+def test_clients_filter_and_the_router_maintenance_sets() -> None:
+    records = _maintenance_records()
+    drained = {"kind": "router_drained", "behind": {"clients": ["alice"], "others": ["bob", "carol"]}}
+    objs = ob.parse(
+        {
+            "objectives": [
+                {"name": "carol", "metric": "lost", "clients": ["carol"], "max": 0},
+                {"name": "others", "metric": "lost", "clients": "others", "max": 0},
+                {"name": "behind", "metric": "lost", "clients": "behind", "max": 0},
+                {"name": "everyone", "metric": "lost", "max": 0},
+                {"name": "out", "metric": "outage_s", "clients": "behind", "max": 0.5},
+                {"name": "carol moves", "metric": "moves", "clients": ["carol"], "max": 1},
+            ]
+        },
+        "x.objectives.yml",
+    )
+
+    def unfiltered(m: str, windows: list[tuple[float, float]]) -> float:
+        return float(sum(getattr(felt(records, a, b), m) for a, b in windows))
+
+    res = {r.name: r for r in ob.evaluate(objs, [], unfiltered, [drained], (0.0, 3.0), records)}
+    assert (res["carol"].value, res["carol"].met) == (0.0, True)
+    assert (res["others"].value, res["others"].met) == (0.0, True) and "bob, carol" in res["others"].scope
+    assert (res["behind"].value, res["behind"].met) == (6.0, False)
+    assert res["everyone"].value == 6.0  # no filter: the runner's own counter
+    assert res["out"].value == pytest.approx(0.6) and not res["out"].met  # from 1.0 (first lost) to 1.6
+    assert (res["carol moves"].value, res["carol moves"].met) == (1.0, True)
+    # no role measured who is behind: the objective is missed, and says why
+    unmeasured = ob.evaluate(objs[1:2], [], unfiltered, [], (0.0, 3.0), records)[0]
+    assert unmeasured.value is None and not unmeasured.met and "not measured" in unmeasured.scope
+
+
+def test_outage_runs_to_the_window_end_when_never_answered() -> None:
+    recs = {
+        "bob": [rec("bob", 0.0, "sin"), rec("bob", 0.5, None, lost=True), rec("bob", 0.6, None, lost=True)]
+    }
+    assert ob.outage_s(recs, 0.0, 2.0) == 1.5
+    assert ob.outage_s(recs, 0.0, 0.4) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("clients", "metric", "fix"),
+    [("everyone", "lost", "list of client names"), ([], "lost", "list of client names"),
+     (["carol"], "serial_skew_s", "applies to")],
+)  # fmt: skip
+def test_bad_clients_say_the_fix(clients: object, metric: str, fix: str) -> None:
+    with pytest.raises(ob.ObjectiveError, match=fix):
+        ob.parse({"objectives": [{"metric": metric, "clients": clients, "max": 0}]}, "x.objectives.yml")
