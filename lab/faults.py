@@ -5,10 +5,11 @@ of the event, and can be undone.
     ...
     ev.undo()                                   # the opposite fault, with its own timestamp
 
-Everything goes through the runtime contract (set_link, impair, exec, start) and the lab's
-state file (processes are stopped by their recorded PID and start time, never by name), so
-the same scenario runs on any runtime. Routing-policy faults (prepend, MED, local-pref,
-communities) live in lab/faults_policy.py.
+Everything goes through the runtime contract (set_link, impair, exec, start, running, stop):
+a process is signalled by the PID and start time its runtime recorded when it started it
+(netns: the lab's state file; clab: a record inside the node's container), never by a name
+pattern, so the same scenario runs on netns and on containerlab. Routing-policy faults
+(prepend, MED, local-pref, communities) live in lab/faults_policy.py.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from typing import Any
 
 from lab import lifecycle
 from lab.poll import wait_until
-from lab.runtime import procs
-from lab.runtime.base import ProcSpec
+from lab.runtime.base import NotRecorded, ProcSpec
 
 
 class FaultError(RuntimeError):
@@ -85,29 +85,21 @@ def loss(h: Any, a: str, b: str, pct: float) -> FaultEvent:
 
 
 # -- processes ---------------------------------------------------------------------------
-def _items(h: Any, node: str, name: str) -> list[Any]:
-    return [i for i in h.state.state.of("proc", "created") if i.id == f"{node}/{name}"]
+def running(h: Any, node: str, name: str) -> bool:
+    return bool(h.runtime.running(node, name))
+
+
+def _items(h: Any, node: str, name: str) -> list[str]:
+    """For callers written before runtime.running (lab/ansible): non-empty while it runs."""
+    return [f"{node}/{name}"] if running(h, node, name) else []
 
 
 def stop_proc(h: Any, node: str, name: str, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
-    """Signal a recorded process (its group) and wait until it is gone; then record it removed."""
-    items = _items(h, node, name)
-    if not items:
-        raise FaultError(f"no running process {node}/{name} recorded in lab {h.name}")
-    ids = [procs.ProcId(i.data["pid"], i.data["start"]) for i in items]
-    for p in ids:
-        procs.signal_group(p, sig)
-
-    def left() -> list[procs.ProcId]:
-        for p in ids:
-            procs._reap(p.pid)
-        return [p for p in ids if procs.is_ours(p)]
-
+    """Signal a recorded process (its group) and wait until it is gone (the runtime's stop)."""
     try:
-        wait_until(left, lambda rest: not rest, timeout=timeout, interval=0.02, what=f"{node}/{name} exits")
-    except AssertionError:
-        procs.stop_all(left(), timeout=2.0)
-    h.state.mark(items, "removed")
+        h.runtime.stop(node, name, sig, timeout)
+    except NotRecorded:
+        raise FaultError(f"no running process {node}/{name} recorded in lab {h.name}") from None
 
 
 def proc_spec(h: Any, node: str, name: str) -> ProcSpec:
@@ -119,7 +111,7 @@ def proc_spec(h: Any, node: str, name: str) -> ProcSpec:
 
 
 def start_proc(h: Any, node: str, name: str) -> None:
-    if _items(h, node, name):
+    if h.runtime.running(node, name):
         raise FaultError(f"{node}/{name} is already running")
     h.runtime.start([proc_spec(h, node, name)])
 
@@ -155,7 +147,7 @@ def kill_node(h: Any, node: str) -> FaultEvent:
     """A power cut of the box: first 100 % loss on every link of the node (a dead box sends
     nothing: no TCP FIN or RST that would tell its peers at once), then SIGKILL to every
     process, last started first. Its peers notice by hold timer or BFD."""
-    names = [n for n in reversed(node_procs(h, node)) if _items(h, node, n)]
+    names = [n for n in reversed(node_procs(h, node)) if h.runtime.running(node, n)]
     links = node_links(h, node)
 
     def act() -> None:

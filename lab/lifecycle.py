@@ -28,6 +28,7 @@ from lab.poll import PollTimeout, wait_until
 from lab.render import RenderOptions, write
 from lab.runtime import procs
 from lab.runtime.base import EndSpec, LinkSpec, NodeSpec, ProcSpec, Teardown
+from lab.runtime.clab import ClabRuntime
 from lab.runtime.netns import PARALLEL, NetnsRuntime, destroy
 from lab.runtime.state import STATE_FILE, LabState, StateFile
 from lab.topology import Lab, Node
@@ -75,11 +76,12 @@ def resolve_name(name: str | None) -> str:
 
 @dataclass
 class LabHandle:
-    """A running (or half-built) lab: the model, its state file and its runtime."""
+    """A running (or half-built) lab: the model, its state file and its runtime (netns, or
+    clab: lab.runtime.clab_lifecycle). Everything above the runtime goes through this."""
 
     lab: Lab
     state: StateFile
-    runtime: NetnsRuntime
+    runtime: NetnsRuntime | ClabRuntime
 
     @property
     def name(self) -> str:
@@ -87,7 +89,8 @@ class LabHandle:
 
     @property
     def dir(self) -> Path:
-        return Path(self.state.state.run_dir)
+        """Node directories (<dir>/<node>/): the same path on the host and inside the node."""
+        return self.runtime.nodes_dir
 
     def speakers(self) -> list[Speaker]:
         return speakers(self.lab, self.dir)
@@ -97,8 +100,14 @@ class LabHandle:
         name = resolve_name(name)
         state = StateFile.load(run_dir(name) / STATE_FILE)
         # the copy taken at `lab up`: the model the lab runs, even if the YAML changed since
-        lab = load(run_dir(name) / TOPOLOGY_COPY, state.state.force_daemon)
-        return cls(dataclasses.replace(lab, name=name), state, NetnsRuntime(state))
+        lab = dataclasses.replace(load(run_dir(name) / TOPOLOGY_COPY, state.state.force_daemon), name=name)
+        if state.state.runtime == "clab":
+            from lab.runtime import clab_lifecycle  # imports this module
+
+            rt = clab_lifecycle.runtime_for(state, lab)
+            rt.link_nodes(list(lab.nodes), inside=False)  # a restarted container has a new PID
+            return cls(lab, state, rt)
+        return cls(lab, state, NetnsRuntime(state))
 
 
 # -- what runs where ---------------------------------------------------------------------
@@ -409,9 +418,18 @@ def up(
     return UpResult(h, snap, t_done - t0, t_done - t_wait, notes, phases)
 
 
+def _destroy(st: StateFile) -> Teardown:
+    if st.state.runtime == "clab":
+        from lab.runtime import clab_lifecycle  # imports this module
+
+        return clab_lifecycle.down(st.state.lab)
+    return destroy(st)
+
+
 def down(name: str | None = None) -> Teardown:
+    """Tear a lab down on the runtime (and with the deployer) its state file names."""
     name = resolve_name(name)
-    return destroy(StateFile.load(run_dir(name) / STATE_FILE))
+    return _destroy(StateFile.load(run_dir(name) / STATE_FILE))
 
 
 def cleanup(name: str | None = None) -> dict[str, Teardown]:
@@ -428,5 +446,5 @@ def cleanup(name: str | None = None) -> dict[str, Teardown]:
         ctl = st.state.controller
         alive = bool(ctl) and procs.is_ours(procs.ProcId(ctl["pid"], ctl["start"]))
         if st.state.phase != "up" and not alive:
-            out[lab] = destroy(st)
+            out[lab] = _destroy(st)
     return out

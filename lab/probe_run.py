@@ -1,22 +1,25 @@
 """Start, read and stop the client probes (lab/probe.py) of a running lab.
 
-Each probe is started through the runtime (`runtime.start`), so it is recorded in the lab's
-state file and `lab down` / `lab cleanup` remove it like any daemon. Stopping goes by the
-recorded PID and start time only (SIGTERM: the probe finishes its outstanding queries).
+Each probe is started through the runtime (`runtime.start`), so it is recorded like any
+daemon (netns: the lab's state file; clab: inside the client's container, where the image's
+copy of this package runs it) and `lab down` / `lab cleanup` remove it. Stopping goes through
+`runtime.stop`, by the recorded PID and start time only (SIGTERM: the probe finishes its
+outstanding queries).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lab.poll import wait_until
-from lab.runtime import procs
-from lab.runtime.base import ProcSpec
+from lab.runtime.base import NotRecorded, ProcSpec
 
 DEFAULT_INTERVAL = 0.02
 DEFAULT_TIMEOUT = 1.0
@@ -25,7 +28,7 @@ DEFAULT_TIMEOUT = 1.0
 @dataclass(frozen=True)
 class Record:
     client: str
-    kind: str  # direct / resolver
+    kind: str  # direct / v6 (direct, to the IPv6 service address) / resolver
     mono: float  # send time, CLOCK_MONOTONIC
     seq: int
     site: str | None
@@ -48,7 +51,7 @@ def read_records(path: Path, client: str) -> list[Record]:
             if not line.endswith("\n"):
                 break  # the probe is writing this one
             d = json.loads(line)
-            if d.get("kind") in ("direct", "resolver"):
+            if d.get("kind") in ("direct", "v6", "resolver"):
                 out.append(Record.of(client, d))
     out.sort(key=lambda r: (r.kind, r.mono))
     return out
@@ -71,11 +74,12 @@ class ProbeSet:
         return {c: read_records(p, c) for c, p in self.files.items()}
 
     def stop(self, timeout: float = 5.0) -> None:
-        st = self.handle.state
-        items = [i for i in st.state.of("proc", "created") if i.id.endswith("/" + self.proc_name)]
-        ids = [procs.ProcId(i.data["pid"], i.data["start"]) for i in items]
-        procs.stop_all(ids, timeout=timeout)
-        st.mark(items, "removed")
+        rt = self.handle.runtime
+        for c in self.files:  # every probe at once, then wait for each
+            rt.signal(c, self.proc_name, signal.SIGTERM)
+        for c in self.files:
+            with contextlib.suppress(NotRecorded):  # never started (runtime.start failed part-way)
+                rt.stop(c, self.proc_name, signal.SIGTERM, timeout)
 
 
 def start(
@@ -86,7 +90,7 @@ def start(
     duration: float = 300.0,
     resolver: bool = True,
 ) -> ProbeSet:
-    """One probe per client (IPv4: the service address, and the client's resolver)."""
+    """One probe per client: the service address over IPv4 and IPv6, and the client's resolver."""
     lab = h.lab
     run_id = secrets.token_hex(3)
     ps = ProbeSet(h, run_id, interval)
@@ -97,7 +101,8 @@ def start(
         nd = h.dir / name
         out = nd / f"probe-{run_id}.jsonl"
         argv = [sys.executable, "-m", "lab.probe", "--out", str(out), "--zone", lab.service.zone,
-                "--direct", str(lab.service.address4), "--interval", str(interval),
+                "--direct", str(lab.service.address4), "--direct", str(lab.service.address6),
+                "--interval", str(interval),
                 "--timeout", str(timeout), "--duration", str(duration)]  # fmt: skip
         if resolver and node.resolver4 is not None:
             argv += ["--resolver", str(node.resolver4)]

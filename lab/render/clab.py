@@ -39,6 +39,7 @@ from lab import lifecycle
 from lab.render import render_files as render_node_files
 from lab.render.options import RenderOptions
 from lab.runtime.base import ProcSpec
+from lab.runtime.clab import PID_SUFFIX
 from lab.runtime.netns import HOST_SYSCTLS, ROUTER_SYSCTLS
 from lab.topology import Lab, Link, Node
 
@@ -160,7 +161,9 @@ def start_script(lab: Lab, node: Node, procs: list[list[ProcSpec]], options: Ren
     if any(procs):
         out += [
             "# each process in its own session, output beside its configs (as on netns)",
-            'start() { name=$1; shift; setsid "$@" </dev/null >"$D/$name.out" 2>&1 & }',
+            '# and recorded as "PID START" (lab.runtime.clab: faults signal that PID, never a name)',
+            'start() { name=$1; shift; setsid "$@" </dev/null >"$D/$name.out" 2>&1 &',
+            f"  echo \"$! $(sed 's/.*) //' /proc/$!/stat | cut -d' ' -f20)\" >\"$D/$name{PID_SUFFIX}\"; }}",
             "ready() {",
             f'  n=0; while [ ! -e "$1" ]; do n=$((n + 1)); [ $n -le {READY_TIMEOUT_S * 10} ] || '
             '{ echo "$1 missing after ' + str(READY_TIMEOUT_S) + 's" >&2; exit 1; }; sleep 0.1; done',
@@ -180,11 +183,17 @@ def resolv_conf(node: Node, rendered: dict[str, str]) -> str:
     return f"# {node.name}: no resolver outside the lab (a query without @server goes to loopback)\n"
 
 
+def image_of(node: Node) -> str:
+    """A rogue router serves its own copy of the zone (dnsnode): the dnsnode image has FRR,
+    BIRD and dnsnode."""
+    return "dnsnode" if node.kind == "router" and node.role == "rogue" else IMAGE_OF[node.kind]
+
+
 def _node(lab: Lab, node: Node, files: list[str], options: ClabOptions) -> dict[str, Any]:
     binds = [f"{node.name}/{f}:{CONF_DIR / f}:ro" for f in sorted(files)]
     return {
         "kind": "linux",
-        "image": options.image(IMAGE_OF[node.kind]),
+        "image": options.image(image_of(node)),
         "group": node.kind,
         "labels": {"anycast-lab.kind": node.kind},
         # a restarted container would not rerun start.sh: better exited than silently empty

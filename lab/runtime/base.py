@@ -6,6 +6,7 @@ through this interface only, so a scenario runs unchanged on netns and, later, c
 
 from __future__ import annotations
 
+import signal as _signal
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -71,17 +72,47 @@ class Teardown:
     notes: list[str] = field(default_factory=list)  # done, but not gracefully (SIGKILL needed)
 
 
+class NotRecorded(LookupError):
+    """No process of that name was started (and recorded) on that node."""
+
+
 class Runtime(Protocol):
-    """One lab instance on one runtime. Created things are recorded before they exist."""
+    """One lab instance on one runtime. Created things are recorded before they exist.
+
+    Processes are known by (node, name) and signalled only through what was recorded when
+    they were started (PID and start time): never by a name pattern."""
 
     name: str  # the lab's name
-    run_dir: Path  # private files of the lab; node directories below it
+    run_dir: Path  # private files of the lab
+
+    @property
+    def nodes_dir(self) -> Path:
+        """Where node directories are (<nodes_dir>/<node>/): a path that is valid on the host
+        (to read logs, talk to sockets) and inside the node (in argv of exec and start)."""
+        ...
 
     def create(self, nodes: Sequence[NodeSpec], links: Sequence[LinkSpec]) -> None: ...
 
     def start(self, procs: Sequence[ProcSpec]) -> None: ...
 
     def processes(self) -> list[ProcInfo]: ...
+
+    def running(self, node: str, name: str) -> bool:
+        """The recorded process is alive and still the one that was started."""
+        ...
+
+    def signal(self, node: str, name: str, sig: int) -> bool:
+        """Send `sig` to the recorded process (its group); False if it is not running."""
+        ...
+
+    def stop(self, node: str, name: str, sig: int = _signal.SIGTERM, timeout: float = 15.0) -> bool:
+        """Signal the recorded process and wait (polling) until it is gone; SIGKILL after
+        `timeout`. Returns whether it was running. NotRecorded if it never was."""
+        ...
+
+    def restart(self, spec: ProcSpec, sig: int = _signal.SIGTERM) -> None:
+        """Stop the process (if running) and start it again from `spec`."""
+        ...
 
     def exec(
         self, node: str, argv: Sequence[str], timeout: float = 30.0, check: bool = False

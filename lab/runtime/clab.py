@@ -12,6 +12,17 @@
 Containers are found by the labels containerlab puts on them (containerlab=<lab>,
 clab-node-name=<node>), so the container name prefix does not matter.
 
+    processes      each one the lab starts (start.sh at deploy, `start` later) is recorded
+                   inside its container as <node dir>/<name>.lab-pid = "PID START" (START:
+                   field 22 of /proc/PID/stat); `signal`/`stop` act on that PID, in the
+                   container (docker exec), only while its start time still matches
+    node dirs      <run dir>/nodes/<node> is the node directory on the host (a link through
+                   /proc/<container pid>/root) *and* inside the node's container (a link to
+                   /run/anycast-lab/<node>): one path for both, as on netns, so faults and
+                   probes pass the same paths on either runtime
+    our package    a path in the host's venv (dnsnode, python -m lab.probe) runs as the same
+                   program of the image's venv (/opt/anycast-lab, images/dnsnode)
+
 `DockerDeployer` (lab.runtime.clab_docker) does what containerlab does for `linux` nodes with
 the docker SDK and pyroute2; the tests use it where the containerlab binary is missing.
 """
@@ -21,13 +32,16 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from signal import SIGKILL, SIGTERM
 from typing import Any, Protocol
 
-from lab.runtime.base import Capabilities, LinkSpec, NodeSpec, ProcInfo, ProcSpec, Teardown
+from lab.runtime.base import Capabilities, LinkSpec, NodeSpec, NotRecorded, ProcInfo, ProcSpec, Teardown
 from lab.runtime.impair import loss_script
 
 INSTALL_HINT = (
@@ -39,6 +53,77 @@ INSTALL_HINT = (
 LAB_LABEL = "containerlab"  # value: the lab's name
 NODE_LABEL = "clab-node-name"  # value: the node's name
 TIMEOUT_RC = 124  # coreutils timeout: the command ran out of time
+NODE_ROOT = PurePosixPath("/run/anycast-lab")  # node directories inside every container
+NODES_DIR = "nodes"  # <run dir>/nodes/<node>: the node directory, on the host and in the node
+PID_SUFFIX = ".lab-pid"  # <node dir>/<name>.lab-pid: "PID START" of a process the lab started
+IMAGE_VENV = PurePosixPath("/opt/anycast-lab")  # our package in the images (images/dnsnode)
+HOST_BIN = Path(sys.executable).parent  # our package on the host
+POLL_S = 0.02  # how often the stop script looks whether the process is gone
+PARALLEL = 8  # docker execs at once (each mostly waits on dockerd)
+
+# `ours FILE`: true while the process FILE records still runs (not a zombie, same start time);
+# sets $pid. Field 22 of /proc/PID/stat is the 20th after the ") " that ends the command name.
+OURS_SH = r"""ours() {
+  [ -r "$1" ] || return 1
+  read -r pid start < "$1" || return 1
+  s=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || return 1
+  set -- $s
+  [ "$1" != Z ] && [ "$1" != X ] && [ "${20}" = "$start" ]
+}
+"""
+# SIGNAL FILE SIG POLLS: exit 3 never recorded, 4 not running (record dropped), 5 still running
+# after POLLS polls, 0 signalled (and gone, unless POLLS is 0). The group first: forked workers.
+SIGNAL_SH = (
+    OURS_SH
+    + r"""f=$1 sig=$2 polls=$3
+[ -e "$f" ] || exit 3
+ours "$f" || { rm -f "$f"; exit 4; }
+kill -"$sig" -"$pid" 2>/dev/null || kill -"$sig" "$pid" 2>/dev/null || { rm -f "$f"; exit 4; }
+[ "$polls" -eq 0 ] && exit 0
+i=0
+while [ "$i" -lt "$polls" ] && ours "$f"; do i=$((i + 1)); sleep 0.02; done
+ours "$f" && exit 5
+rm -f "$f"
+"""
+)
+# START FILE CWD LOG ARGV...: in its own session, output appended to LOG, recorded in FILE
+START_SH = (
+    OURS_SH
+    + r"""f=$1 cwd=$2 log=$3
+shift 3
+if ours "$f"; then echo "already running as pid $pid ($f)" >&2; exit 6; fi
+cd "$cwd" 2>/dev/null || cd /
+setsid "$@" </dev/null >>"$log" 2>&1 &
+echo "$! $(sed 's/.*) //' "/proc/$!/stat" 2>/dev/null | cut -d' ' -f20)" > "$f"
+"""
+)
+# PROCS DIR: one line per record: NAME PID ALIVE RSS_KIB
+PROCS_SH = (
+    OURS_SH
+    + r"""for f in "$1"/*.lab-pid; do
+  [ -e "$f" ] || continue
+  n=${f##*/}; n=${n%.lab-pid}
+  if ours "$f"; then
+    r=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$pid/status" 2>/dev/null)
+    echo "$n $pid 1 ${r:-0}"
+  else
+    echo "$n ${pid:-0} 0 0"
+  fi
+done
+"""
+)
+
+
+def node_argv(argv: Sequence[str]) -> list[str]:
+    """A program of the host's venv (dnsnode, python) -> the same program in the image's venv."""
+    out = list(argv)
+    if out and Path(out[0]).parent == HOST_BIN:
+        out[0] = str(IMAGE_VENV / "bin" / Path(out[0]).name)
+    return out
+
+
+def pid_file(node: str, name: str) -> str:
+    return str(NODE_ROOT / node / f"{name}{PID_SUFFIX}")
 
 
 class ClabError(RuntimeError):
@@ -113,7 +198,6 @@ class ClabRuntime:
     kind: str = "clab"
     _caps: Capabilities = field(default_factory=Capabilities)
     _containers: dict[str, Any] = field(default_factory=dict)
-    _started: list[tuple[str, str, int]] = field(default_factory=list)  # node, name, pid in container
 
     # -- docker --------------------------------------------------------------------------
     def docker(self) -> Any:
@@ -151,6 +235,42 @@ class ClabRuntime:
     def netns_path(self, node: str) -> str:
         return f"/proc/{self.pid(node)}/ns/net"
 
+    @property
+    def nodes_dir(self) -> Path:
+        return self.run_dir / NODES_DIR
+
+    def link_nodes(self, nodes: Sequence[str], inside: bool = True) -> None:
+        """nodes_dir/<node> on the host -> /proc/<pid>/root/run/anycast-lab/<node>; and with
+        `inside`, the same path in the node's container -> /run/anycast-lab/<node>. Again after
+        a container restarts (its PID changed): `lab` does it whenever it opens the lab."""
+        self.nodes_dir.mkdir(parents=True, exist_ok=True)
+        self._containers.clear()
+        by_node = {
+            c.labels.get(NODE_LABEL): c
+            for c in self.docker().containers.list(filters={"label": f"{LAB_LABEL}={self.name}"})
+        }
+        for n in nodes:
+            c = by_node.get(n)
+            if c is None:
+                continue  # not running: `lab status` says so
+            self._containers[n] = c
+            link = self.nodes_dir / n
+            if link.is_symlink():
+                link.unlink()
+            link.symlink_to(f"/proc/{int(c.attrs['State']['Pid'])}/root{NODE_ROOT}/{n}")
+
+        def inner(n: str) -> None:
+            target = self.nodes_dir / n
+            script = (
+                f"mkdir -p {shlex.quote(str(self.nodes_dir))} && "
+                f"ln -sfn {NODE_ROOT / n} {shlex.quote(str(target))}"
+            )
+            self._exec_raw(n, ["sh", "-ec", script], check=True)
+
+        if inside:
+            with ThreadPoolExecutor(PARALLEL) as pool:
+                list(pool.map(inner, [n for n in nodes if n in self._containers]))
+
     # -- Runtime -------------------------------------------------------------------------
     def create(self, nodes: Sequence[NodeSpec], links: Sequence[LinkSpec]) -> None:
         """containerlab creates nodes and links from the rendered file; the specs only name the
@@ -160,39 +280,82 @@ class ClabRuntime:
         self.deployer.deploy(self.topo)
 
     def start(self, procs: Sequence[ProcSpec]) -> None:
-        """Extra processes (start.sh starts the lab's own): detached, in their own session."""
+        """Extra processes (start.sh starts the lab's own): detached, in their own session,
+        recorded in the node's container (PID_SUFFIX files) like start.sh's."""
         for p in procs:
-            run = f"setsid {shlex.join(p.argv)} </dev/null >>{shlex.quote(str(p.log))} 2>&1 & echo $!"
-            cmd = f"cd {shlex.quote(str(p.cwd))} && {run}"
-            res = self.exec(p.node, ["sh", "-c", cmd], check=True)
-            self._started.append((p.node, p.name, int(res.stdout.split()[-1])))
+            argv = ["sh", "-c", START_SH, "start", pid_file(p.node, p.name), str(p.cwd), str(p.log),
+                    *node_argv(p.argv)]  # fmt: skip
+            res = self._exec_raw(p.node, argv, timeout=30.0)
+            if res.returncode != 0:
+                raise ClabError(f"{p.node}: starting {p.name} ({shlex.join(p.argv)}): {res.stderr.strip()}")
+
+    def _signal(self, node: str, name: str, sig: int, polls: int) -> int:
+        argv = ["sh", "-c", SIGNAL_SH, "signal", pid_file(node, name), str(int(sig)), str(polls)]
+        res = self._exec_raw(node, argv, timeout=polls * POLL_S * 3 + 10.0)
+        if res.returncode not in (0, 3, 4, 5):
+            raise ClabError(f"{node}: signal {sig} to {name}: rc {res.returncode} {res.stderr.strip()}")
+        return res.returncode
+
+    def running(self, node: str, name: str) -> bool:
+        res = self._exec_raw(node, ["sh", "-c", OURS_SH + 'ours "$1"', "ours", pid_file(node, name)])
+        return res.returncode == 0
+
+    def signal(self, node: str, name: str, sig: int) -> bool:
+        return self._signal(node, name, sig, polls=0) == 0
+
+    def stop(self, node: str, name: str, sig: int = SIGTERM, timeout: float = 15.0) -> bool:
+        """Signal the PID recorded in the container and poll there until it is gone; SIGKILL
+        after `timeout`. The record is dropped once the process is gone."""
+        rc = self._signal(node, name, sig, polls=max(1, int(timeout / POLL_S)))
+        if rc == 3:
+            raise NotRecorded(f"no process {node}/{name} recorded in {self.name}: {pid_file(node, name)}")
+        if rc == 5:
+            rc = self._signal(node, name, SIGKILL, polls=int(5.0 / POLL_S))
+            if rc == 5:
+                raise ClabError(f"{node}/{name} survived SIGKILL for 5 s")
+        return rc == 0
+
+    def restart(self, spec: ProcSpec, sig: int = SIGTERM) -> None:
+        if self.running(spec.node, spec.name):
+            self.stop(spec.node, spec.name, sig)
+        self.start([spec])
 
     def processes(self) -> list[ProcInfo]:
-        """Every process in the lab's containers but PID 1 (tini) and its `sleep`, by host PID."""
-        out = []
-        for c in self.docker().containers.list(filters={"label": f"{LAB_LABEL}={self.name}"}):
+        """What the lab started in each container (the PID_SUFFIX records), with container PIDs."""
+
+        def one(c: Any) -> list[ProcInfo]:
             node = c.labels.get(NODE_LABEL, c.name)
-            top = c.top(ps_args="-o pid,rss,args")
-            titles = top["Titles"]
-            i_pid, i_rss, i_args = titles.index("PID"), titles.index("RSS"), titles.index("COMMAND")
-            for row in top["Processes"] or []:
-                args = row[i_args].split()
-                if not args or Path(args[0]).name in ("tini", "sleep"):
-                    continue
-                prog = Path(args[0]).name
-                if prog.startswith("python") and len(args) > 1:  # a console script: dnsnode
-                    prog = Path(args[1]).name
-                out.append(ProcInfo(node, prog, int(row[i_pid]), True, int(row[i_rss])))
-        return out
+            res = self._exec_raw(node, ["sh", "-c", PROCS_SH, "procs", str(NODE_ROOT / node)], container=c)
+            out = []
+            for line in res.stdout.splitlines():
+                name, pid, alive, rss = line.split()
+                out.append(ProcInfo(node, name, int(pid), alive == "1", int(rss)))
+            return out
+
+        running = self.docker().containers.list(filters={"label": f"{LAB_LABEL}={self.name}"})
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            return [p for part in pool.map(one, running) for p in part]
 
     def exec_argv(self, node: str, argv: Sequence[str]) -> list[str]:
-        return ["docker", "exec", "-i", self.container(node).name, *argv]
+        tty = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []  # `lab exec NODE -- bash`
+        return ["docker", "exec", "-i", *tty, self.container(node).name, *node_argv(argv)]
 
     def exec(
         self, node: str, argv: Sequence[str], timeout: float = 30.0, check: bool = False
     ) -> subprocess.CompletedProcess[str]:
+        return self._exec_raw(node, node_argv(argv), timeout, check)
+
+    def _exec_raw(
+        self,
+        node: str,
+        argv: Sequence[str],
+        timeout: float = 30.0,
+        check: bool = False,
+        container: Any = None,
+    ) -> subprocess.CompletedProcess[str]:
         t0 = time.monotonic()
-        code, (out, err) = self.container(node).exec_run(timed_argv(argv, timeout), demux=True)
+        c = container if container is not None else self.container(node)
+        code, (out, err) = c.exec_run(timed_argv(argv, timeout), demux=True)
         stdout, stderr = (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace")
         if code == TIMEOUT_RC and time.monotonic() - t0 >= timeout:
             raise subprocess.TimeoutExpired(list(argv), timeout, stdout, stderr)
@@ -229,10 +392,11 @@ class ClabRuntime:
     def impair(self, link: str, loss_pct: float = 0.0, latency_ms: float | None = None) -> list[str]:
         missing = []
         for n, ifname in self._ends(link):
-            for tool in ("iptables", "ip6tables"):
-                res = self.exec(n, ["sh", "-ec", loss_script(tool, ifname, loss_pct)])
-                if res.returncode != 0:
-                    raise ClabError(f"loss on {link} ({n} {ifname}): {res.stderr.strip()}")
+            # one exec for both families: a power-cut fault (kill_node) applies it to every link
+            script = "\n".join(loss_script(tool, ifname, loss_pct) for tool in ("iptables", "ip6tables"))
+            res = self.exec(n, ["sh", "-ec", script])
+            if res.returncode != 0:
+                raise ClabError(f"loss on {link} ({n} {ifname}): {res.stderr.strip()}")
             if latency_ms:
                 if self._netem(n, ifname):
                     self.exec(n, ["tc", "qdisc", "replace", "dev", ifname, "root", "netem", "delay",

@@ -11,7 +11,9 @@ for `linux` nodes: where the containerlab binary is missing (CI, this repository
     exec           each node's commands once every link exists, in file order
 
 It honours only the keys lab.render.clab writes. Everything it creates is recorded before
-it is created, and `destroy` removes exactly that (containers, the network, stray veths).
+it is created, in memory and (given the lab's StateFile) in the lab's state file, so `lab down`
+from another process destroys exactly that (`from_state`): containers and the network by name,
+and only while they carry the lab's label; temporary host veths by their recorded names.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import yaml
 
 from lab.runtime.clab import LAB_LABEL, NODE_LABEL, ClabError
+from lab.runtime.state import Item, Kind, StateFile, Status
 
 CAPS = ["NET_ADMIN", "NET_RAW", "SYS_ADMIN"]  # addresses, routes, iptables, FRR's zebra
 
@@ -32,9 +35,31 @@ CAPS = ["NET_ADMIN", "NET_RAW", "SYS_ADMIN"]  # addresses, routes, iptables, FRR
 @dataclass
 class DockerDeployer:
     client: Any
-    containers: list[str] = field(default_factory=list)  # ids
-    networks: list[str] = field(default_factory=list)  # ids
+    state: StateFile | None = None  # the lab's state file: records survive this process
+    containers: list[str] = field(default_factory=list)  # names
+    networks: list[str] = field(default_factory=list)  # names
     host_veths: list[str] = field(default_factory=list)  # temporary names in the host namespace
+    lab: str = ""  # the label value every container and the network carry
+
+    @classmethod
+    def from_state(cls, client: Any, state: StateFile) -> DockerDeployer:
+        st = state.state
+        live: tuple[Status, ...] = ("intent", "created")
+        return cls(client, state, [i.id for i in st.of("container", *live)],
+                   [i.id for i in st.of("network", *live)], [i.id for i in st.of("veth", *live)],
+                   st.lab)  # fmt: skip
+
+    def _intend(self, kind: Kind, ident: str) -> Item | None:
+        return self.state.intend([Item(kind, ident)])[0] if self.state is not None else None
+
+    def _mark(self, item: Item | None, status: str) -> None:
+        if item is not None and self.state is not None:
+            self.state.mark([item], "created" if status == "created" else "removed")
+
+    def _forget(self, kind: Kind, ident: str) -> None:
+        if self.state is not None:
+            self.state.mark([i for i in self.state.state.of(kind, "intent", "created") if i.id == ident],
+                            "removed")  # fmt: skip
 
     def deploy(self, topo: Path) -> None:
         try:
@@ -47,12 +72,14 @@ class DockerDeployer:
         import docker.types
 
         spec = yaml.safe_load(topo.read_text())
-        lab = spec["name"]
+        lab = self.lab = spec["name"]
         mgmt = spec.get("mgmt", {})
         pools = [
             docker.types.IPAMPool(subnet=s) for s in (mgmt.get("ipv4-subnet"), mgmt.get("ipv6-subnet")) if s
         ]
         net_name = mgmt.get("network") or f"clab-{lab}"
+        item = self._intend("network", net_name)
+        self.networks.append(net_name)
         net = self.client.networks.create(
             net_name,
             driver="bridge",
@@ -62,14 +89,18 @@ class DockerDeployer:
             # external-access: false -> the host does not masquerade the management network out
             options={"com.docker.network.bridge.enable_ip_masquerade": "false"},
         )
-        self.networks.append(net.id)
+        self._mark(item, "created")
+        del net
         nodes: dict[str, dict[str, Any]] = spec["topology"]["nodes"]
         pids: dict[str, int] = {}
         for name, node in nodes.items():
             binds = [self._bind(topo.parent, b) for b in node.get("binds", [])]
+            cname = f"clab-{lab}-{name}"
+            item = self._intend("container", cname)
+            self.containers.append(cname)
             c = self.client.containers.create(
                 node["image"],
-                name=f"clab-{lab}-{name}",
+                name=cname,
                 hostname=name,
                 labels={**node.get("labels", {}), LAB_LABEL: lab, NODE_LABEL: name},
                 volumes=binds,
@@ -78,7 +109,7 @@ class DockerDeployer:
                 network=net_name,
                 detach=True,
             )
-            self.containers.append(c.id)
+            self._mark(item, "created")
             c.start()
             c.reload()
             pids[name] = int(c.attrs["State"]["Pid"])
@@ -103,6 +134,7 @@ class DockerDeployer:
         from pyroute2 import IPRoute, NetNS
 
         tmp_a, tmp_b = (f"clv{secrets.token_hex(5)}" for _ in range(2))  # <= 15 chars
+        item = self._intend("veth", tmp_a)
         self.host_veths.append(tmp_a)
         with IPRoute() as ipr:
             ipr.link("add", ifname=tmp_a, kind="veth", peer=tmp_b)
@@ -114,29 +146,39 @@ class DockerDeployer:
                 (idx,) = ns.link_lookup(ifname=tmp)
                 ns.link("set", index=idx, ifname=final)
         self.host_veths.remove(tmp_a)
+        self._mark(item, "removed")  # gone from the host: it lives (and dies) with the containers
+
+    def _ours(self, obj: Any) -> bool:
+        labels = obj.labels if hasattr(obj, "labels") else obj.attrs.get("Labels", {})
+        return not self.lab or (labels or {}).get(LAB_LABEL) == self.lab
 
     def destroy(self, topo: Path) -> list[str]:
+        """Remove what was recorded; a name that now belongs to something without this lab's
+        label (a create that failed on a name clash) is left alone."""
         import docker.errors
 
         errors: list[str] = []
-        for cid in list(self.containers):
-            try:
-                self.client.containers.get(cid).remove(force=True)  # its veths go with its netns
-            except docker.errors.NotFound:
-                pass
-            except Exception as exc:
-                errors.append(f"container {cid[:12]}: {exc}")
-                continue
-            self.containers.remove(cid)
-        for nid in list(self.networks):
-            try:
-                self.client.networks.get(nid).remove()
-            except docker.errors.NotFound:
-                pass
-            except Exception as exc:
-                errors.append(f"network {nid[:12]}: {exc}")
-                continue
-            self.networks.remove(nid)
+        groups: list[tuple[Kind, list[str], Any]] = [
+            ("container", self.containers, self.client.containers.get),
+            ("network", self.networks, self.client.networks.get),
+        ]
+        for kind, names, getter in groups:
+            for name in list(names):
+                try:
+                    obj = getter(name)
+                    if not self._ours(obj):
+                        errors.append(f"{kind} {name} is not labelled {LAB_LABEL}={self.lab}: left alone")
+                    elif kind == "container":
+                        obj.remove(force=True)  # its veths go with its netns
+                    else:
+                        obj.remove()
+                except docker.errors.NotFound:
+                    pass
+                except Exception as exc:
+                    errors.append(f"{kind} {name}: {exc}")
+                    continue
+                names.remove(name)
+                self._forget(kind, name)
         if self.host_veths:
             from pyroute2 import IPRoute
 
@@ -145,4 +187,5 @@ class DockerDeployer:
                     for idx in ipr.link_lookup(ifname=name):
                         ipr.link("del", index=idx)
                     self.host_veths.remove(name)
+                    self._forget("veth", name)
         return errors

@@ -5,7 +5,13 @@
     /run/anycast-lab/<lab>/<node>/              that node's configs (bound into its container)
     /run/anycast-lab/<lab>/nodes/<node>         -> /proc/<pid>/root/run/anycast-lab/<node>: the
                                                 node directory inside the container, where the
-                                                BGP daemons' sockets are
+                                                BGP daemons' sockets are; the same path inside
+                                                the container links there too (ClabRuntime)
+
+The lab's handle is lab.lifecycle.LabHandle with a ClabRuntime (`runtime_for`), so status,
+exec, catchment, faults, probes and scenarios use the code they use on netns. The state file
+says who deployed the lab (containerlab, or the docker stand-in with every container and
+network it made), so `lab down` in another process destroys it the same way.
 
 Convergence is lab.lifecycle's own check (every session Established, every router with a best
 path, every site heard, two stable passes), reading FRR's and BIRD's sockets through the
@@ -21,62 +27,51 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 from lab import lifecycle
-from lab.bgpstate import Speaker, speakers
 from lab.lifecycle import LabError, LabHandle, Snapshot, link_specs, run_dir
 from lab.loader import load
 from lab.poll import PollTimeout
 from lab.render import clab as render_clab
 from lab.runtime import procs
 from lab.runtime.base import Teardown
-from lab.runtime.clab import ClabError, ClabRuntime, ContainerlabCLI, Deployer
+from lab.runtime.clab import NODES_DIR, ClabError, ClabRuntime, ContainerlabCLI, Deployer
+from lab.runtime.clab_docker import DockerDeployer
 from lab.runtime.state import STATE_FILE, LabState, StateFile
 from lab.topology import Lab
 
 RUNTIME = "clab"
-NODES_DIR = "nodes"
+DEPLOYERS = ("containerlab", "docker")
 Progress = Callable[[str], None]
+__all__ = ["NODES_DIR", "ClabHandle", "ClabUp", "down", "is_clab", "runtime_for", "up"]
 
 
 def link_ends(lab: Lab) -> dict[str, list[tuple[str, str]]]:
     return {link.id: [(e.node, e.name) for e in link.ends] for link in lab.links}
 
 
-@dataclass
-class ClabHandle:
-    """What lab.lifecycle's convergence check reads: the model and the BGP speakers."""
+ClabHandle = LabHandle  # a clab lab's handle: lab.lifecycle's, with a ClabRuntime
 
-    lab: Lab
-    runtime: ClabRuntime
-    dir: Path
-    notes: list[str] = field(default_factory=list)
 
-    @property
-    def name(self) -> str:
-        return self.lab.name
+def deployer_name(deployer: Deployer) -> str:
+    return "docker" if isinstance(deployer, DockerDeployer) else "containerlab"
 
-    def link_nodes(self) -> None:
-        """nodes/<node> -> the node directory inside its container (by the container's PID)."""
-        nodes = self.dir / NODES_DIR
-        nodes.mkdir(exist_ok=True)
-        for n in self.lab.nodes:
-            target = f"/proc/{self.runtime.pid(n)}/root{render_clab.NODE_ROOT}/{n}"
-            link = nodes / n
-            if link.is_symlink():
-                link.unlink()
-            link.symlink_to(target)
 
-    def speakers(self) -> list[Speaker]:
-        return speakers(self.lab, self.dir / NODES_DIR)
+def runtime_for(state: StateFile, lab: Lab, deployer: Deployer | None = None) -> ClabRuntime:
+    """The runtime of a deployed lab, with the deployer its state file names."""
+    d = Path(state.state.run_dir)
+    rt = ClabRuntime(lab.name, d, d / render_clab.topology_file(lab), link_ends(lab), ContainerlabCLI())
+    if deployer is None and state.state.deployer == "docker":
+        deployer = DockerDeployer.from_state(rt.docker(), state)
+    rt.deployer = deployer or rt.deployer
+    return rt
 
 
 @dataclass
 class ClabUp:
-    handle: ClabHandle
+    handle: LabHandle
     snapshot: Snapshot
     seconds_to_converged: float
 
@@ -116,24 +111,27 @@ def up(
         LabState(
             lab=lab.name, runtime=RUNTIME, run_dir=str(d), topology=str(Path(topology).resolve()),
             force_daemon=force_daemon, controller={"pid": pid, "start": procs.start_time(pid) or 0},
+            deployer=deployer_name(deployer),
         ),
     )  # fmt: skip
     state.save()
+    if isinstance(deployer, DockerDeployer) and deployer.state is None:
+        deployer.state = state  # what it creates is recorded in the lab's state file
     shutil.copyfile(topology, d / lifecycle.TOPOLOGY_COPY)
     say("rendering the containerlab topology")
     render_clab.write(lab, d)
-    runtime = ClabRuntime(lab.name, d, d / render_clab.topology_file(lab), link_ends(lab), deployer)
-    h = ClabHandle(lab, runtime, d)
+    runtime = runtime_for(state, lab, deployer)
+    h = LabHandle(lab, state, runtime)
     say(f"deploying {len(lab.nodes)} nodes with {type(deployer).__name__}")
     try:
         runtime.create([], link_specs(lab))
     except ClabError as exc:
         shutil.rmtree(d, ignore_errors=True)  # the deployer already removed what it made
         raise LabError(str(exc)) from None
-    h.link_nodes()
+    runtime.link_nodes(list(lab.nodes))
     try:
         snap, _ = lifecycle.wait_converged(
-            cast(LabHandle, h), timeout=max(1.0, timeout - (time.monotonic() - t0)), progress=say
+            h, timeout=max(1.0, timeout - (time.monotonic() - t0)), progress=say
         )
     except PollTimeout as exc:
         last = exc.last
@@ -147,15 +145,17 @@ def up(
 
 
 def down(name: str, deployer: Deployer | None = None) -> Teardown:
+    """Destroy with the deployer that deployed it (from the state file unless given)."""
     state = StateFile.load(run_dir(name) / STATE_FILE)
     lab = load(run_dir(name) / lifecycle.TOPOLOGY_COPY, state.state.force_daemon)
     lab = dataclasses.replace(lab, name=name)
     d = Path(state.state.run_dir)
     state.set_phase("destroying")
-    runtime = ClabRuntime(
-        name, d, d / render_clab.topology_file(lab), link_ends(lab), deployer or ContainerlabCLI()
-    )
-    td = runtime.destroy()
+    try:
+        runtime = runtime_for(state, lab, deployer)
+        td = runtime.destroy()
+    except ClabError as exc:
+        raise LabError(f"lab {name}: {exc}") from None
     if not td.errors:
         shutil.rmtree(d, ignore_errors=True)
     return td

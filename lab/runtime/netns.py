@@ -21,9 +21,11 @@ import subprocess
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from signal import SIGTERM
 
+from lab.poll import PollTimeout, wait_until
 from lab.runtime import procs
-from lab.runtime.base import Capabilities, LinkSpec, NodeSpec, ProcInfo, ProcSpec, Teardown
+from lab.runtime.base import Capabilities, LinkSpec, NodeSpec, NotRecorded, ProcInfo, ProcSpec, Teardown
 from lab.runtime.impair import loss_script
 from lab.runtime.state import Item, StateFile
 
@@ -69,6 +71,10 @@ class NetnsRuntime:
         self.name = state.state.lab
         self.run_dir = Path(state.state.run_dir)
         self._caps = Capabilities()
+
+    @property
+    def nodes_dir(self) -> Path:
+        return self.run_dir  # one filesystem: the host's path is the node's
 
     # -- names ---------------------------------------------------------------------------
     def ns(self, node: str) -> str:
@@ -166,6 +172,10 @@ class NetnsRuntime:
     def start(self, specs: Sequence[ProcSpec]) -> None:
         # a stage per call: teardown stops the last-started first (e.g. agents before speakers)
         stage = 1 + max((i.data.get("stage", 0) for i in self.state.state.of("proc")), default=0)
+        # a record of a process that has exited on its own is history: the name is free again
+        gone = [i for s in specs for i in self._recorded(s.node, s.name) if not procs.is_ours(_proc_id(i))]
+        if gone:
+            self.state.mark(gone, "removed")
         items = self.state.intend(
             Item("proc", f"{s.node}/{s.name}", data={"node": s.node, "argv": s.argv, "stage": stage})
             for s in specs
@@ -200,6 +210,43 @@ class NetnsRuntime:
             node, _, name = item.id.partition("/")
             out.append(ProcInfo(node, name, p.pid, alive, procs.rss_kib(p.pid) if alive else 0))
         return out
+
+    def _recorded(self, node: str, name: str) -> list[Item]:
+        return [i for i in self.state.state.of("proc", "created") if i.id == f"{node}/{name}"]
+
+    def running(self, node: str, name: str) -> bool:
+        return any(procs.is_ours(_proc_id(i)) for i in self._recorded(node, name))
+
+    def signal(self, node: str, name: str, sig: int) -> bool:
+        return any([procs.signal_group(_proc_id(i), sig) for i in self._recorded(node, name)])
+
+    def stop(self, node: str, name: str, sig: int = SIGTERM, timeout: float = 15.0) -> bool:
+        """By the recorded PID and start time (a recycled PID is never signalled); the record
+        is marked removed once the process is gone."""
+        items = self._recorded(node, name)
+        if not items:
+            raise NotRecorded(f"no process {node}/{name} recorded in lab {self.name}")
+        ids = [_proc_id(i) for i in items]
+        was = any(procs.is_ours(p) for p in ids)
+        for p in ids:
+            procs.signal_group(p, sig)
+
+        def left() -> list[procs.ProcId]:
+            for p in ids:
+                procs._reap(p.pid)
+            return [p for p in ids if procs.is_ours(p)]
+
+        try:
+            wait_until(left, lambda r: not r, timeout=timeout, interval=0.02, what=f"{node}/{name} exits")
+        except PollTimeout:
+            procs.stop_all(left(), timeout=2.0)
+        self.state.mark(items, "removed")
+        return was
+
+    def restart(self, spec: ProcSpec, sig: int = SIGTERM) -> None:
+        if self._recorded(spec.node, spec.name):
+            self.stop(spec.node, spec.name, sig)
+        self.start([spec])
 
     def exec_argv(self, node: str, argv: Sequence[str]) -> list[str]:
         return ["ip", "netns", "exec", self.ns(node), *argv]
@@ -269,6 +316,10 @@ class NetnsRuntime:
     # -- teardown ------------------------------------------------------------------------
     def destroy(self) -> Teardown:
         return destroy(self.state)
+
+
+def _proc_id(item: Item) -> procs.ProcId:
+    return procs.ProcId(item.data["pid"], item.data["start"])
 
 
 def _procs_in(namespaces: list[str]) -> list[procs.ProcId]:

@@ -16,7 +16,9 @@ records; for an item both know, the later lifecycle status wins (intent < create
 
 Kinds: netns (a namespace), link (a veth pair or a LAN member; gone with its namespaces),
 proc (pid + start time in clock ticks from /proc/PID/stat), dir and file (paths outside the
-run directory, which itself is removed last).
+run directory, which itself is removed last); for a clab lab deployed by the docker stand-in
+(lab.runtime.clab_docker): container and network (by name), veth (a temporary host-side name
+between creating a pair and moving it into its containers).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Kind = Literal["netns", "link", "proc", "dir", "file"]
+Kind = Literal["netns", "link", "proc", "dir", "file", "container", "network", "veth"]
 Status = Literal["intent", "created", "removed"]
 STATE_FILE = "state.json"
 _RANK: dict[str, int] = {"intent": 0, "created": 1, "removed": 2}
@@ -54,6 +56,7 @@ class LabState:
     run_dir: str
     topology: str = ""
     force_daemon: str | None = None
+    deployer: str = ""  # clab: "containerlab" or "docker" (who deployed it: who destroys it)
     controller: dict[str, int] = field(default_factory=dict)
     phase: str = "creating"  # creating -> up -> destroying
     items: list[Item] = field(default_factory=list)

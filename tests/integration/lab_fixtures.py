@@ -4,6 +4,11 @@ exactly, and a check that nothing the lab recorded is left behind.
     @pytest.fixture(scope="module")
     def workshop() -> Iterator[UpResult]:
         yield from running_lab(TOPOLOGIES / "workshop.yml")
+
+The runtime is netns unless pytest ran with `--runtime clab` (tests/conftest.py): then the
+lab is deployed as containers, by containerlab, or by the docker-SDK stand-in
+(lab.runtime.clab_docker) with `--clab-deployer docker`. Either way the test gets a handle
+with the same API (lab.lifecycle.LabHandle).
 """
 
 from __future__ import annotations
@@ -14,17 +19,33 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lab import lifecycle
-from lab.runtime import procs
+from lab.runtime import clab_lifecycle, procs
+from lab.runtime.clab import LAB_LABEL, ContainerlabCLI, Deployer, find_containerlab
 from lab.runtime.netns import ETC_NETNS, NETNS_DIR
 from lab.runtime.state import STATE_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGIES = ROOT / "topologies"
 LAB_BIN = ROOT / ".venv" / "bin" / "lab"
+
+
+@dataclass
+class RuntimeChoice:
+    runtime: str = "netns"  # or "clab"
+    deployer: str = "containerlab"  # clab: or "docker" (the stand-in)
+
+
+CHOICE = RuntimeChoice()  # set by tests/conftest.py from --runtime / --clab-deployer
+CLAB_IMAGES = ["base", "router", "dnsnode", "resolver", "client"]
+
+
+def configure(runtime: str, deployer: str) -> None:
+    CHOICE.runtime, CHOICE.deployer = runtime, deployer
 
 
 def need_root() -> None:
@@ -76,10 +97,82 @@ class Footprint:
         return sorted(set(left))
 
 
+def docker_client() -> Any:
+    """dockerd's client, or a skip that says how to get one."""
+    try:
+        import docker
+
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        pytest.skip(
+            f"dockerd is not reachable ({type(exc).__name__}): start dockerd to run labs as containers"
+        )
+    return client
+
+
+def clab_deployer(client: Any) -> Deployer:
+    """containerlab where it is installed (unless --clab-deployer docker); the docker-SDK
+    stand-in only when asked for: a test run never silently swaps one for the other."""
+    from lab.runtime.clab_docker import DockerDeployer
+
+    if CHOICE.deployer == "docker":
+        return DockerDeployer(client)
+    binary = find_containerlab()
+    if binary is None:
+        pytest.skip(
+            "containerlab not installed: no `containerlab` or `clab` on PATH "
+            "(https://containerlab.dev/install/); "
+            "pass --clab-deployer docker to use the docker-SDK stand-in (lab.runtime.clab_docker)"
+        )
+    return ContainerlabCLI(binary)
+
+
+def need_images(client: Any) -> None:
+    from lab.runtime.clab_images import image_name
+
+    missing = [image_name(i) for i in CLAB_IMAGES if not client.images.list(image_name(i))]
+    if missing:
+        pytest.skip(f"images missing: {', '.join(missing)}: build them with `make images`")
+
+
+def running_clab(
+    topology: Path, force_daemon: str | None = None, prefix: str = "t", timeout: float = 240.0
+) -> Iterator[clab_lifecycle.ClabUp]:
+    """running_lab on the clab runtime: deployed, converged, destroyed, checked gone (no
+    container or network with the lab's label, no run directory)."""
+    need_root()
+    client = docker_client()
+    need_images(client)
+    deployer = clab_deployer(client)
+    name = unique_name(prefix)
+    try:
+        res = clab_lifecycle.up(topology, name, force_daemon, timeout=timeout, deployer=deployer)
+    except BaseException:
+        if (lifecycle.run_dir(name) / STATE_FILE).exists():
+            clab_lifecycle.down(name)
+        raise
+    took = res.seconds_to_converged
+    print(f"\nlab {name} ({topology.name}) on clab ({CHOICE.deployer}) converged in {took:.1f}s")
+    try:
+        yield res
+    finally:
+        td = clab_lifecycle.down(name)
+        assert not td.errors, td.errors
+        label = {"label": f"{LAB_LABEL}={name}"}
+        left = [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
+        left += [f"network {n.name}" for n in client.networks.list(filters=label)]
+        assert left == [] and not lifecycle.run_dir(name).exists(), left
+
+
 def running_lab(
     topology: Path, force_daemon: str | None = None, prefix: str = "t", timeout: float = 120.0
-) -> Iterator[lifecycle.UpResult]:
-    """Fixture body: bring a lab up (unique name), yield it, tear it down and check it is gone."""
+) -> Iterator[lifecycle.UpResult | clab_lifecycle.ClabUp]:
+    """Fixture body: bring a lab up (unique name), yield it, tear it down and check it is gone.
+    On the runtime pytest was asked for (--runtime; netns by default)."""
+    if CHOICE.runtime == "clab":
+        yield from running_clab(topology, force_daemon, prefix, max(timeout, 240.0))
+        return
     need_root()
     name = unique_name(prefix)
     try:

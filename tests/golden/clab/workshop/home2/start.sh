@@ -24,7 +24,9 @@ addr add 2001:db8:100:2::1/64 dev eth2 nodad
 link set eth2 up
 IP
 # each process in its own session, output beside its configs (as on netns)
-start() { name=$1; shift; setsid "$@" </dev/null >"$D/$name.out" 2>&1 & }
+# and recorded as "PID START" (lab.runtime.clab: faults signal that PID, never a name)
+start() { name=$1; shift; setsid "$@" </dev/null >"$D/$name.out" 2>&1 &
+  echo "$! $(sed 's/.*) //' /proc/$!/stat | cut -d' ' -f20)" >"$D/$name.lab-pid"; }
 ready() {
   n=0; while [ ! -e "$1" ]; do n=$((n + 1)); [ $n -le 300 ] || { echo "$1 missing after 30s" >&2; exit 1; }; sleep 0.1; done
 }
