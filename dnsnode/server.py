@@ -64,6 +64,7 @@ class Server:
         self._tcp: TcpServer | None = None
         self._control: ControlServer | None = None
         self.extra_stats: list[Any] = []  # callables returning counters to add (workers)
+        self.status_extra: list[Any] = []  # callables returning keys to add to status (workers)
 
     # ---- zones ------------------------------------------------------------------------------
 
@@ -213,7 +214,7 @@ class Server:
         if cmd == "stats":
             return {"ok": True, "stats": self.counters()}
         if cmd == "status":
-            return {
+            status = {
                 "ok": True,
                 "identity": self.config.identity,
                 "pid": os.getpid(),
@@ -221,6 +222,9 @@ class Server:
                 "transfers": self.handler is not None,
                 "zones": self.zone_status(),
             }
+            for extra in self.status_extra:
+                status.update(extra())
+            return status
         if cmd == "reload":
             zone = request.get("zone")
             return self.reload(str(zone) if zone else None)

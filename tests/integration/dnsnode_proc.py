@@ -96,7 +96,8 @@ class DnsnodeProc:
         **make_query_args: Any,
     ) -> dns.message.Message:
         """One dnspython query to this server (UDP unless tcp=True); raises on timeout."""
-        q = dns.message.make_query(qname, rdtype, rdclass, **make_query_args)
+        rt, rc = dns.rdatatype.RdataType.make(rdtype), dns.rdataclass.RdataClass.make(rdclass)
+        q = dns.message.make_query(qname, rt, rc, **make_query_args)
         where = host or self.host
         if tcp:
             return dns.query.tcp(q, where, port=self.port, timeout=timeout)
