@@ -42,6 +42,12 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--tsig-key", dest="tsig_key", action="append", default=[], metavar="NAME:ALG:SECRET")
     p.add_argument("--log-file", dest="log_file", type=Path, help="JSON lines log (default stderr)")
     p.add_argument("--edns-buffer", dest="edns_buffer", type=int, help="our EDNS UDP size (default 1232)")
+    for flag, kind, text in (
+        ("--notify-retries", int, "NOTIFY retransmissions before giving up (8)"),
+        ("--notify-interval", float, "first NOTIFY retry wait, s (1; doubles)"),
+        ("--notify-max-interval", float, "longest NOTIFY retry wait, s (60, RFC 1996 3.6)"),
+    ):
+        p.add_argument(flag, dest=flag[2:].replace("-", "_"), type=kind, help=text)
 
 
 def build_config(args: argparse.Namespace) -> ServerConfig:
@@ -76,6 +82,9 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         "log_file",
         "workers",
         "edns_buffer",
+        "notify_retries",
+        "notify_interval",
+        "notify_max_interval",
     ):
         value = getattr(args, field)
         if value is not None:
@@ -89,6 +98,16 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         config.tsig_keys[parts[0]] = TsigKey(parts[0], parts[2], parts[1])
     if config.workers < 1:
         raise ConfigError(f"--workers {config.workers}: give 1 or more")
+    if config.notify_retries < 0 or config.notify_interval <= 0:
+        raise ConfigError(
+            f"--notify-retries {config.notify_retries} / --notify-interval {config.notify_interval:g}: "
+            "give retries >= 0 and an interval > 0 (defaults: 8 and 1)"
+        )
+    if config.notify_max_interval < config.notify_interval:
+        raise ConfigError(
+            f"--notify-max-interval {config.notify_max_interval:g} is below --notify-interval "
+            f"{config.notify_interval:g} (fix: --notify-max-interval 60)"
+        )
     if config.state_dir is not None:
         for zone in config.zones:
             if zone.role == "secondary" and zone.file is None:

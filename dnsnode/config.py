@@ -77,6 +77,13 @@ class ServerConfig:
     tcp_max_connections: int = 200
     tcp_max_queries_per_connection: int = 1000
     workers: int = 1
+    # Outgoing NOTIFY (RFC 1996 3.6: retransmissions and interval are operator parameters; it
+    # suggests 5 retransmissions 60 s apart). We retry fast first (secondaries are usually a
+    # LAN away), doubling the wait from notify_interval up to notify_max_interval (the RFC's
+    # 60 s), for notify_retries retransmissions: defaults 1 s, 60 s, 8 -> given up after 243 s.
+    notify_retries: int = 8
+    notify_interval: float = 1.0
+    notify_max_interval: float = 60.0
     control_socket: Path | None = None  # unix socket: stats, status, reload (JSON lines)
     state_dir: Path | None = None  # journals, secondary copies, stats.json
     tsig_keys: dict[str, TsigKey] = field(default_factory=dict)

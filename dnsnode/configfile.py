@@ -29,8 +29,8 @@ _SERVER_FIELDS = {f.name for f in fields(ServerConfig)}
 _ZONE_FIELDS = {f.name for f in fields(ZoneConfig)}
 _TSIG_FIELDS = {"secret", "algorithm"}
 _STR_OPTIONAL = {"identity", "nsid", "id_server", "hostname_bind", "version_bind"}
-_INT = {"edns_buffer", "tcp_max_connections", "tcp_max_queries_per_connection", "workers"}
-_FLOAT = {"tcp_idle_timeout"}
+_INT = {"edns_buffer", "tcp_max_connections", "tcp_max_queries_per_connection", "workers", "notify_retries"}
+_FLOAT = {"tcp_idle_timeout", "notify_interval", "notify_max_interval"}
 _PATHS = {"control_socket", "state_dir", "log_file"}
 
 
@@ -149,7 +149,7 @@ def load_config_file(path: Path) -> ServerConfig:
             setattr(config, key, reader.scalar(node, key))
         elif key in _INT:
             high = 64 if key == "workers" else 65535
-            low = 512 if key == "edns_buffer" else 1
+            low = 512 if key == "edns_buffer" else 0 if key == "notify_retries" else 1
             setattr(config, key, reader.integer(node, key, low, high))
         elif key in _FLOAT:
             setattr(config, key, reader.number(node, key))

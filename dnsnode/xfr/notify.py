@@ -6,7 +6,9 @@ still being retried for an older one, so a burst of reloads sends one NOTIFY per
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -28,9 +30,30 @@ from dnsnode.xfr.events import event
 
 @dataclass(frozen=True)
 class NotifyPolicy:
-    first_timeout: float = 1.0  # RFC 1996 suggests retrying at intervals growing from ~1 s
-    max_timeout: float = 16.0
-    attempts: int = 6
+    """When to retransmit an unanswered NOTIFY (defaults and why: ServerConfig.notify_*).
+
+    Each try waits for the answer for its interval: the first, then doubling, capped."""
+
+    interval: float = 1.0
+    max_interval: float = 60.0
+    retries: int = 8  # retransmissions after the first try
+
+    @property
+    def attempts(self) -> int:
+        return self.retries + 1
+
+    def schedule(self) -> list[float]:
+        """The wait after each try, in order: len() == attempts."""
+        waits, wait = [], self.interval
+        for _ in range(self.attempts):
+            waits.append(wait)
+            wait = min(wait * 2, self.max_interval)
+        return waits
+
+    @property
+    def window(self) -> float:
+        """Seconds from the first try until giving up (targets that never answer)."""
+        return sum(self.schedule())
 
 
 class NotifySender:
@@ -77,8 +100,8 @@ class NotifySender:
         gen: int,
     ) -> None:
         serial = int(soa[0].serial)
-        timeout = self.policy.first_timeout
-        for attempt in range(1, self.policy.attempts + 1):
+        started = time.monotonic()
+        for attempt, timeout in enumerate(self.policy.schedule(), start=1):
             if self._superseded(origin, target, gen):
                 return
             msg = dns.message.make_query(origin, dns.rdatatype.SOA, dns.rdataclass.IN)
@@ -109,5 +132,16 @@ class NotifySender:
                 event("notify.retry", origin, serial, target, attempt=attempt, error=repr(exc))
                 if self._stop.wait(timeout):
                     return
-            timeout = min(timeout * 2, self.policy.max_timeout)
-        event("notify.gave_up", origin, serial, target, attempts=self.policy.attempts)
+        self.stats.incr("notify.gave_up")
+        event(
+            "notify.gave_up",
+            origin,
+            serial,
+            target,
+            level=logging.WARNING,
+            attempts=self.policy.attempts,
+            seconds=round(time.monotonic() - started, 3),
+            error=f"no answer to {self.policy.attempts} NOTIFYs; the secondary will see serial {serial} "
+            "at its next SOA refresh (fix: check it is up and allows NOTIFY from us, or raise "
+            "notify_retries / notify_max_interval)",
+        )

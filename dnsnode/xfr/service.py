@@ -29,7 +29,7 @@ from dnsnode.stats import Stats
 from dnsnode.xfr.diff import compute_diff
 from dnsnode.xfr.events import event
 from dnsnode.xfr.journal import Journal
-from dnsnode.xfr.notify import NotifySender
+from dnsnode.xfr.notify import NotifyPolicy, NotifySender
 from dnsnode.xfr.outbound import response_to
 from dnsnode.xfr.policy import ZonePolicy
 from dnsnode.xfr.primary import Outbound
@@ -88,7 +88,9 @@ class TransferService:
             if p.cfg.role == "secondary"
         }
         self.outbound = Outbound(self.policies, store, self.journals, stats)
-        self.notifier = NotifySender(stats)
+        self.notifier = NotifySender(
+            stats, NotifyPolicy(config.notify_interval, config.notify_max_interval, config.notify_retries)
+        )
         self._seen: dict[dns.name.Name, ZoneVersion] = {}
         self._lock = threading.Lock()  # serialises journal updates across publishing threads
         self._started = False
