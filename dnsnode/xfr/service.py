@@ -8,9 +8,11 @@ every new zone version and sends NOTIFY for it.
 from __future__ import annotations
 
 import ipaddress
+import struct
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import dns.exception
 import dns.flags
@@ -18,6 +20,7 @@ import dns.message
 import dns.name
 import dns.opcode
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import dns.tsig
@@ -47,6 +50,22 @@ _TSIG_ERRORS: list[tuple[type[Exception], dns.rcode.Rcode]] = [
     (dns.tsig.BadSignature, dns.rcode.BADSIG),
     (dns.tsig.BadTime, dns.rcode.BADTIME),
 ]
+
+
+def sign_badtime(wire: bytes, key: dns.tsig.Key, request: Any, now: int) -> bytes:
+    """RFC 8945 5.2.3 / 5.3.2: a BADTIME error is signed with the request's key over the request
+    MAC; Time Signed is the request's (so the client's own clock accepts it) and Other Data is
+    the server's time (48 bits). dnspython's renderer always signs with the current time,
+    so the TSIG RR is appended here."""
+    server_time = struct.pack("!HI", (now >> 32) & 0xFFFF, now & 0xFFFFFFFF)
+    rd = request.replace(mac=b"", error=dns.rcode.BADTIME, other=server_time)
+    tsig, _ = dns.tsig.sign(wire, key, rd, request.time_signed, request_mac=request.mac)
+    rdata: bytes = tsig.to_wire()
+    owner: bytes = key.name.to_wire() or b""  # uncompressed: never None without a file
+    head = struct.pack("!HHIH", dns.rdatatype.TSIG, dns.rdataclass.ANY, 0, len(rdata))
+    rr = owner + head + rdata
+    (arcount,) = struct.unpack("!H", wire[10:12])
+    return wire[:10] + struct.pack("!H", arcount + 1) + wire[12:] + rr
 
 
 def _never_verify(_msg: dns.message.Message, _name: dns.name.Name) -> bool:
@@ -179,8 +198,15 @@ class TransferService:
             return None
         resp = dns.message.make_response(msg)
         resp.set_rcode(dns.rcode.NOTAUTH)
-        rd = msg.tsig[0].replace(mac=b"", error=error, time_signed=int(time.time()), other=b"")
-        resp.tsig = dns.rrset.from_rdata(msg.tsig.name, 0, rd)
+        key = self.keys.keyring.get(msg.tsig.name) if isinstance(self.keys.keyring, dict) else None
+        signed: bytes | None = None
+        if error == dns.rcode.BADTIME and isinstance(key, dns.tsig.Key):
+            # the MAC was valid (dnspython checks the time after the MAC): RFC 8945 5.2.3 says
+            # sign the answer, so the client can trust the server time it carries
+            signed = sign_badtime(resp.to_wire(), key, msg.tsig[0], int(time.time()))
+        else:
+            rd = msg.tsig[0].replace(mac=b"", error=error, time_signed=int(time.time()), other=b"")
+            resp.tsig = dns.rrset.from_rdata(msg.tsig.name, 0, rd)
         self.stats.incr("xfr.refused" if msg.opcode() == dns.opcode.QUERY else "notify.refused")
         q = msg.question[0] if msg.question else None
         event(
@@ -191,8 +217,9 @@ class TransferService:
             key=str(msg.tsig.name),
             tsig_error=dns.rcode.to_text(error),
             qtype=dns.rdatatype.to_text(q.rdtype) if q else None,
+            signed=signed is not None,
         )
-        return [resp.to_wire()]
+        return [signed if signed is not None else resp.to_wire()]
 
     # --- secondary: NOTIFY in ----------------------------------------------------------
     def _notify_in(self, msg: dns.message.Message, peer: Peer) -> list[bytes]:

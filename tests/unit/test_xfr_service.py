@@ -266,3 +266,42 @@ def test_notify_from_primary_acked_others_refused(tmp_path: Path) -> None:
 def test_garbage_and_plain_queries_are_left_to_the_core(rig: Rig) -> None:
     assert rig.svc.handle(b"\x00\x01garbage", PEER, "udp") is None
     assert rig.svc.handle(dns.message.make_query(ORIGIN, "A").to_wire(), PEER, "udp") is None
+
+
+def test_badtime_answer_is_signed_with_the_request_time_and_server_time(tmp_path: Path) -> None:
+    """RFC 8945 5.2.3: a request with a valid MAC but a clock 1 h off gets NOTAUTH/BADTIME,
+    signed with the same key over the request MAC, Time Signed = the request's, Other Data =
+    the server's time; the client can verify it with its own clock."""
+    import struct
+    import time
+    from unittest import mock
+
+    r = _tsig_rig(tmp_path)
+    q = dns.message.make_query(ORIGIN, dns.rdatatype.SOA)
+    q.use_tsig(KEYRING, "xfr-key.")
+    skewed = int(time.time()) - 3600  # the client's clock, 1 h behind (fudge 300 s)
+    with mock.patch("dns.renderer.time.time", return_value=skewed):
+        wire = q.to_wire()  # signs at `skewed`
+    request_mac = q.mac
+    (out,) = r.svc.handle(wire, PEER, "udp") or [b""]
+    resp = dns.message.from_wire(out, keyring=lambda _m, _n: False)  # parse, check by hand below
+    assert resp.rcode() == dns.rcode.NOTAUTH and resp.tsig is not None
+    rd = resp.tsig[0]
+    assert rd.error == dns.rcode.BADTIME and rd.time_signed == skewed and len(rd.mac) == 32
+    hi, lo = struct.unpack("!HI", rd.other)
+    assert abs(((hi << 32) | lo) - time.time()) < 60  # the server's clock
+    # the MAC: strip the TSIG RR (last in the message), recompute over the request MAC
+    key = dns.tsig.Key("xfr-key.", SECRET)
+    rr_len = len(dns.name.from_text("xfr-key.").to_wire() or b"") + 10 + len(rd.to_wire())
+    (arcount,) = struct.unpack("!H", out[10:12])
+    unsigned = out[:10] + struct.pack("!H", arcount - 1) + out[12:-rr_len]
+    expect, _ = dns.tsig.sign(unsigned, key, rd.replace(mac=b""), skewed, request_mac=request_mac)
+    assert expect.mac == rd.mac
+    # a wrong MAC is still answered unsigned (RFC 8945 5.3.2: MUST NOT sign key/MAC errors)
+    q2 = dns.message.make_query(ORIGIN, dns.rdatatype.SOA)
+    q2.use_tsig(
+        dns.tsigkeyring.from_text({"xfr-key.": "d3JvbmdzZWNyZXR3cm9uZ3NlY3JldHdyb25nc2VjcmU="}), "xfr-key."
+    )
+    (bad,) = r.svc.handle(q2.to_wire(), PEER, "udp") or [b""]
+    rd2 = dns.message.from_wire(bad, keyring=lambda _m, _n: False).tsig[0]  # type: ignore[index]
+    assert rd2.error == dns.rcode.BADSIG and rd2.mac == b""
