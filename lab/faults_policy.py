@@ -1,6 +1,11 @@
 """Routing-policy faults on a running speaker: AS-path prepend (towards every upstream or one),
 MED, local-pref, communities (e.g. 0:ASN, "do not announce to AS ASN", honoured by the transits).
 
+A change applies on top of the session's knobs in the model, the same on both daemons
+(`knobs_after`): prepend and communities add to what the model configures (fra's 2 prepends
+towards tb1 become 2 + N, so a drain by prepend never makes a path shorter), MED and local-pref
+replace it. GRACEFUL_SHUTDOWN still wins over a local-pref change (local-pref 0), as on import.
+
 BIRD: the node's bird.conf is rendered again from the model with the session's knobs changed
 (the same templates as `lab up`), written, and applied with `configure` over BIRD's socket:
 BIRD reloads the changed filters without resetting the sessions. Undo writes the original back.
@@ -19,6 +24,7 @@ from typing import Any
 
 from lab.bgpstate import bird_command
 from lab.faults import FaultError, FaultEvent, _timed
+from lab.model import Knobs
 from lab.render import RenderOptions
 from lab.render.env import render
 from lab.render.routing import _view, context
@@ -39,8 +45,20 @@ def _label(changes: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in changes.items())
 
 
+def knobs_after(knobs: Knobs, changes: dict[str, Any]) -> Knobs:
+    """The session's knobs with a fault's changes: prepend and communities add, the others
+    replace. lab.scenarios predicts catchments with this, so model and live lab agree."""
+    update = dict(changes)
+    if "prepend" in update:
+        update["prepend"] = knobs.prepend + int(update["prepend"])
+    if "communities" in update:
+        update["communities"] = list(knobs.communities) + list(update["communities"])
+    return knobs.model_copy(update=update)
+
+
 def set_knobs(h: Any, node: str, peer: str | None = None, **changes: Any) -> FaultEvent:
-    """Change knobs (lab.model.Knobs fields) of `node`'s sessions (to `peer`, or all)."""
+    """Change knobs (lab.model.Knobs fields) of `node`'s sessions (to `peer`, or all), on top
+    of the model's (`knobs_after`)."""
     bad = set(changes) - set(EXPORT_KNOBS) - set(IMPORT_KNOBS)
     if bad:
         raise FaultError(
@@ -55,12 +73,25 @@ def set_knobs(h: Any, node: str, peer: str | None = None, **changes: Any) -> Fau
 
 
 def prepend(h: Any, node: str, count: int, peer: str | None = None) -> FaultEvent:
-    """AS-path prepend `count` extra copies of the node's ASN, towards `peer` or every peer."""
+    """AS-path prepend `count` more copies of the node's ASN (beyond the model's), towards
+    `peer` or every peer. `lab fault drain SITE --method prepend` is this on every session."""
     return set_knobs(h, node, peer, prepend=count)
 
 
 def community(h: Any, node: str, peer: str, communities: list[str]) -> FaultEvent:
     return set_knobs(h, node, peer, communities=communities)
+
+
+def med(h: Any, node: str, peer: str, value: int) -> FaultEvent:
+    """MULTI_EXIT_DISC on what `node` announces to `peer`; compared only between routes from
+    the same neighbouring AS (FRR and BIRD defaults), absent MED counts as 0 (RFC 4271)."""
+    return set_knobs(h, node, peer, med=value)
+
+
+def local_pref(h: Any, node: str, peer: str, value: int) -> FaultEvent:
+    """LOCAL_PREF on what `node` accepts from `peer` (the model's default: 200 customer, 100
+    peer, 50 provider): the first best-path step, before AS-path length."""
+    return set_knobs(h, node, peer, local_pref=value)
 
 
 # -- BIRD --------------------------------------------------------------------------------
@@ -83,8 +114,7 @@ def _bird(h: Any, n: Node, targets: list[Session], changes: dict[str, Any], name
     original = (h.dir / n.name / "bird.conf").read_text()
     ids = {s.id for s in targets}
     sessions = [
-        dataclasses.replace(s, knobs=s.knobs.model_copy(update=changes)) if s.id in ids else s
-        for s in n.sessions
+        dataclasses.replace(s, knobs=knobs_after(s.knobs, changes)) if s.id in ids else s for s in n.sessions
     ]
     text = _bird_conf(h, dataclasses.replace(n, sessions=sessions))
 
@@ -121,17 +151,23 @@ def _frr(h: Any, n: Node, targets: list[Session], changes: dict[str, Any], name:
                 continue
             fault = f"LAB-FAULT-{direction.upper()}-{v.stem}"
             maps.append(fault)
+            mine = {k: changes[k] for k in knobs}  # an export knob never lands in the import map
             sets = []
-            if changes.get("prepend"):
-                sets.append("set as-path prepend " + " ".join([str(n.asn)] * int(changes["prepend"])))
-            if changes.get("med") is not None:
-                sets.append(f"set metric {changes['med']}")
-            if changes.get("communities"):
-                sets.append(f"set community {' '.join(changes['communities'])} additive")
-            if changes.get("local_pref") is not None:
-                sets.append(f"set local-preference {changes['local_pref']}")
+            if mine.get("prepend"):
+                sets.append("set as-path prepend " + " ".join([str(n.asn)] * int(mine["prepend"])))
+            if mine.get("med") is not None:
+                sets.append(f"set metric {mine['med']}")
+            if mine.get("communities"):
+                sets.append(f"set community {' '.join(mine['communities'])} additive")
+            if mine.get("local_pref") is not None:
+                sets.append(f"set local-preference {mine['local_pref']}")
+            # entry 10 runs the session's own map (its prepends and communities stay: ours add)
             conf += [f"route-map {fault} permit 10", f"call {orig}", "on-match next", "exit",
                      f"route-map {fault} permit 20", *sets, "exit"]  # fmt: skip
+            if direction == "in":  # GRACEFUL_SHUTDOWN beats a raised local-pref, as in FROM-*;
+                # entry 40 permits the rest (falling off a route-map's end denies)
+                gshut = [f"route-map {fault} permit 30", "match community GSHUT", "set local-preference 0"]
+                conf[-1:] = ["on-match next", "exit", *gshut, "exit", f"route-map {fault} permit 40", "exit"]
             conf.append(f"router bgp {n.asn}")
             back.append(f"router bgp {n.asn}")
             for af, peer in (("ipv4", s.peer4), ("ipv6", s.peer6)):

@@ -10,6 +10,7 @@ change of any router's best path.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -147,6 +148,37 @@ def shift(before: dict[str, str | None], after: dict[str, str | None]) -> dict[s
         for c in sorted(set(before) | set(after))
         if before.get(c) != after.get(c)
     }
+
+
+@dataclass
+class Loss:
+    """Queries sent in a window and how many of them went unanswered."""
+
+    sent: int
+    lost: int
+
+    @property
+    def fraction(self) -> float:
+        return self.lost / self.sent if self.sent else 0.0
+
+
+def loss_in(records: Iterable[Rec], start: float, end: float) -> Loss:
+    """Lost of sent among the records sent in [start, end) (by send time)."""
+    window = [r for r in records if start <= r.mono < end]
+    return Loss(len(window), sum(1 for r in window if r.lost))
+
+
+def roundtrip_loss(link_loss: float) -> float:
+    """Probability that a query is lost when a link drops `link_loss` (0..1) of what arrives
+    at each end: the query crosses one lossy ingress and its answer the other."""
+    return 1.0 - (1.0 - link_loss) ** 2
+
+
+def binomial_range(n: int, p: float, z: float = 5.0) -> tuple[int, int]:
+    """Counts of n Bernoulli(p) trials outside [lo, hi] have probability ~ below z sigma
+    (normal approximation; z = 5: about 6e-7), clipped to [0, n]."""
+    mean, sd = n * p, math.sqrt(n * p * (1.0 - p))
+    return max(0, math.floor(mean - z * sd)), min(n, math.ceil(mean + z * sd))
 
 
 def to_json(obj: Any) -> Any:

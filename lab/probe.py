@@ -2,14 +2,15 @@
 directly and through the client's resolver at a fixed interval, and writes one JSON line
 per query to a file in the client's run directory.
 
-    python -m lab.probe --out FILE --direct 198.51.100.53 --resolver 203.0.113.2 \
-        --zone lab.example. [--interval 0.02] [--timeout 1.0] [--duration 60]
+    python -m lab.probe --out FILE --direct 198.51.100.53 [--direct 2001:db8:53::53] \
+        --resolver 203.0.113.2 --zone lab.example. [--interval 0.02] [--timeout 1.0] [--duration 60]
 
 Direct queries ask `ZONE SOA` with RD=0 and the NSID option (RFC 5001): the answering site
 names itself. Resolver queries ask a fresh random label under the zone (`<hex>.ZONE A`, RD=1):
 no cache can answer it, so every one travels to a site (the answer is NXDOMAIN from the
 zone: that is an answer; SERVFAIL or silence is not). Unbound does not pass NSID on, so
-resolver records carry no site.
+resolver records carry no site. A direct IPv6 service address gives records of kind "v6"
+(IPv4: "direct"), so each family's catchment is measured on its own and a v4/v6 split shows.
 
 One non-blocking UDP socket per target and a per-query ID: a slow answer never stalls the
 schedule. Every line carries `mono` (time.monotonic() at send): CLOCK_MONOTONIC is one clock
@@ -45,7 +46,7 @@ MAX_DURATION = 900.0
 
 @dataclass
 class Target:
-    kind: str  # "direct" or "resolver"
+    kind: str  # "direct" (IPv4 service address), "v6" (direct, IPv6 service address), "resolver"
     addr: str
     sock: socket.socket
 
@@ -100,7 +101,7 @@ class Prober:
             qid = secrets.randbelow(65536)
             while (t.kind, qid) in self.pending:
                 qid = secrets.randbelow(65536)
-            wire = direct_query(self.zone, qid) if t.kind == "direct" else resolver_query(self.zone, qid)
+            wire = resolver_query(self.zone, qid) if t.kind == "resolver" else direct_query(self.zone, qid)
             mono = time.monotonic()
             try:
                 t.sock.send(wire)
@@ -168,6 +169,11 @@ class Prober:
         self.out.flush()
 
 
+def direct_kind(addr: str) -> str:
+    # a first letter of its own: reports and timelines encode a record's kind by it
+    return "v6" if ":" in addr else "direct"
+
+
 def _socket(addr: str) -> socket.socket:
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_DGRAM)
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not args.direct and not args.resolver:
         p.error("nothing to ask: give --direct and/or --resolver")
-    targets = [Target("direct", a, _socket(a)) for a in args.direct]
+    targets = [Target(direct_kind(a), a, _socket(a)) for a in args.direct]
     targets += [Target("resolver", a, _socket(a)) for a in args.resolver]
     with open(args.out, "a", buffering=65536) as out:
         prober = Prober(targets, args.zone, args.interval, args.timeout, out)

@@ -29,11 +29,14 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     t.add_row(f"bound ({report['bound_why']})", f"{lo:g} .. {hi:g}")
     console.print(t)
     c = Table(title="catchment and what each client felt")
-    for col in ("client", "before", "after", "lost", "outage s", "flips", "converged s", "lost via resolver"):
+    for col in ("client", "before", "after", "lost", "outage s", "flips", "converged s", "lost via resolver",
+                "after v6", "lost v6"):  # fmt: skip
         c.add_column(col)
     for name, d in report["clients"].items():
         r = report["clients_resolver"].get(name, {})
+        v6 = report.get("clients6", {}).get(name, {})
         c.add_row(name, str(report["catchment_before"].get(name)), str(report["catchment_after"].get(name)),
                   str(d["lost"]), f"{d['outage_s']:.3f}", str(d["flips"]), f"{d['converged_s']:.3f}",
-                  str(r.get("lost", "-")))  # fmt: skip
+                  str(r.get("lost", "-")), str(report.get("catchment6_after", {}).get(name, "-")),
+                  str(v6.get("lost", "-")))  # fmt: skip
     console.print(c)

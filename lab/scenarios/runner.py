@@ -48,23 +48,30 @@ class Scenario:
     tags: list[str] = field(default_factory=list)
 
 
-def last_sites(ps: probe_run.ProbeSet, window: float) -> dict[str, set[str | None]]:
+def last_sites(ps: probe_run.ProbeSet, window: float, kind: str = "direct") -> dict[str, set[str | None]]:
     now = time.monotonic()
     out: dict[str, set[str | None]] = {}
     for c, rs in ps.records().items():
         # records become final only after their answer or timeout: look at a window that ended
         # one probe timeout ago, so silently pending queries count too
         end = now - 1.0
-        out[c] = {measure.state(r) for r in rs if r.kind == "direct" and end - window <= r.mono < end}
+        out[c] = {measure.state(r) for r in rs if r.kind == kind and end - window <= r.mono < end}
     return out
 
 
-def wait_sites(ps: probe_run.ProbeSet, want: dict[str, str], timeout: float, stable: float) -> float:
-    def ok(seen: dict[str, set[str | None]]) -> bool:
-        return all(seen.get(c) == {s} for c, s in want.items())
+def wait_sites(
+    ps: probe_run.ProbeSet,
+    want: dict[str, str],
+    timeout: float,
+    stable: float,
+    kinds: tuple[str, ...] = ("direct",),
+) -> float:
+    def ok(seen: dict[str, dict[str, set[str | None]]]) -> bool:
+        return all(seen[k].get(c) == {s} for k in kinds for c, s in want.items())
 
-    return wait_until(lambda: last_sites(ps, stable), ok, timeout=timeout + 1.0 + stable, interval=0.2,
-                      what=f"clients at {want}").elapsed  # fmt: skip
+    return wait_until(lambda: {k: last_sites(ps, stable, k) for k in kinds}, ok,
+                      timeout=timeout + 1.0 + stable, interval=0.2,
+                      what=f"clients at {want} ({'+'.join(kinds)})").elapsed  # fmt: skip
 
 
 def run(h: Any, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL) -> dict[str, Any]:
@@ -85,7 +92,8 @@ def run(h: Any, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL) -> d
         want = sc.expect(h)
         settle_error = None
         try:
-            wait_sites(ps, want, timeout=hi + QUIET_S, stable=STABLE_S)
+            # the service is dual-stack: settled means IPv6 ("v6" records) is there too
+            wait_sites(ps, want, timeout=hi + QUIET_S, stable=STABLE_S, kinds=("direct", "v6"))
             wait_until(
                 watch.quiet_for, lambda q: q >= QUIET_S, timeout=hi + 10, interval=0.2, what="routing quiet"
             )
@@ -102,12 +110,19 @@ def run(h: Any, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL) -> d
     resolver = {
         c: measure.client_result(c, [r for r in rs if r.kind == "resolver"], fault) for c, rs in recs.items()
     }
+    v6 = {c: measure.client_result(c, [r for r in rs if r.kind == "v6"], fault) for c, rs in recs.items()}
     before = {
         c: measure.catchment([r for r in rs if r.kind == "direct"], t_before - 1.0, fault)
         for c, rs in recs.items()
     }
     after = {c: measure.catchment([r for r in rs if r.kind == "direct"], t_end - 1.0 - STABLE_S, t_end - 1.0)
              for c, rs in recs.items()}  # fmt: skip
+    before6 = {
+        c: measure.catchment([r for r in rs if r.kind == "v6"], t_before - 1.0, fault)
+        for c, rs in recs.items()
+    }
+    after6 = {c: measure.catchment([r for r in rs if r.kind == "v6"], t_end - 1.0 - STABLE_S, t_end - 1.0)
+              for c, rs in recs.items()}  # fmt: skip
     detected = None
     for site in h.lab.of_kind("site"):
         t = measure.detection(measure.agent_events(h.dir / site.name / "agent.jsonl", fault - 0.001, t_end))
@@ -126,13 +141,18 @@ def run(h: Any, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL) -> d
         "bound_why": sc.bound_why,
         "lost": sum(d.lost for d in direct.values()),
         "lost_resolver": sum(d.lost for d in resolver.values()),
+        "lost6": sum(d.lost for d in v6.values()),
         "catchment_baseline": baseline,
         "catchment_before": before,
         "catchment_after": after,
         "catchment_expected": want,
         "shift": measure.shift(before, after),
+        "catchment6_before": before6,
+        "catchment6_after": after6,
+        "shift6": measure.shift(before6, after6),
         "clients": {c: asdict(d) for c, d in direct.items()},
         "clients_resolver": {c: asdict(d) for c, d in resolver.items()},
+        "clients6": {c: asdict(d) for c, d in v6.items()},
         "faults": [e.to_json() for e in events],
         "route_changes": [
             {

@@ -30,6 +30,7 @@ def test_scenario(workshop: lifecycle.UpResult, name: str) -> None:
     if name == "site-failure":  # users feel the detection time: the outage is the agent's
         assert all(report["clients"][c]["outage_s"] >= 1.0 for c in ("alice", "carol"))
         assert report["clients"]["bob"]["lost"] == 0
+        assert report["catchment6_after"] == report["catchment_expected"]  # IPv6 users move too
 
 
 def test_drain_loses_nothing_where_hard_withdrawal_may(workshop: lifecycle.UpResult) -> None:

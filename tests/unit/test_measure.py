@@ -64,3 +64,19 @@ def test_detection_is_the_first_state_change() -> None:
         {"event": "state", "from": "announced", "to": "withdrawn", "mono": 2.0},
     ]
     assert measure.detection(ev) == 2.0
+
+
+def test_loss_in_a_window_counts_by_send_time() -> None:
+    recs = timeline([(0, 2, "ams"), (2, 4, None), (4, 6, "ams")])
+    w = measure.loss_in(recs, 1.0, 3.0)
+    assert (w.sent, w.lost) == (100, 50) and w.fraction == 0.5
+    assert measure.loss_in(recs, 4.0, 6.0) == measure.Loss(100, 0)
+    assert measure.loss_in(recs, 7.0, 8.0).fraction == 0.0  # nothing sent: no loss, no division
+
+
+def test_roundtrip_loss_and_binomial_range() -> None:
+    assert abs(measure.roundtrip_loss(0.3) - 0.51) < 1e-9  # 30 % each way: query or answer lost
+    assert measure.roundtrip_loss(0.0) == 0.0 and measure.roundtrip_loss(1.0) == 1.0
+    lo, hi = measure.binomial_range(150, 0.51)  # mean 76.5, sd 6.1
+    assert (lo, hi) == (45, 108)
+    assert measure.binomial_range(10, 0.0) == (0, 0) and measure.binomial_range(10, 1.0) == (10, 10)
