@@ -1,7 +1,7 @@
 """`lab runbook router ...`: the controller-side commands of the router_maintenance role.
 
 lab runbook router state ROUTER [--name LAB]                  drain toggle, sessions, who is behind it
-lab runbook router begin ROUTER [--name LAB]                  record the baseline (idempotent)
+lab runbook router begin ROUTER [--name LAB]                  the state + record the baseline (idempotent)
 lab runbook router wait-drained ROUTER [--timeout S]          until traffic has left it (exit 1: not)
 lab runbook router restart ROUTER [--timeout S]               restart its BGP daemon, until sessions
                                                               and routes are back (exit 1: not)
@@ -20,7 +20,7 @@ from lab.lifecycle import LabHandle
 
 COMMANDS = {
     "state": ("the router's drain toggle, sessions and who is single-homed behind it", None),
-    "begin": ("record the baseline the maintenance returns to (a re-run keeps the first)", None),
+    "begin": ("the state; record the baseline to return to (a re-run keeps the first)", None),
     "wait-drained": ("until no router with an alternative routes through it (exit 1: not)", 30.0),
     "restart": ("restart its BGP daemon; until sessions and routes are back (exit 1: not)", 60.0),
     "wait-restored": ("until every best path and the catchment are as before (exit 1: not)", 30.0),

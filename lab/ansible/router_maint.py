@@ -2,9 +2,9 @@
 JSON object. The role changes the router's config on the box (an operator's commands); these
 read what the lab's BGP speakers hold, so the role's checks rest on measurements.
 
-    begin ROUTER          record the baseline (every router's best paths, the catchment) in
-                          <lab dir>/<router>/maintenance.json; a re-run keeps the first one
     state ROUTER          drain toggle (config file, running daemon), sessions, who is behind it
+    begin ROUTER          the state, and the baseline (every router's best paths, the catchment)
+                          in <lab dir>/<router>/maintenance.json; a re-run keeps the first one
     wait-drained ROUTER   until no other router's best path goes through it where it has an
                           alternative, and its neighbours hold its routes de-preferred
     restart ROUTER        SIGTERM to the BGP daemon, start it again (lab.faults: recorded PIDs),
@@ -340,17 +340,21 @@ def state(h: LabHandle, name: str) -> dict[str, Any]:
 
 
 def begin(h: LabHandle, name: str) -> dict[str, Any]:
-    """Record the baseline the maintenance must return to. A re-run (the record exists) keeps
-    the first baseline: the router may be drained by then."""
+    """The router's state, and the baseline the maintenance must return to, recorded when the
+    router is ready (every session up, not drained). A re-run (the record exists) keeps the
+    first baseline: the router may be drained or down by then."""
     r = router(h, name)
+    st = state(h, name)
     existing = read_record(h, r)
     if existing is not None:
-        return {"router": name, "changed": False, "baseline_mono": existing["mono"]}
-    if config_drained(h, r) or running_drained(h, r):
+        return {**st, "ready": True, "changed": False, "baseline_mono": existing["mono"]}
+    if st["drained_config"] or st["drained_running"]:
         raise LabError(
             f"{name} is already drained but {record_path(h, r)} is missing (drained by hand?): the "
             "baseline would be wrong. Fix: undrain it first, or bring the lab up again"
         )
+    if st["sessions"]["established"] < st["sessions"]["want"]:
+        return {**st, "ready": False, "changed": False, "baseline_mono": None}
     now = catchment_now(h)
     rec: dict[str, Any] = {
         "router": name,
@@ -358,10 +362,10 @@ def begin(h: LabHandle, name: str) -> dict[str, Any]:
         "paths": best_paths(h),
         "catchment": now,
         "predicted": {a: s for a, s in sorted(catchments(h.lab).items()) if a in now},
+        "gshut_at": gshut_at(depreferred(h, r)),  # a drained site's routes carry it anyway
     }
-    rec["gshut_at"] = gshut_at(depreferred(h, r))  # a drained site's routes carry it anyway
     record_path(h, r).write_text(json.dumps(rec, indent=1))
-    return {"router": name, "changed": True, "baseline_mono": rec["mono"]}
+    return {**st, "in_maintenance": True, "ready": True, "changed": True, "baseline_mono": rec["mono"]}
 
 
 def wait_drained(h: LabHandle, name: str, timeout: float = 30.0) -> dict[str, Any]:
