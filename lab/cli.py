@@ -2,7 +2,9 @@
 (up, down, status, exec, catchment, cleanup) live in lab/cli_runtime.py.
 
     lab render TOPO --out DIR [--force-daemon frr|bird] [--state-root PATH] [--runtime netns|clab]
-    lab up TOPO --runtime clab ...   (containerlab: lab/runtime/clab_lifecycle.py)
+    lab up TOPO --runtime clab [--clab-deployer containerlab|docker] ...
+                                     (containers: lab/runtime/clab_lifecycle.py; docker = the
+                                     docker-SDK stand-in for where containerlab is missing)
     lab predict TOPO [--force-daemon frr|bird]
 """
 
@@ -13,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from lab import cli_fault, cli_runbook, cli_runtime, cli_scenario, lifecycle
+from lab import cli_fault, cli_runbook, cli_runtime, cli_scenario
 from lab.catchment import catchments
 from lab.errors import TopologyError
 from lab.lifecycle import LabError
@@ -55,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     cli_runbook.add_commands(sub)  # lab inventory, lab runbook ...
     cli_fault.add_commands(sub)  # lab fault KIND ARGS (undo: the inverse command)
     sub.choices["up"].add_argument("--runtime", choices=RUNTIMES, default="netns", help="clab: containerlab")
+    sub.choices["up"].add_argument(
+        "--clab-deployer",
+        choices=clab_lifecycle.DEPLOYERS,
+        default="containerlab",
+        help="clab: who deploys the containers (docker: a docker-SDK stand-in for `linux` nodes)",
+    )
     sub.choices["up"].set_defaults(func=cmd_up)
     sub.choices["down"].set_defaults(func=cmd_down)
     return parser
@@ -76,18 +84,25 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     if args.runtime != "clab":
         return cli_runtime.cmd_up(args)
-    res = clab_lifecycle.up(args.topology, args.name, args.force_daemon, args.timeout, progress=print)
-    print(f"lab {res.handle.name} converged on containerlab in {res.seconds_to_converged:.1f}s")
+    deployer = None
+    if args.clab_deployer == "docker":
+        from lab.runtime.clab import ClabError, docker_client
+        from lab.runtime.clab_docker import DockerDeployer
+
+        try:
+            deployer = DockerDeployer(docker_client())
+        except ClabError as exc:
+            raise LabError(str(exc)) from None
+    timeout = max(args.timeout, 180.0)  # containers: image start and docker execs add to BGP's time
+    res = clab_lifecycle.up(args.topology, args.name, args.force_daemon, timeout, print, deployer)
+    print(f"lab {res.handle.name} converged on {args.clab_deployer} in {res.seconds_to_converged:.1f}s")
     name = res.handle.name
-    print(f"`docker exec -it clab-{name}-NODE bash` to look inside, `lab down {name}` to stop")
+    print(f"`lab exec NODE -- CMD` to look inside, `lab down {name}` to stop")
     return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    name = lifecycle.resolve_name(args.name)
-    if clab_lifecycle.is_clab(name):
-        return cli_runtime._print_teardown(name, clab_lifecycle.down(name))
-    return cli_runtime.cmd_down(args)
+    return cli_runtime.cmd_down(args)  # lab.lifecycle.down: the runtime the state file names
 
 
 def cmd_catchment(args: argparse.Namespace) -> int:

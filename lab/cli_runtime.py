@@ -1,4 +1,6 @@
 """The runtime commands of `lab`: up, down, status, exec, catchment (measured), cleanup.
+Each works on a netns or a clab lab alike: LabHandle.open / lifecycle.down pick the runtime
+the lab's state file names.
 
 lab up TOPO [--name NAME] [--force-daemon frr|bird] [--timeout S]
 lab down [NAME]

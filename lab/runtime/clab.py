@@ -48,7 +48,8 @@ INSTALL_HINT = (
     "containerlab is not installed (no `containerlab` or `clab` on PATH). Install it with\n"
     '    bash -c "$(curl -sL https://get.containerlab.dev)"\n'
     "(see https://containerlab.dev/install/), build the images with `make images`, and retry; "
-    "or run the lab without containers: `lab up TOPO` (the netns runtime)"
+    "or run the lab without containers: `lab up TOPO` (the netns runtime); or deploy the same "
+    "containers with the docker-SDK stand-in: `lab up TOPO --runtime clab --clab-deployer docker`"
 )
 LAB_LABEL = "containerlab"  # value: the lab's name
 NODE_LABEL = "clab-node-name"  # value: the node's name
@@ -130,6 +131,18 @@ class ClabError(RuntimeError):
     """A containerlab step failed; the message says what to do next."""
 
 
+def docker_client() -> Any:
+    """dockerd's client (docker SDK), or a ClabError that says what to do."""
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        raise ClabError(f"dockerd is not reachable ({exc}): start it (`dockerd &`), then retry") from None
+    return client
+
+
 def find_containerlab() -> str | None:
     return shutil.which("containerlab") or shutil.which("clab")
 
@@ -202,15 +215,7 @@ class ClabRuntime:
     # -- docker --------------------------------------------------------------------------
     def docker(self) -> Any:
         if self.client is None:
-            import docker
-
-            try:
-                self.client = docker.from_env()
-                self.client.ping()
-            except Exception as exc:
-                raise ClabError(
-                    f"dockerd is not reachable ({exc}): start it (`dockerd &`), then retry"
-                ) from None
+            self.client = docker_client()
         return self.client
 
     def container(self, node: str) -> Any:

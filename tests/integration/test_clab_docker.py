@@ -2,6 +2,9 @@
 NSID through the container's address, and the whole workshop lab runs in containers (deployed
 by lab.runtime.clab_docker where the containerlab binary is missing), converges, measures the
 predicted catchment, and reacts to a link fault set through pyroute2 in a container netns.
+`lab status/exec/catchment` work on it from another process, a BGP daemon is stopped and
+started by its recorded PID, two scenarios of the suite (site-failure, drain-graceful) pass
+with the netns bounds, and `lab cleanup NAME` (another process) removes it all.
 
 Every container and network a test creates carries its lab's label and is removed by the
 fixture; the test checks that nothing with that label is left.
@@ -9,8 +12,10 @@ fixture; the test checks that nothing with that label is left.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,16 +27,20 @@ import dns.message
 import dns.query
 import pytest
 
+from lab import faults, lifecycle
 from lab.catchment import catchments
-from lab.catchment_live import measure
+from lab.catchment_live import measure, parse_dig
 from lab.poll import wait_until
 from lab.runtime import clab_images, clab_lifecycle
 from lab.runtime.clab import LAB_LABEL
 from lab.runtime.clab_docker import DockerDeployer
+from lab.scenarios import get
+from tests.scenarios.conftest import run_and_check
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = ROOT / "tests" / "data" / "example.net.zone"
+LAB_BIN = ROOT / ".venv" / "bin" / "lab"
 TEST_NET = "198.18.250.0/24"  # benchmarking range (RFC 2544), not used by the lab's plan
 
 
@@ -136,11 +145,17 @@ def workshop(client: Any, images: list[clab_images.Built]) -> Iterator[clab_life
         raise
     print(f"\nlab {name} on containers converged in {res.seconds_to_converged:.1f}s")
     yield res
-    td = clab_lifecycle.down(name, deployer)
-    assert td.errors == []
+    # another process, with nothing but the lab's state file: it names the stand-in and
+    # every container and network it made
+    out = _lab("cleanup", name)
+    assert out.returncode == 0 and "removed" in out.stderr, out.stderr
     assert client.containers.list(all=True, filters={"label": f"{LAB_LABEL}={name}"}) == []
     assert client.networks.list(filters={"label": f"{LAB_LABEL}={name}"}) == []
     assert not clab_lifecycle.run_dir(name).exists()
+
+
+def _lab(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(LAB_BIN), *args], capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.slow
@@ -176,3 +191,60 @@ def test_link_down_in_a_container_moves_the_catchment_and_back(workshop: clab_li
     back = wait_until(alice, lambda s: s == "ams", timeout=90, interval=0.5, what="alice back at ams")
     print(f"alice back at ams {back.elapsed:.1f}s after the link came up")
     assert h.runtime.link_state("ams", "eth1") == "UP"
+
+
+@pytest.mark.slow
+def test_lab_commands_open_a_clab_lab(workshop: clab_lifecycle.ClabUp) -> None:
+    """status, exec and catchment from another process find the lab's containers by its state."""
+    h = workshop.handle
+    res = _lab("status", "--name", h.name, "--json")
+    assert res.returncode == 0, res.stderr
+    st = json.loads(res.stdout)
+    assert st["converged"] and st["bgp"] and all(s["state"] == "Established" for s in st["bgp"])
+    alive = {(p["node"], p["name"]) for p in st["processes"] if p["alive"]}
+    want = {("ams", "bird"), ("ams", "dnsnode"), ("ams", "agent"), ("ta1", "zebra"), ("ta1", "bgpd"),
+            ("home1-res", "unbound"), ("primary", "dnsnode")}  # fmt: skip
+    assert want <= alive, want - alive
+    svc = h.lab.service
+    dig = _lab(
+        "exec", "--name", h.name, "alice", "--", "dig", "+nsid", "+norec", f"@{svc.address4}", svc.zone, "SOA"
+    )
+    assert dig.returncode == 0, dig.stderr
+    assert parse_dig(dig.stdout)[0] == catchments(h.lab)["alice"]
+    res = _lab("catchment", "--name", h.name, "--json")
+    assert res.returncode == 0, res.stderr
+    measured = {c: v["site"] for c, v in json.loads(res.stdout)["clients"].items()}
+    assert measured == {c.name: catchments(h.lab)[c.name] for c in h.lab.of_kind("client")}
+
+
+@pytest.mark.slow
+def test_bgp_daemon_stopped_and_started_by_its_recorded_pid(workshop: clab_lifecycle.ClabUp) -> None:
+    """SIGTERM to ta1's bgpd (by the PID recorded in its container): ams's session to ta1
+    leaves Established (the NOTIFICATION); started again, the lab converges."""
+    h = lifecycle.LabHandle.open(workshop.handle.name)
+    assert h.runtime.running("ta1", "bgpd")
+    ams = next(sp for sp in h.speakers() if sp.node.name == "ams")
+
+    def ams_ta1() -> set[str]:
+        return {s.state for s in ams.sessions() if s.peer == "ta1"}
+
+    faults.stop_proc(h, "ta1", "bgpd", signal.SIGTERM)
+    try:
+        assert not h.runtime.running("ta1", "bgpd")
+        down = wait_until(ams_ta1, lambda s: "Established" not in s, timeout=15, what="ams-ta1 down")
+        print(f"\nams saw ta1's session go {down.elapsed:.2f}s after bgpd stopped")
+    finally:
+        faults.start_proc(h, "ta1", "bgpd")
+    assert h.runtime.running("ta1", "bgpd")
+    snap, took = lifecycle.wait_converged(h, timeout=90)
+    print(f"converged again {took:.1f}s after bgpd started")
+    assert snap.converged
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["site-failure", "drain-graceful"])
+def test_scenario_on_containers(workshop: clab_lifecycle.ClabUp, name: str) -> None:
+    """The scenario suite's own check (tests/scenarios/conftest.py) with the netns bounds."""
+    report = run_and_check(workshop.handle, get(name))
+    if name == "drain-graceful":
+        assert report["lost"] == 0 and report["lost_resolver"] == 0
