@@ -42,8 +42,8 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_run)
     for name, helptext in (
         ("site", "a site's agent state, upstreams hearing it, its measured catchment (JSON)"),
-        ("withdraw", "stop the site's agent (it withdraws first) and wait until no upstream hears it"),
-        ("announce", "start the site's agent again"),
+        ("withdraw", "agent ctl withdraw (the agent stays up), then wait until no upstream hears the site"),
+        ("announce", "start the site's agent if it is stopped, else agent ctl undrain it"),
         ("stop-dns", "stop the site's DNS server (SIGTERM; the agent withdraws once its checks fail)"),
         ("start-dns", "start the site's DNS server again"),
     ):

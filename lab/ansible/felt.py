@@ -95,12 +95,8 @@ def agent_running(h: Any, site: str) -> bool:
     return any(i.id == f"{site}/agent" for i in h.state.state.of("proc", "created"))
 
 
-def withdraw(h: Any, site: str) -> None:
-    """SIGTERM to the site's agent: it withdraws the prefixes before it exits (SPEAKERS.md)."""
-    faults.withdraw(h, site)
-
-
 def announce(h: Any, site: str) -> None:
+    """Start the site's stopped agent (withdrawing is the running agent's `ctl withdraw`)."""
     faults.announce(h, site)
 
 

@@ -3,8 +3,9 @@ one JSON object. They read the lab's own state (BGP speakers, the agent, the pro
 than trusting that a command ran, so a role's `until:` loop polls what the lab measures.
 
     lab runbook site SITE      agent state, which upstreams hear the site, its catchment
-    lab runbook withdraw SITE  stop the agent (it withdraws first); idempotent
-    lab runbook announce SITE  start the agent again; idempotent
+    lab runbook withdraw SITE  `dnsnode agent ctl withdraw` (the agent keeps running, the site
+                               is withdrawn until undrain), then wait until no upstream hears it
+    lab runbook announce SITE  start the agent if it is stopped, else `ctl undrain` it
     lab runbook serials [--want N --timeout S]   each site's serial; with --want, watch until
                                every site serves it and report the serial-skew window
 
@@ -24,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from dnsnode.xfr.serial import serial_gt
 from lab import lifecycle
 from lab.ansible import felt
 from lab.bgpstate import Speaker
@@ -61,15 +63,26 @@ def _site(h: LabHandle, site: str) -> None:
         raise LabError(f"lab {h.name}: no site {site!r} (sites: {', '.join(sites)})")
 
 
+def agent_ctl(h: LabHandle, site: str, command: str) -> dict[str, Any]:
+    """`dnsnode agent ctl COMMAND` inside the site (drain|withdraw|undrain|status)."""
+    sock = h.dir / site / "agent.sock"
+    res = h.runtime.exec(site, [lifecycle._bin("dnsnode"), "agent", "ctl", "--socket", str(sock), command])
+    if res.returncode != 0:
+        return {"ok": False, "error": (res.stderr or res.stdout).strip()}
+    return dict(json.loads(res.stdout))
+
+
 def agent_status(h: LabHandle, site: str) -> dict[str, Any] | None:
     """The agent's `ctl status`, or None when it is not running."""
     if not felt.agent_running(h, site):
         return None
-    sock = h.dir / site / "agent.sock"
-    res = h.runtime.exec(site, [lifecycle._bin("dnsnode"), "agent", "ctl", "--socket", str(sock), "status"])
-    if res.returncode != 0:
-        return {"error": (res.stderr or res.stdout).strip()}
-    return dict(json.loads(res.stdout))
+    st = agent_ctl(h, site, "status")
+    return st if st.get("ok") else {"error": st.get("error")}
+
+
+def ctl_withdrawn(status: dict[str, Any] | None) -> bool:
+    """The agent holds a `ctl withdraw` (its maintenance reason says so: agent.py inputs())."""
+    return bool(status) and "ctl withdraw" in str((status or {}).get("maintenance_reason", ""))
 
 
 def heard_by(h: LabHandle, site: str) -> dict[str, list[str]]:
@@ -124,11 +137,15 @@ def site_state(h: LabHandle, site: str, with_catchment: bool = True) -> dict[str
 
 
 def withdraw(h: LabHandle, site: str, timeout: float = 15.0) -> dict[str, Any]:
-    """Stop the site's agent (it withdraws before exiting) and wait until no upstream hears it."""
+    """`ctl withdraw` the site's agent (it stays up and keeps the site withdrawn until `ctl
+    undrain`), then wait until no upstream hears the site. A stopped agent withdrew on exit."""
     _site(h, site)
-    changed = felt.agent_running(h, site)
+    st = agent_status(h, site)
+    changed = st is not None and not ctl_withdrawn(st)
     if changed:
-        felt.withdraw(h, site)
+        reply = agent_ctl(h, site, "withdraw")
+        if not reply.get("ok"):
+            raise LabError(f"{site}: agent ctl withdraw failed: {reply.get('error')}")
     res = wait_until(
         lambda: heard_by(h, site),
         lambda hb: not any(hb.values()),
@@ -141,13 +158,23 @@ def withdraw(h: LabHandle, site: str, timeout: float = 15.0) -> dict[str, Any]:
 
 
 def announce(h: LabHandle, site: str) -> dict[str, Any]:
-    """Start the site's agent again (it announces once its checks pass: rise 2 x 1 s)."""
+    """Start the site's agent if it is stopped (it announces once its checks pass: rise 2 x 1 s);
+    else `ctl undrain` it when it holds a ctl drain or withdraw."""
     _site(h, site)
-    changed = not felt.agent_running(h, site)
-    if changed:
+    st = agent_status(h, site)
+    if st is None:
         felt.announce(h, site)
-    record("announce", site=site, changed=changed)
-    return {"site": site, "changed": changed}
+        action = "started"
+    elif st.get("maintenance") and "ctl" in str(st.get("maintenance_reason", "")):
+        reply = agent_ctl(h, site, "undrain")
+        if not reply.get("ok"):
+            raise LabError(f"{site}: agent ctl undrain failed: {reply.get('error')}")
+        action = "undrained"
+    else:
+        action = "none"
+    changed = action != "none"
+    record("announce", site=site, changed=changed, action=action)
+    return {"site": site, "changed": changed, "action": action}
 
 
 def stop_dns(h: LabHandle, site: str) -> dict[str, Any]:
@@ -184,11 +211,23 @@ def serials(h: LabHandle) -> dict[str, int | None]:
         return dict(zip([a[0] for a in asks], pool.map(lambda a: _serial(h, *a), asks), strict=True))
 
 
-def watch_serials(h: LabHandle, want: int, timeout: float = 30.0) -> dict[str, Any]:
+def serves(v: int | None, want: int) -> bool:
+    """A site serving `v` serves `want` or a later serial (RFC 1982: newer across the wrap)."""
+    return v is not None and (v == want or serial_gt(v, want))
+
+
+def watch_serials(
+    h: LabHandle, want: int, timeout: float = 30.0, ready: Path | None = None
+) -> dict[str, Any]:
     """Poll every site until all serve `want` (or later); the serial-skew window is from the
-    first site seen serving it to the last one (resolution: one polling round)."""
+    first site seen serving it to the last one (resolution: one polling round).
+
+    `ready`: a file written after the first round, so a caller that starts the watch in the
+    background can reload the primary only once the watch has seen the sites' old serials
+    (otherwise a fast transfer would finish before the first look and read as no skew)."""
     sites = [n.name for n in h.lab.of_kind("site")]
     first: dict[str, float] = {}
+    older: set[str] = set()  # sites seen serving an older serial: their switch was watched
     rounds: list[float] = []
     t0 = time.monotonic()
 
@@ -198,8 +237,12 @@ def watch_serials(h: LabHandle, want: int, timeout: float = 30.0) -> dict[str, A
         rounds.append(now)
         for s in sites:
             v = got.get(s)
-            if v is not None and v >= want and s not in first:
-                first[s] = now
+            if serves(v, want):
+                first.setdefault(s, now)
+            elif v is not None:
+                older.add(s)
+        if ready is not None and len(rounds) == 1:
+            ready.write_text(json.dumps({"want": want, "serials": got}))
         return got
 
     try:
@@ -220,6 +263,8 @@ def watch_serials(h: LabHandle, want: int, timeout: float = 30.0) -> dict[str, A
         "all_serving": ok,
         "first_seen_s": {s: round(t - t0, 3) for s, t in sorted(first.items())},
         "missing": sorted(set(sites) - set(first)),
+        "seen_older": sorted(older),
+        "rounds": len(rounds),
         "skew_s": round(skew, 3) if skew is not None else None,
         "resolution_s": round(resolution, 3),
         "skew_start": round(min(first.values()), 6) if first else None,
