@@ -424,7 +424,7 @@ def restart(h: LabHandle, name: str, timeout: float = 60.0) -> dict[str, Any]:
     base: Paths = rec["paths"] if rec else {}
     daemon = faults.bgp_daemon(h, name)
     t0 = time.monotonic()
-    if faults._items(h, name, daemon):
+    if faults.running(h, name, daemon):
         faults.stop_proc(h, name, daemon, signal.SIGTERM)
     t_stopped = time.monotonic()
     if daemon == "bgpd":  # bgpd needs zebra's socket (zebra keeps running)
