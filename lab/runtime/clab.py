@@ -424,14 +424,24 @@ class ClabRuntime:
         return self._caps
 
     def destroy(self) -> Teardown:
+        """The deployer destroys; then nothing labelled with the lab may be left."""
         td = Teardown()
+        label = {"label": f"{LAB_LABEL}={self.name}"}
+
+        def ours() -> tuple[list[Any], list[Any]]:
+            try:
+                d = self.docker()
+                return d.containers.list(all=True, filters=label), d.networks.list(filters=label)
+            except ClabError as exc:
+                td.errors.append(str(exc))
+                return [], []
+
+        before = ours()
         td.errors += self.deployer.destroy(self.topo)
         self._containers.clear()
-        left = []
-        try:
-            left = self.docker().containers.list(all=True, filters={"label": f"{LAB_LABEL}={self.name}"})
-        except ClabError as exc:
-            td.errors.append(str(exc))
-        td.errors += [f"container {c.name} is still there" for c in left]
-        td.removed["container"] = 0 if left else 1  # the deployer counts; here: done or not
+        left = ours()
+        td.errors += [f"container {c.name} is still there" for c in left[0]]
+        td.errors += [f"network {n.name} is still there" for n in left[1]]
+        td.removed["container"] = len(before[0]) - len(left[0])
+        td.removed["network"] = len(before[1]) - len(left[1])
         return td
