@@ -182,3 +182,24 @@ def test_cli_renders_clab(tmp_path: Path) -> None:
     assert (tmp_path / "workshop.clab.yml").exists()
     assert os.access(tmp_path / "ams" / "start.sh", os.X_OK)
     assert (tmp_path / "ams" / "anycast.conf").exists()
+
+
+def test_every_process_has_its_program_in_its_nodes_image() -> None:
+    """A rogue router runs dnsnode (its own copy of the zone): the router image has no
+    Python, so it gets the dnsnode image (FRR, BIRD and dnsnode). Images and what they carry:
+    images/*/Dockerfile."""
+    carries = {
+        "router": {"zebra", "bgpd", "bfdd", "bird"},
+        "dnsnode": {"zebra", "bgpd", "bfdd", "bird", "dnsnode"},
+        "resolver": {"unbound"},
+        "client": {"zebra", "bgpd", "bfdd", "bird", "dnsnode"},
+    }
+    for topo in [*SHIPPED, ROOT / "tests/data/topologies/workshop-hijack.yml"]:
+        lab = load(topo)
+        procs = clab.container_procs(lab)
+        for node in lab.nodes.values():
+            image = clab.image_of(node)
+            progs = {Path(p.argv[0]).name for stage in procs[node.name] for p in stage}
+            assert progs <= carries[image], (topo.name, node.name, image, progs - carries[image])
+    rogue = load(ROOT / "tests/data/topologies/workshop-hijack.yml").nodes["rogue"]
+    assert clab.image_of(rogue) == "dnsnode"
