@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from lab import lifecycle, report, timeline_png
+from lab import lifecycle, report
 from lab.lifecycle import LabHandle
 from lab.scenarios import SCENARIOS, get, run
 
@@ -66,6 +66,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     jpath = args.out / f"{sc.name}.json"
     jpath.write_text(json.dumps(rep, indent=1))
+    from lab import timeline_png  # matplotlib: 0.35 s of every `lab` call otherwise
+
     png = timeline_png.write(rep, args.out / f"{sc.name}.png")
     if args.json:
         print(json.dumps(report.summary_json(rep), indent=1))
