@@ -136,12 +136,21 @@ def _rehearse(
         felt.wait_answering(ps, t_probes)
         say(f"running {playbook} through ansible-runner")
 
+        errors: list[str] = []
+
         def on_event(ev: dict[str, Any]) -> bool:
             if ev.get("event") == "playbook_on_task_start":
                 say(f"  task: {ev.get('event_data', {}).get('task')}")
             res = ev.get("event_data", {}).get("res", {})
             if ev.get("event") == "runner_on_ok" and isinstance(res, dict) and "msg" in res:
                 say(f"    {res['msg']}")  # a role's debug message: what the operator must know now
+            if (
+                ev.get("event") == "runner_on_failed"
+                and isinstance(res, dict)
+                and not ev["event_data"].get("ignore_errors")
+            ):  # why a task failed (e.g. a zone's FILE:LINE), in the report and at once
+                errors.append(str(res.get("msg") or res.get("stderr") or res.get("stdout") or res))
+                say(f"    failed: {errors[-1]}")
             return True
 
         t0 = time.monotonic()
@@ -208,6 +217,7 @@ def _rehearse(
         "files": {"dir": str(workdir), "report": str(workdir / "report.json")},
     }
     if r.rc != 0:
+        report["ansible"]["errors"] = errors
         report["ansible"]["failed"] = [
             t["name"] for t in report["tasks"] if t["status"] in ("failed", "unreachable")
         ]
