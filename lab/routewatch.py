@@ -42,6 +42,7 @@ class RouteWatch:
     handle: Any  # lab.lifecycle.LabHandle
     interval: float = 0.1
     kinds: tuple[str, ...] = ("router",)
+    extra: tuple[str, ...] = ()  # more prefixes to follow (a hijack's more-specifics)
     changes: list[RouteChange] = field(default_factory=list)
     passes: int = 0
     pass_s: float = 0.0  # slowest pass
@@ -51,7 +52,7 @@ class RouteWatch:
 
     def prefixes(self) -> list[str]:
         svc = self.handle.lab.service
-        return [str(svc.prefix4), str(svc.prefix6)]
+        return [str(svc.prefix4), str(svc.prefix6), *self.extra]
 
     def _pass(self, pool: ThreadPoolExecutor) -> dict[tuple[str, str], tuple[Path_, str | None]]:
         sps = [sp for sp in self.handle.speakers() if sp.node.kind in self.kinds]

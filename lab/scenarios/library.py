@@ -123,6 +123,10 @@ def partial(ctx: Ctx) -> list[FaultEvent]:
     return [faults_policy.community(ctx.h, "ams", "ta1", ["0:64512"])]
 
 
+def hijack_watch(h: Any) -> list[str]:
+    return [str(p) for p in faults_hijack.hijack_prefixes(h)]
+
+
 def hijack(ctx: Ctx) -> list[FaultEvent]:
     """The rogue (customer of ta1) announces 198.51.100.0/26 + 2001:db8:53::/49."""
     return [faults_hijack.hijack(ctx.h)]
@@ -260,6 +264,7 @@ SCENARIOS: dict[str, Scenario] = {
             "a rogue customer of ta1 announces a more-specific of the service; no ROV: everyone -> rogue",
             WORKSHOP_HIJACK, hijack, fixed(alice="rogue", bob="rogue", carol="rogue"), (0.0, MARGIN),
             "no timer: one UPDATE via rogue -> ta1 -> tb1 -> home2 (advertisement interval 0); margin",
+            watch=hijack_watch,
         ),
         Scenario(
             "local-pref",
@@ -301,6 +306,7 @@ SCENARIOS: dict[str, Scenario] = {
             "the same hijack with RFC 6811 ROV on tb1 (BIRD, static ROAs): tb1 drops it, bob keeps sin",
             WORKSHOP_HIJACK_ROV, hijack, fixed(alice="rogue", bob="sin", carol="rogue"), (0.0, MARGIN),
             "no timer: one UPDATE through rogue -> ta1 -> home1/dual1 (2 hops); margin",
+            watch=hijack_watch,
         ),
     ]
 }  # fmt: skip

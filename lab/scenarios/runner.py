@@ -46,6 +46,9 @@ class Scenario:
     max_lost: int | None = None  # e.g. 0 for a graceful drain
     min_lost: int = 0  # e.g. > 0 where users must feel an outage (site failure)
     tags: list[str] = field(default_factory=list)
+    # prefixes the route watcher follows besides the service's (e.g. a hijack's more-specifics:
+    # without them the routing-change clock never starts for a hijack)
+    watch: Callable[[Any], list[str]] | None = None
 
 
 def last_sites(ps: probe_run.ProbeSet, window: float, kind: str = "direct") -> dict[str, set[str | None]]:
@@ -81,7 +84,7 @@ def run(h: Any, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL) -> d
     }
     t_start = time.monotonic()
     ps = probe_run.start(h, interval=interval, duration=hi + RESTORE_TIMEOUT + 60)
-    watch = RouteWatch(h).start()
+    watch = RouteWatch(h, extra=tuple(sc.watch(h)) if sc.watch else ()).start()
     events: list[FaultEvent] = []
     try:
         probe_run.wait_answering(ps, t_start, count=25)

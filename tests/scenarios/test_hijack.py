@@ -28,5 +28,8 @@ def test_hijack(hijack_lab: tuple[str, lifecycle.UpResult]) -> None:
     # before the fault nobody was at the rogue; after it, the clients behind ta1 are
     assert "rogue" not in report["catchment_before"].values()
     assert report["catchment_after"]["alice"] == "rogue"
+    # the route watcher follows the more-specifics: routing moved before users did
+    first = report["convergence"]["routing_first_s"]
+    assert first is not None and 0 <= first <= report["convergence_s"] + 0.5, report["convergence"]
     # bob sits behind tb1 only: ROV there decides whether he is hijacked
     assert report["catchment_after"]["bob"] == ("sin" if name == "hijack-rov" else "rogue")
