@@ -56,8 +56,9 @@ class Felt:
     start: float
     end: float
     sent: int = 0
-    lost: int = 0  # direct + resolver queries sent in the window and not answered
-    lost_direct: int = 0
+    lost: int = 0  # every query sent in the window and not answered (v4, v6, via resolver)
+    lost_direct: int = 0  # to the service address over IPv4
+    lost_v6: int = 0  # to the service address over IPv6
     lost_resolver: int = 0
     moves: list[dict[str, Any]] = field(default_factory=list)  # {client, from, to, mono}
     lost_by_client: dict[str, int] = field(default_factory=dict)
@@ -75,6 +76,7 @@ def felt(records: Mapping[str, Sequence[Record]], start: float, end: float) -> F
         lost = [r for r in inside if r.lost]
         f.lost += len(lost)
         f.lost_direct += sum(1 for r in lost if r.kind == "direct")
+        f.lost_v6 += sum(1 for r in lost if r.kind == "v6")
         f.lost_resolver += sum(1 for r in lost if r.kind == "resolver")
         if lost:
             f.lost_by_client[client] = len(lost)

@@ -5,7 +5,7 @@
 
         objectives:
           - name: no query lost while draining
-            metric: lost          # lost | lost_direct | lost_resolver | moves | serial_skew_s |
+            metric: lost          # lost | lost_direct | lost_v6 | lost_resolver | moves | serial_skew_s |
             role: anycast_drain   #   failed_tasks | duration_s
             max: 0                # and/or min: N
           - {name: rollout skew, metric: serial_skew_s, max: 5}
@@ -37,6 +37,7 @@ from lab.probe_run import Record
 METRICS = (
     "lost",
     "lost_direct",
+    "lost_v6",
     "lost_resolver",
     "moves",
     "outage_s",
@@ -44,7 +45,7 @@ METRICS = (
     "failed_tasks",
     "duration_s",
 )
-WINDOW_METRICS = ("lost", "lost_direct", "lost_resolver", "moves", "outage_s")
+WINDOW_METRICS = ("lost", "lost_direct", "lost_v6", "lost_resolver", "moves", "outage_s")
 CLIENT_SETS = ("behind", "others")  # resolved from the router_maintenance role's measurement
 
 

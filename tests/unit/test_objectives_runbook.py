@@ -157,3 +157,19 @@ def test_outage_runs_to_the_window_end_when_never_answered() -> None:
 def test_bad_clients_say_the_fix(clients: object, metric: str, fix: str) -> None:
     with pytest.raises(ob.ObjectiveError, match=fix):
         ob.parse({"objectives": [{"metric": metric, "clients": clients, "max": 0}]}, "x.objectives.yml")
+
+
+def test_lost_splits_by_family_and_path_add_up() -> None:
+    """Every lost query is counted in exactly one of direct (v4), v6 and via-resolver."""
+    records = {
+        "alice": [
+            rec("alice", 1.0, None, lost=True),
+            rec("alice", 1.1, None, lost=True, kind="v6"),
+            rec("alice", 1.2, None, lost=True, kind="v6"),
+            rec("alice", 1.3, None, lost=True, kind="resolver"),
+            rec("alice", 1.4, "ams"),
+        ]
+    }
+    f = felt(records, 0.0, 2.0)
+    assert (f.lost, f.lost_direct, f.lost_v6, f.lost_resolver) == (4, 1, 2, 1)
+    assert f.lost == f.lost_direct + f.lost_v6 + f.lost_resolver
