@@ -1,10 +1,14 @@
-"""The PNG timeline of a scenario report: per client, the answering site over time (direct
-queries, one dot per probe, a colour per site), lost queries as red crosses, the faults as
-vertical lines and routing changes as ticks along the top."""
+"""The PNG timeline of a scenario report: per client one row per probe kind it sent (direct
+queries to the IPv4 service address, to the IPv6 one, through its resolver), one dot per
+probe coloured by the answering site, lost queries as red crosses, the faults as vertical
+lines and routing changes as ticks along the top. The v4 and v6 rows of a client sit next to
+each other, so a client whose IPv4 and IPv6 queries land on different sites (or are lost on
+one family only) shows it at a glance."""
 
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,9 @@ PALETTE = [
     "tab:cyan", "navy", "darkgoldenrod", "teal", "magenta", "lime", "black",
 ]  # fmt: skip
 UNKNOWN = "?"  # answered, but without a site name (no NSID)
+ANSWERED = "answered"  # a resolver's answer: resolvers do not pass the site's NSID on
+# record kind (its first letter, as reports store it) -> row label and marker
+KINDS = {"d": ("v4", "o"), "v": ("v6", "^"), "r": ("res", "s")}
 
 
 def site_colours(sites: list[str]) -> dict[str, Any]:
@@ -39,30 +46,69 @@ def site_colours(sites: list[str]) -> dict[str, Any]:
     return colour
 
 
+@dataclass
+class Row:
+    """One row of the picture: one client's probes of one kind."""
+
+    label: str  # "alice v6"
+    kind: str  # "d", "v" or "r"
+    by_site: dict[str, list[float]] = field(default_factory=dict)  # site (or ANSWERED) -> times
+    lost: list[float] = field(default_factory=list)
+
+
+def rows(records: dict[str, list[list[Any]]]) -> list[Row]:
+    """The rows, clients sorted, within a client v4, v6, resolver; only kinds it sent."""
+    out = []
+    for c in sorted(records):
+        for k, (label, _) in KINDS.items():
+            rs = [r for r in records[c] if r[1] == k]
+            if not rs:
+                continue
+            row = Row(f"{c} {label}", k)
+            for t, _, site in rs:
+                if site is None:
+                    row.lost.append(t)
+                else:  # only direct queries carry the site
+                    row.by_site.setdefault(site if k != "r" else ANSWERED, []).append(t)
+            out.append(row)
+    return out
+
+
 def write(report: dict[str, Any], path: Path) -> Path:
-    clients = sorted(report["records"])
-    # Only direct queries carry the site (resolvers do not pass NSID on).
-    sites = sorted({s for rs in report["records"].values() for _, kind, s in rs if s and kind == "d"})
-    colour = site_colours(sites)
-    fig, ax = plt.subplots(figsize=(11, 1.2 + 0.8 * len(clients)))
-    for y, c in enumerate(clients):
-        rs = [r for r in report["records"][c] if r[1] == "d"]
-        for s in sites:
-            xs = [r[0] for r in rs if r[2] == s]
-            ax.scatter(xs, [y] * len(xs), s=6, color=colour[s], label=s if y == 0 else None)
-        lost = [r[0] for r in rs if r[2] is None]
-        ax.scatter(lost, [y] * len(lost), s=18, marker="x", color="red", label="lost" if y == 0 else None)
+    rs = rows(report["records"])
+    sites = sorted({s for r in rs for s in r.by_site if s != ANSWERED})
+    colour = site_colours(sites) | {ANSWERED: "lightgrey"}
+    fig, ax = plt.subplots(figsize=(11, 1.2 + 0.45 * len(rs)))
+    labelled: set[str] = set()
+
+    def once(name: str) -> str | None:  # one legend entry per site, marker kind
+        if name in labelled:
+            return None
+        labelled.add(name)
+        return name
+
+    # top to bottom in the order of rows(): y = n-1 .. 0
+    n = len(rs)
+    client_of = [r.label.rsplit(" ", 1)[0] for r in rs]
+    for i, r in enumerate(rs):
+        y = n - 1 - i
+        marker = KINDS[r.kind][1]
+        for s, xs in sorted(r.by_site.items()):
+            ax.scatter(xs, [y] * len(xs), s=8, marker=marker, color=colour[s], label=once(s))
+        ax.scatter(r.lost, [y] * len(r.lost), s=18, marker="x", color="red", label=once("lost"))
+        if i > 0 and client_of[i] != client_of[i - 1]:  # separate the clients
+            ax.axhline(y + 0.5, color="lightgrey", linewidth=0.6)
     t0 = report["t0"]
     for f in report["faults"]:
         ax.axvline(f["mono"] - t0, color="black", linestyle="--", linewidth=1)
-        ax.text(f["mono"] - t0, len(clients) - 0.4, f["name"], fontsize=7, rotation=0)
+        ax.text(f["mono"] - t0, n - 0.4, f["name"], fontsize=7, rotation=0)
     for rc in report["route_changes"]:
-        ax.plot([rc["mono"] - t0], [len(clients) - 0.7], marker="|", color="grey")
-    ax.set_yticks(range(len(clients)), clients)
-    ax.set_ylim(-0.7, len(clients) + 0.1)
+        ax.plot([rc["mono"] - t0], [n - 0.7], marker="|", color="grey")
+    ax.set_yticks(range(n), [r.label for r in reversed(rs)], fontsize=8)
+    ax.set_ylim(-0.7, n + 0.1)
     ax.set_xlabel("seconds since the fault (CLOCK_MONOTONIC)")
     ax.set_title(f"{report['scenario']}: convergence {report['convergence_s']} s, lost {report['lost']}")
-    ax.legend(loc="lower right", fontsize=7, ncol=len(sites) + 1)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)  # outside: never over the dots
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
