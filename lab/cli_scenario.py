@@ -1,7 +1,10 @@
-"""`lab scenario list` and `lab scenario run NAME [--topo TOPO] [--name LAB] [--json] [--out DIR]`.
+"""`lab scenario list` and `lab scenario run NAME [--topo TOPO] [--name LAB] [--json] [--out DIR]
+[--runtime netns|clab [--clab-deployer containerlab|docker]]`.
 
-Without --name, `run` brings up the scenario's topology (or --topo) under a unique name, runs
-the scenario and tears the lab down; with --name it uses that running lab and restores it.
+Without --name, `run` brings up the scenario's topology (or --topo) under a unique name, on
+--runtime (as `lab up` does: netns, or containers deployed by containerlab or by the docker-SDK
+stand-in), runs the scenario and tears the lab down; with --name it uses that running lab (on
+whatever runtime it was started) and restores it.
 Writes DIR/NAME.json (the report) and DIR/NAME.png (the timeline).
 """
 
@@ -17,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lab import lifecycle, report
-from lab.lifecycle import LabHandle
+from lab.lifecycle import LabError, LabHandle
 from lab.scenarios import SCENARIOS, get, run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +37,48 @@ def add_commands(sub: Any) -> None:
     q.add_argument("--name", help="use this running lab instead of bringing one up")
     q.add_argument("--json", action="store_true", help="print the JSON report")
     q.add_argument("--out", type=Path, default=Path("."), help="directory for NAME.json and NAME.png")
+    q.add_argument(
+        "--runtime", choices=("netns", "clab"), help="the lab it brings up (default netns), as lab up"
+    )
+    q.add_argument(
+        "--clab-deployer",
+        choices=("containerlab", "docker"),
+        help="with --runtime clab: who deploys the containers (default containerlab), as `lab up`",
+    )
     q.set_defaults(func=cmd_run)
+
+
+def runtime_choice(args: argparse.Namespace) -> tuple[str, str | None]:
+    """(runtime, deployer) for the lab `run` brings up; None deployer on netns. A runtime
+    option with --name, or a deployer without clab, is a mistake: say so, do not ignore it."""
+    if args.name is not None and (args.runtime or args.clab_deployer):
+        raise LabError(
+            f"--runtime/--clab-deployer choose the lab `run` brings up; lab {args.name!r} already runs "
+            "on the runtime it was started with: drop them, or drop --name"
+        )
+    runtime = args.runtime or "netns"
+    if args.clab_deployer and runtime != "clab":
+        raise LabError(f"--clab-deployer {args.clab_deployer} needs --runtime clab")
+    return runtime, (args.clab_deployer or "containerlab") if runtime == "clab" else None
+
+
+def bring_up(topo: Path, name: str, runtime: str, deployer: str | None, console: Console) -> LabHandle:
+    """Start the lab as `lab up` does (lab/cli.py cmd_up, lab/cli_runtime.py cmd_up)."""
+    if runtime == "netns":
+        return lifecycle.up(topo, name=name).handle
+    from lab.runtime import clab_lifecycle  # containers only: docker SDK and friends
+
+    dep = None
+    if deployer == "docker":
+        from lab.runtime.clab import ClabError, docker_client
+        from lab.runtime.clab_docker import DockerDeployer
+
+        try:
+            dep = DockerDeployer(docker_client())
+        except ClabError as exc:
+            raise LabError(str(exc)) from None
+    # containers: image start and docker execs add to BGP's time (as `lab up --runtime clab`)
+    return clab_lifecycle.up(topo, name, None, 180.0, lambda m: console.print(m), dep).handle
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -51,11 +95,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     sc = get(args.scenario)
     console = Console(stderr=args.json)
     owned = args.name is None
+    runtime, deployer = runtime_choice(args)
     if owned:
         topo = args.topo or ROOT / sc.topology
         name = f"sc{secrets.token_hex(3)}"
-        console.print(f"bringing up {topo} as {name}")
-        h = lifecycle.up(topo, name=name).handle
+        console.print(f"bringing up {topo} as {name} on {runtime}" + (f" ({deployer})" if deployer else ""))
+        h = bring_up(topo, name, runtime, deployer, console)
     else:
         h = LabHandle.open(args.name)
     try:
