@@ -92,9 +92,10 @@ def felt(records: Mapping[str, Sequence[Record]], start: float, end: float) -> F
     return f
 
 
-# -- announcing a site: the agent process (lab.faults records it in the lab's state) -------------
+# -- announcing a site: the agent process (recorded by the runtime: netns in the lab's state
+# file, clab inside the site's container; lab.faults.running asks the runtime) ------------------
 def agent_running(h: Any, site: str) -> bool:
-    return any(i.id == f"{site}/agent" for i in h.state.state.of("proc", "created"))
+    return faults.running(h, site, "agent")
 
 
 def announce(h: Any, site: str) -> None:
@@ -103,7 +104,7 @@ def announce(h: Any, site: str) -> None:
 
 
 def proc_running(h: Any, node: str, name: str) -> bool:
-    return any(i.id == f"{node}/{name}" for i in h.state.state.of("proc", "created"))
+    return faults.running(h, node, name)
 
 
 def stop_dns(h: Any, site: str) -> None:

@@ -6,21 +6,33 @@ through `lab runbook ...`). Host variables name what a role needs without readin
 topology again: ASN, site name, daemon, service prefixes, sockets, the zone file.
 
 Runtimes: `netns` hosts use our connection plugin (ansible_plugins/connection/netns.py,
-`anycast_netns: <lab>-<node>`); `clab` hosts use community.docker's connection with the
-container name `clab-<lab>-<node>` (that collection is not installed here: generation only).
+`anycast_netns: <lab>-<node>`); `clab` hosts use community.docker's `docker` connection
+(`docker exec`; the collection comes with the `ansible` package, pyproject.toml) with the
+node's container name (`clab-<lab>-<node>`, as containerlab and the docker stand-in name
+them; the running lab's own names when `lab runbook run` generates it).
+
+Paths: `node_dir` and everything under it (sockets, the zone file) are as the node sees them,
+for tasks run on the node: on clab /run/anycast-lab/<node> inside the container.
+`lab_node_dir` is the same directory as the controller (localhost) sees it: on clab
+<run dir>/nodes/<node>, a link through /proc/<pid>/root (lab.runtime.clab), so a task
+delegated to localhost edits the node's files without Python in the node.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from lab.runtime.clab import IMAGE_VENV, NODE_ROOT, NODES_DIR
 from lab.topology import Lab, Node
 
 Runtime = Literal["netns", "clab"]
-CLAB_ROOT = PurePosixPath("/run/anycast-lab")  # the node directories' parent inside containers
+CLAB_ROOT = NODE_ROOT  # the node directories' parent inside containers
 REPO = Path(__file__).resolve().parents[2]
+RUN_ROOT = PurePosixPath("/run/anycast-lab")  # lab.lifecycle.RUN_ROOT (not imported: a cycle)
+CLAB_REMOTE_TMP = "/tmp/.ansible-lab"  # module files inside a container (not the host's paths)
 
 
 def lab_cli() -> str:
@@ -29,16 +41,36 @@ def lab_cli() -> str:
     return str(local) if local.exists() else "lab"
 
 
+def _lab_node_dir(lab: Lab, node: str, runtime: Runtime, run_dir: Path | None) -> PurePosixPath:
+    """The node directory as the controller sees it (LabHandle.dir / node)."""
+    if run_dir:
+        return PurePosixPath(run_dir) / node
+    base = RUN_ROOT / lab.name
+    return (base / NODES_DIR if runtime == "clab" else base) / node
+
+
 def _node_dir(lab: Lab, node: str, runtime: Runtime, run_dir: Path | None) -> PurePosixPath:
+    """The node directory as a task run on the node sees it."""
     if runtime == "clab":
-        return CLAB_ROOT / node
-    base = PurePosixPath(run_dir) if run_dir else PurePosixPath("/run/anycast-lab") / lab.name
-    return base / node
+        return CLAB_ROOT / node  # start.sh makes it in every container
+    return _lab_node_dir(lab, node, runtime, run_dir)
 
 
-def host_vars(lab: Lab, n: Node, runtime: Runtime, run_dir: Path | None = None) -> dict[str, Any]:
+def container_name(lab: Lab, node: str) -> str:
+    """containerlab's default name (no `prefix:` in lab.render.clab), as the stand-in names it."""
+    return f"clab-{lab.name}-{node}"
+
+
+def host_vars(
+    lab: Lab, n: Node, runtime: Runtime, run_dir: Path | None = None, container: str | None = None
+) -> dict[str, Any]:
     d = _node_dir(lab, n.name, runtime, run_dir)
-    hv: dict[str, Any] = {"node_name": n.name, "node_kind": n.kind, "node_dir": str(d)}
+    hv: dict[str, Any] = {
+        "node_name": n.name,
+        "node_kind": n.kind,
+        "node_dir": str(d),
+        "lab_node_dir": str(_lab_node_dir(lab, n.name, runtime, run_dir)),
+    }
     if runtime == "netns":
         hv.update(
             ansible_connection="netns",
@@ -48,8 +80,12 @@ def host_vars(lab: Lab, n: Node, runtime: Runtime, run_dir: Path | None = None) 
     else:
         hv.update(
             ansible_connection="community.docker.docker",
-            ansible_host=f"clab-{lab.name}-{n.name}",
+            ansible_host=container or container_name(lab, n.name),
+            # the images' Python (images/dnsnode); the router image has none: tasks on routers
+            # use raw, or run on the controller through lab_node_dir
             ansible_python_interpreter="/usr/bin/python3",
+            ansible_remote_tmp=CLAB_REMOTE_TMP,
+            ansible_pipelining=True,  # one `docker exec` per module, not four (no temp files)
         )
     if n.asn is not None:
         hv["asn"] = n.asn
@@ -90,9 +126,18 @@ def host_vars(lab: Lab, n: Node, runtime: Runtime, run_dir: Path | None = None) 
     return hv
 
 
-def inventory(lab: Lab, runtime: Runtime = "netns", run_dir: Path | None = None) -> dict[str, Any]:
-    """The inventory as Ansible's YAML/JSON inventory structure (`all` with hosts and children)."""
-    hosts = {n.name: host_vars(lab, n, runtime, run_dir) for n in lab.nodes.values()}
+def inventory(
+    lab: Lab,
+    runtime: Runtime = "netns",
+    run_dir: Path | None = None,
+    containers: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The inventory as Ansible's YAML/JSON inventory structure (`all` with hosts and children).
+
+    `run_dir`: the running lab's node directories (LabHandle.dir); `containers`: clab, node ->
+    the running container's name (default containerlab's `clab-<lab>-<node>`)."""
+    names = containers or {}
+    hosts = {n.name: host_vars(lab, n, runtime, run_dir, names.get(n.name)) for n in lab.nodes.values()}
     children: dict[str, Any] = {}
 
     def group(name: str, members: list[str], **extra: Any) -> None:
@@ -121,7 +166,11 @@ def inventory(lab: Lab, runtime: Runtime = "netns", run_dir: Path | None = None)
                 "lab_cli": lab_cli(),
                 "dnsnode_cli": str(Path(sys.executable).parent / "dnsnode")
                 if runtime == "netns"
-                else "dnsnode",
+                else str(IMAGE_VENV / "bin" / "dnsnode"),
+                # Python with our package on a node (dnsnode images): python -m lab.ansible.zonecheck
+                "lab_node_python": sys.executable
+                if runtime == "netns"
+                else str(IMAGE_VENV / "bin" / "python"),
                 "service_zone": svc.zone,
                 "service_asn": svc.asn,
                 "service_prefixes": [str(svc.prefix4), str(svc.prefix6)],

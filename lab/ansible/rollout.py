@@ -16,6 +16,12 @@ The candidate is the current zone (as dnspython writes it) with the change and t
 it is written beside the zone file and loaded by dnsnode.zonefile before anything is installed,
 so a bad record fails as `<zone>.candidate:LINE: reason (change record N: ...)` and the
 primary's zone file is never touched.
+
+The zone file and the candidate are in the primary's node directory as the controller sees it
+(LabHandle.dir): on netns the directory itself, on clab the link into the primary's container
+(lab.runtime.clab). Ansible modules resolve such a link to the container's own path, so the
+role installs the candidate on the primary (its node_dir) and checks the watch's ready file
+in the lab's run directory.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import dns.zone
 
 from dnsnode.xfr.serial import serial_add, serial_gt
 from dnsnode.zonefile import ZoneFileError, load_zone_file
+from lab.ansible import zonecheck
 from lab.lifecycle import LabError, LabHandle
 from lab.render.dns import zone_file_name
 
@@ -130,11 +137,6 @@ class Primary:
     def candidate(self) -> Path:
         return self.zone_file.with_name(self.zone_file.name + CANDIDATE_SUFFIX)
 
-    @property
-    def ready_file(self) -> Path:
-        """Where the role's background serial watch says it has looked once."""
-        return self.zone_file.with_name(self.zone_file.name + ".watching")
-
 
 # -- planning ----------------------------------------------------------------------------------
 Canon = dict[tuple[str, int, int], tuple[int, frozenset[str]]]
@@ -151,11 +153,7 @@ def canonical(zone: dns.zone.Zone, serial: bool = True) -> Canon:
     return out
 
 
-def soa_serial(zone: dns.zone.Zone) -> int:
-    assert zone.origin is not None
-    rds = zone.get_rdataset(zone.origin, dns.rdatatype.SOA)
-    assert rds is not None
-    return int(rds[0].serial)
+soa_serial = zonecheck.soa_serial
 
 
 def _abs(name: str, origin: dns.name.Name) -> dns.name.Name:
@@ -267,11 +265,19 @@ def served_serial(h: LabHandle, p: Primary) -> int | None:
 def plan_at(h: LabHandle, records: Sequence[Record], serial: int | None = None) -> Plan:
     """`plan` on the lab's primary, with the serial it serves now and the watch's ready file."""
     p = Primary.of(h)
-    p.ready_file.unlink(missing_ok=True)  # a stale one (an interrupted run) would fool the role
+    ready = ready_file(h, p)
+    ready.unlink(missing_ok=True)  # a stale one (an interrupted run) would fool the role
     res = plan(p, records, serial)
     res.served_serial = served_serial(h, p)
-    res.ready_file = str(p.ready_file)
+    res.ready_file = str(ready)
     return res
+
+
+def ready_file(h: LabHandle, p: Primary) -> Path:
+    """Where the role's background serial watch says it has looked once: a controller-only
+    file, so in the lab's run directory (a plain directory on either runtime; Ansible's stat
+    resolves a path through clab's /proc/<pid>/root link to the container's own path)."""
+    return h.state.path.parent / f"{p.zone_file.name}.watching"
 
 
 def plan(p: Primary, records: Sequence[Record], serial: int | None = None) -> Plan:
@@ -308,14 +314,12 @@ def plan(p: Primary, records: Sequence[Record], serial: int | None = None) -> Pl
 
 
 def check_file(path: Path, zone: str, newer_than: int | None = None) -> dict[str, Any]:
-    """`lab runbook rollout check`: load with dnsnode's loader; refuse a serial not newer."""
-    z = load(path, zone)
-    s = soa_serial(z)
-    if newer_than is not None and not serial_gt(s, newer_than):
-        raise RolloutError(
-            f"{path}:1: SOA serial {s} is not newer than {newer_than} (RFC 1982) (fix: raise the serial)"
-        )
-    return {"ok": True, "file": str(path), "zone": zone, "serial": s}
+    """`lab runbook rollout check`: load with dnsnode's loader; refuse a serial not newer
+    (lab.ansible.zonecheck: the same check the role runs on the primary)."""
+    try:
+        return zonecheck.check(path, zone, newer_than)
+    except zonecheck.ZoneCheckError as exc:
+        raise RolloutError(str(exc)) from None
 
 
 # -- verifying at the sites --------------------------------------------------------------------

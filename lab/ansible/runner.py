@@ -27,6 +27,7 @@ from lab.ansible import felt, objectives, ops
 from lab.ansible.inventory import REPO, inventory
 from lab.lifecycle import LabError, LabHandle
 from lab.poll import wait_until
+from lab.runtime.clab import ClabRuntime
 
 Progress = Callable[[str], None] | None
 PROBE_TIMEOUT = 1.0  # lab.probe_run's default: a query unanswered after this is lost
@@ -114,6 +115,15 @@ def rehearse(
     return _rehearse(LabHandle.open(name), playbook, objs, extra_vars or {}, settle, progress)
 
 
+def lab_inventory(h: LabHandle) -> dict[str, Any]:
+    """The running lab's inventory on its own runtime: on clab with its containers' names."""
+    if h.runtime.kind == "clab":
+        rt = h.runtime
+        assert isinstance(rt, ClabRuntime)
+        return inventory(h.lab, "clab", h.dir, {n: rt.container(n).name for n in h.lab.nodes})
+    return inventory(h.lab, "netns", h.dir)
+
+
 def _rehearse(
     h: LabHandle,
     playbook: Path,
@@ -127,7 +137,7 @@ def _rehearse(
     workdir = reports_root() / f"{playbook.stem}-{h.name}-{stamp}-{os.getpid()}"
     (workdir / "inventory").mkdir(parents=True)
     (workdir / "tmp").mkdir()
-    (workdir / "inventory" / "hosts.json").write_text(json.dumps(inventory(h.lab, "netns", h.dir), indent=1))
+    (workdir / "inventory" / "hosts.json").write_text(json.dumps(lab_inventory(h), indent=1))
 
     say(f"probes: one per client, every 20 ms ({h.name})")
     t_probes = time.monotonic()

@@ -53,3 +53,21 @@ def test_clab_uses_community_docker_with_container_names(workshop) -> None:  # t
     assert hv["ams"]["ansible_host"] == "clab-workshop-ams"
     assert "anycast_netns" not in hv["ams"]
     assert hv["ams"]["agent_socket"] == "/run/anycast-lab/ams/agent.sock"  # the container's node dir
+    assert hv["ams"]["ansible_pipelining"] is True and hv["ams"]["ansible_remote_tmp"].startswith("/tmp/")
+
+
+def test_clab_paths_for_the_node_and_for_the_controller(workshop) -> None:  # type: ignore[no-untyped-def]
+    run = Path("/run/anycast-lab/w1/nodes")  # LabHandle.dir of a clab lab
+    inv = inventory(workshop, "clab", run, {"primary": "lab-w1-primary"})
+    hv = inv["all"]["hosts"]
+    # on the node: the container's own paths; on the controller: the link into the container
+    assert hv["primary"]["zone_file"] == "/run/anycast-lab/primary/lab.example.zone"
+    assert hv["primary"]["lab_node_dir"] == "/run/anycast-lab/w1/nodes/primary"
+    assert hv["primary"]["ansible_host"] == "lab-w1-primary"  # the running container's name
+    assert hv["fra"]["ansible_host"] == "clab-workshop-fra"  # containerlab's default
+    assert hv["tb1"]["bird_socket"] == "/run/anycast-lab/tb1/bird.ctl"
+    # the images' programs, not the host venv's
+    assert inv["all"]["vars"]["dnsnode_cli"] == "/opt/anycast-lab/bin/dnsnode"
+    assert inv["all"]["vars"]["lab_node_python"] == "/opt/anycast-lab/bin/python"
+    netns = inventory(workshop, "netns", Path("/run/anycast-lab/w1"))["all"]["hosts"]["primary"]
+    assert netns["lab_node_dir"] == netns["node_dir"] == "/run/anycast-lab/w1/primary"

@@ -1,0 +1,113 @@
+"""A runbook rehearsal on the clab runtime: the workshop deployed as containers (by the
+docker-SDK stand-in, lab.runtime.clab_docker, so it runs where containerlab is missing), and
+`lab runbook run playbooks/maintenance-fra.yml -e site=ams` from another process. Tasks on
+the site reach its container through community.docker's `docker` connection (the image's
+dnsnode, the container's socket path); the roles' controller checks open the lab through
+LabHandle. The users must notice nothing: no query lost, alice and carol served by fra while
+ams is out and by ams again after."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab.ansible import ops
+from lab.runtime import clab_lifecycle
+from lab.runtime.clab import IMAGE_VENV, LAB_LABEL, ClabRuntime
+from lab.runtime.clab_docker import DockerDeployer
+from tests.integration.lab_fixtures import (
+    LAB_BIN,
+    ROOT,
+    TOPOLOGIES,
+    docker_client,
+    need_images,
+    need_root,
+    unique_name,
+)
+
+pytestmark = [pytest.mark.docker, pytest.mark.integration]
+PLAYBOOKS = ROOT / "playbooks"
+
+
+@pytest.fixture(scope="module")
+def workshop() -> Iterator[clab_lifecycle.ClabUp]:
+    """The workshop on containers (stand-in deployer), destroyed and checked gone after."""
+    need_root()
+    client = docker_client()
+    need_images(client)
+    name = unique_name("rbc")
+    try:
+        res = clab_lifecycle.up(
+            TOPOLOGIES / "workshop.yml", name, timeout=180, deployer=DockerDeployer(client)
+        )
+    except BaseException:
+        if clab_lifecycle.is_clab(name):
+            clab_lifecycle.down(name)
+        raise
+    print(f"\nlab {name} on containers (docker stand-in) converged in {res.seconds_to_converged:.1f}s")
+    try:
+        yield res
+    finally:
+        td = clab_lifecycle.down(name)
+        assert not td.errors, td.errors
+        label = {"label": f"{LAB_LABEL}={name}"}
+        left = [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
+        left += [f"network {n.name}" for n in client.networks.list(filters=label)]
+        assert left == [] and not clab_lifecycle.run_dir(name).exists(), left
+
+
+def _events(rep: dict[str, Any]) -> list[dict[str, Any]]:
+    d = Path(rep["ansible"]["artifacts"])
+    return [json.loads(p.read_text()) for p in sorted(d.glob("*/job_events/*.json"))]
+
+
+def test_maintenance_of_ams_on_containers_loses_nothing(workshop: clab_lifecycle.ClabUp) -> None:
+    h = workshop.handle
+    assert isinstance(h.runtime, ClabRuntime)
+    before = ops.site_state(h, "ams")["catchment"]["members"]
+    assert {"alice", "carol"} <= set(before)  # a drain that moves somebody
+    res = subprocess.run(
+        [str(LAB_BIN), "runbook", "run", str(PLAYBOOKS / "maintenance-fra.yml"),
+         "--name", h.name, "-e", "site=ams", "--settle", "1", "--json"],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    rep = json.loads(res.stdout or "{}")
+    print(json.dumps({k: rep.get(k) for k in ("lost", "sent", "duration_s", "objectives")}, indent=1))
+    print("\n".join(f"{t['duration_s']:6.2f}s {t['status']:8} {t['name']}" for t in rep.get("tasks", [])))
+    assert res.returncode == 0 and rep["objectives_met"], (res.stderr[-2000:], rep.get("objectives"))
+    assert rep["lost"] == 0 and rep["sent"] > 500
+
+    # the site's tasks ran in its container, through community.docker, as the runtime names it
+    inv = json.loads((Path(rep["files"]["dir"]) / "inventory" / "hosts.json").read_text())
+    ams = inv["all"]["hosts"]["ams"]
+    assert ams["ansible_connection"] == "community.docker.docker"
+    assert ams["ansible_host"] == h.runtime.container("ams").name
+    ran = [
+        e["event_data"]["res"]["cmd"]
+        for e in _events(rep)
+        if e["event"] == "runner_on_ok"
+        and e["event_data"].get("host") == "ams"
+        and not e["event_data"].get("delegated_host")  # not the controller's `lab runbook` checks
+        and isinstance(e["event_data"].get("res", {}).get("cmd"), list)
+    ]
+    drain = [c for c in ran if c[-1] == "drain"]
+    # the image's dnsnode (not on the host) and the socket path inside the container
+    assert drain == [[str(IMAGE_VENV / "bin" / "dnsnode"), "agent", "ctl", "--socket", ams["agent_socket"],
+                      "drain"]], ran  # fmt: skip
+    assert ams["agent_socket"] == "/run/anycast-lab/ams/agent.sock"
+
+    # users: alice and carol went to fra while ams drained (before it withdrew), came back after
+    tasks = rep["tasks"]
+    withdraw_at = next(i for i, t in enumerate(tasks) if "Withdraw the site" in t["name"])
+    moved = {m for t in tasks[:withdraw_at] if t["role"] == "anycast_drain" for m in t["felt"]["moves"]}
+    assert {"alice ams->fra", "carol ams->fra"} <= moved, moved
+    back = {m for t in tasks if t["role"] == "anycast_restore" for m in t["felt"]["moves"]}
+    assert {"alice fra->ams", "carol fra->ams"} <= back, back
+    after = ops.site_state(h, "ams")
+    assert after["announced"] and after["agent"]["state"] == "up" and not after["agent"]["maintenance"]
+    assert set(after["catchment"]["by_dig"]) == set(after["catchment"]["predicted"]) >= {"alice", "carol"}
