@@ -4,7 +4,7 @@ docker-SDK stand-in, lab.runtime.clab_docker, so it runs where containerlab is m
 the site reach its container through community.docker's `docker` connection (the image's
 dnsnode, the container's socket path); the roles' controller checks open the lab through
 LabHandle. The users must notice nothing: no query lost, alice and carol served by fra while
-ams is out and by ams again after."""
+ams is out and by ams again after. Then the zone rollout, installed on the primary."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from lab.ansible import ops
+from dnsnode.xfr.serial import serial_add
+from lab.ansible import ops, rollout, runner
 from lab.runtime import clab_lifecycle
 from lab.runtime.clab import IMAGE_VENV, LAB_LABEL, ClabRuntime
 from lab.runtime.clab_docker import DockerDeployer
@@ -111,3 +112,21 @@ def test_maintenance_of_ams_on_containers_loses_nothing(workshop: clab_lifecycle
     after = ops.site_state(h, "ams")
     assert after["announced"] and after["agent"]["state"] == "up" and not after["agent"]["maintenance"]
     assert set(after["catchment"]["by_dig"]) == set(after["catchment"]["predicted"]) >= {"alice", "carol"}
+
+
+def test_zone_rollout_on_containers_installs_on_the_primary(workshop: clab_lifecycle.ClabUp) -> None:
+    """The candidate is installed and validated inside the primary's container (its Python runs
+    lab.ansible.zonecheck), the primary reloads, every site serves the new serial."""
+    h = workshop.handle
+    old = ops.serials(h)["primary"]
+    assert old is not None
+    rep = runner.rehearse(PLAYBOOKS / "zone-rollout.yml", name=h.name, settle=1.0)
+    print("\n".join(f"{t['duration_s']:6.2f}s {t['status']:8} {t['name']}" for t in rep["tasks"]))
+    assert rep["ansible"]["rc"] == 0 and rep["objectives_met"], (rep["ansible"], rep["objectives"])
+    assert rep["lost"] == 0
+    install = next(t for t in rep["tasks"] if "Install the new zone file" in t["name"])
+    assert install["status"] == "changed"
+    now = ops.serials(h)
+    assert set(now.values()) == {serial_add(old, 1)}, now  # the primary and every site
+    p = rollout.Primary.of(h)
+    assert not p.candidate.exists() and not rollout.ready_file(h, p).exists()
