@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 
 # Strong colours only; red is kept for lost queries and grey for unknown sites.
 PALETTE = [
@@ -23,7 +24,7 @@ PALETTE = [
     "tab:cyan", "navy", "darkgoldenrod", "teal", "magenta", "lime", "black",
 ]  # fmt: skip
 UNKNOWN = "?"  # answered, but without a site name (no NSID)
-ANSWERED = "answered"  # a resolver's answer: resolvers do not pass the site's NSID on
+ANSWERED = "answered (resolver)"  # resolvers do not pass the site's NSID on
 # record kind (its first letter, as reports store it) -> row label and marker
 KINDS = {"d": ("v4", "o"), "v": ("v6", "^"), "r": ("res", "s")}
 
@@ -79,14 +80,6 @@ def write(report: dict[str, Any], path: Path) -> Path:
     sites = sorted({s for r in rs for s in r.by_site if s != ANSWERED})
     colour = site_colours(sites) | {ANSWERED: "lightgrey"}
     fig, ax = plt.subplots(figsize=(11, 1.2 + 0.45 * len(rs)))
-    labelled: set[str] = set()
-
-    def once(name: str) -> str | None:  # one legend entry per site, marker kind
-        if name in labelled:
-            return None
-        labelled.add(name)
-        return name
-
     # top to bottom in the order of rows(): y = n-1 .. 0
     n = len(rs)
     client_of = [r.label.rsplit(" ", 1)[0] for r in rs]
@@ -94,8 +87,8 @@ def write(report: dict[str, Any], path: Path) -> Path:
         y = n - 1 - i
         marker = KINDS[r.kind][1]
         for s, xs in sorted(r.by_site.items()):
-            ax.scatter(xs, [y] * len(xs), s=8, marker=marker, color=colour[s], label=once(s))
-        ax.scatter(r.lost, [y] * len(r.lost), s=18, marker="x", color="red", label=once("lost"))
+            ax.scatter(xs, [y] * len(xs), s=8, marker=marker, color=colour[s])
+        ax.scatter(r.lost, [y] * len(r.lost), s=18, marker="x", color="red")
         if i > 0 and client_of[i] != client_of[i - 1]:  # separate the clients
             ax.axhline(y + 0.5, color="lightgrey", linewidth=0.6)
     t0 = report["t0"]
@@ -107,8 +100,13 @@ def write(report: dict[str, Any], path: Path) -> Path:
     ax.set_yticks(range(n), [r.label for r in reversed(rs)], fontsize=8)
     ax.set_ylim(-0.7, n + 0.1)
     ax.set_xlabel("seconds since the fault (CLOCK_MONOTONIC)")
-    ax.set_title(f"{report['scenario']}: convergence {report['convergence_s']} s, lost {report['lost']}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)  # outside: never over the dots
+    lost = f"lost {report['lost']}" + (f" (v6 {report['lost6']})" if "lost6" in report else "")
+    ax.set_title(f"{report['scenario']}: convergence {report['convergence_s']} s, {lost}")
+    # one entry per site whatever row drew it first; outside the axes: never over the dots
+    seen = sites + [ANSWERED] * any(ANSWERED in r.by_site for r in rs)
+    handles = [Line2D([], [], marker="o", linestyle="", color=colour[s], label=s) for s in seen]
+    handles.append(Line2D([], [], marker="x", linestyle="", color="red", label="lost"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
