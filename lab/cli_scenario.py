@@ -100,7 +100,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         topo = args.topo or ROOT / sc.topology
         name = f"sc{secrets.token_hex(3)}"
         console.print(f"bringing up {topo} as {name} on {runtime}" + (f" ({deployer})" if deployer else ""))
-        h = bring_up(topo, name, runtime, deployer, console)
+        try:
+            h = bring_up(topo, name, runtime, deployer, console)
+        except Exception as exc:  # e.g. docker's APIError: remove what the state file recorded
+            if (lifecycle.run_dir(name) / lifecycle.STATE_FILE).exists():
+                lifecycle.cleanup(name)
+            if isinstance(exc, LabError):
+                raise
+            raise LabError(f"bringing up {name} on {runtime} failed ({exc}); removed what it made") from exc
     else:
         h = LabHandle.open(args.name)
     try:
