@@ -78,7 +78,8 @@ def bring_up(topo: Path, name: str, runtime: str, deployer: str | None, console:
         except ClabError as exc:
             raise LabError(str(exc)) from None
     # containers: image start and docker execs add to BGP's time (as `lab up --runtime clab`)
-    return clab_lifecycle.up(topo, name, None, 180.0, lambda m: console.print(m), dep).handle
+    with console.status(f"lab up {name} on clab") as st:  # one line that changes, as `lab up`
+        return clab_lifecycle.up(topo, name, None, 180.0, lambda m: st.update(m), dep).handle
 
 
 def cmd_list(args: argparse.Namespace) -> int:
