@@ -24,7 +24,9 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("inventory", help="the lab's Ansible inventory (JSON; --yaml)")
     p.add_argument("--name", help="a running lab (default: the only one)")
     p.add_argument("--topo", type=Path, help="generate from a topology file instead of a running lab")
-    p.add_argument("--runtime", choices=("netns", "clab"), default="netns")
+    p.add_argument(
+        "--runtime", choices=("netns", "clab"), help="with --topo (default netns); a running lab uses its own"
+    )
     p.add_argument("--yaml", action="store_true")
     p.set_defaults(func=cmd_inventory)
 
@@ -67,13 +69,19 @@ def add_commands(sub: Any) -> None:
 
 def cmd_inventory(args: argparse.Namespace) -> int:
     from lab.ansible.inventory import inventory
+    from lab.ansible.runner import lab_inventory
     from lab.loader import load
 
     if args.topo:
-        inv = inventory(load(args.topo), args.runtime)
+        inv = inventory(load(args.topo), args.runtime or "netns")
     else:
         h = LabHandle.open(args.name)
-        inv = inventory(h.lab, args.runtime, h.dir)
+        if args.runtime and args.runtime != h.runtime.kind:
+            raise LabError(
+                f"lab {h.name} runs on {h.runtime.kind}, not {args.runtime} (fix: drop --runtime, "
+                "or use --topo to generate an inventory for another runtime)"
+            )
+        inv = lab_inventory(h)  # the running lab's container names and node-side paths
     sys.stdout.write(yaml.safe_dump(inv, sort_keys=False) if args.yaml else json.dumps(inv, indent=2) + "\n")
     return 0
 
