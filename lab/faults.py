@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab import lifecycle
-from lab.poll import wait_until
+from lab.poll import PollTimeout, wait_until
 from lab.runtime.base import NotRecorded, ProcSpec
 
 
@@ -194,11 +194,19 @@ def agent_ctl(h: Any, site: str, command: str) -> dict[str, Any]:
     from dnsnode.agent import control
 
     sock = h.dir / site / "agent.sock"
-    # a just-started agent: its control socket appears once it has read its config
-    wait_until(sock.exists, timeout=10, interval=0.05, what=f"{sock} exists")
+
+    # a just-started agent listens once it has read its config; until then the socket is
+    # missing, or is the previous agent's and refuses (the undo of a withdraw, then undrain).
+    # wait_until retries on those errors; every command is idempotent at the agent.
     try:
-        reply = control.request(sock, command, timeout=10)
-    except OSError as exc:
+        reply = wait_until(
+            lambda: dict(control.request(sock, command, timeout=10)),
+            lambda _r: True,
+            timeout=10,
+            interval=0.05,
+            what=f"agent at {sock} accepting {command!r}",
+        ).value
+    except PollTimeout as exc:
         raise FaultError(f"agent ctl {command} at {site}: {sock}: {exc} (is the agent running?)") from None
     if not reply.get("ok"):
         raise FaultError(f"agent ctl {command} at {site}: {reply}")

@@ -35,7 +35,7 @@ from lab.lifecycle import LabError, LabHandle, Snapshot, link_specs, run_dir
 from lab.loader import load
 from lab.poll import PollTimeout
 from lab.render import clab as render_clab
-from lab.runtime import procs
+from lab.runtime import clab_mgmt, procs
 from lab.runtime.base import Teardown
 from lab.runtime.clab import NODES_DIR, ClabError, ClabRuntime, ContainerlabCLI, Deployer
 from lab.runtime.clab_docker import DockerDeployer
@@ -119,15 +119,20 @@ def up(
         deployer.state = state  # what it creates is recorded in the lab's state file
     shutil.copyfile(topology, d / lifecycle.TOPOLOGY_COPY)
     say("rendering the containerlab topology")
-    render_clab.write(lab, d)
     runtime = runtime_for(state, lab, deployer)
+    try:  # a management subnet no other docker network (another clab lab) uses
+        options = clab_mgmt.options_for_new_lab(runtime.docker())
+    except (ClabError, RuntimeError) as exc:
+        shutil.rmtree(d, ignore_errors=True)
+        raise LabError(str(exc)) from None
+    render_clab.write(lab, d, options)
     h = LabHandle(lab, state, runtime)
     say(f"deploying {len(lab.nodes)} nodes with {type(deployer).__name__}")
     try:
         runtime.create([], link_specs(lab))
-    except ClabError as exc:
+    except Exception as exc:  # ClabError, or docker's own (e.g. APIError "Pool overlaps")
         shutil.rmtree(d, ignore_errors=True)  # the deployer already removed what it made
-        raise LabError(str(exc)) from None
+        raise LabError(f"lab {lab.name}: deploy failed: {exc}") from None
     runtime.link_nodes(list(lab.nodes))
     try:
         snap, _ = lifecycle.wait_converged(
