@@ -102,3 +102,37 @@ def test_a_drain_check_that_does_not_hold_fails_loudly(workshop: lifecycle.UpRes
     assert res.returncode == 1, res.stderr
     out = json.loads(res.stdout)
     assert not out["drained"] and any(x.startswith("dual1 ") for x in out["through"])
+
+
+def test_a_maintenance_left_half_done_is_finished_by_a_rerun(workshop: lifecycle.UpResult) -> None:
+    """Safe to re-run: the operator's first run died after recording the baseline and draining
+    ta1 (by hand here, as the role's first steps do). Running the role again finishes the
+    maintenance from that state and leaves ta1 as before it, carol losing nothing."""
+    h = workshop.handle
+    begin = subprocess.run(
+        [str(LAB_BIN), "runbook", "router", "begin", "ta1", "--name", h.name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert begin.returncode == 0, begin.stderr
+    sock = h.dir / "ta1"
+    drain = ["configure terminal", "router bgp 64500", "bgp graceful-shutdown"]
+    res = subprocess.run(
+        ["vtysh", "--vty_socket", str(sock), *[a for c in drain for a in ("-c", c)]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert res.returncode == 0, res.stderr
+    half = rm.state(h, "ta1")
+    assert half["in_maintenance"] and half["drained_running"]  # the half-done state is real
+
+    rep = runner.rehearse(PLAYBOOK, name=h.name, extra_vars={"router": "ta1"})
+    assert rep["ansible"]["rc"] == 0 and rep["objectives_met"], rep["objectives"]
+    assert rep["lost_by_client"].get("carol", 0) == 0
+    st = rm.state(h, "ta1")
+    assert not st["drained_running"] and not st["drained_config"] and not st["in_maintenance"]
+    assert st["sessions"]["established"] == st["sessions"]["want"], st["sessions"]
+    predicted = catchments(h.lab)
+    assert {a: s for a, (s, _s6) in rm.catchment_now(h).items()} == {a: predicted[a] for a in predicted}
