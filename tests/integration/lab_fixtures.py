@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,14 +137,19 @@ def need_images(client: Any) -> None:
 
 
 def running_clab(
-    topology: Path, force_daemon: str | None = None, prefix: str = "t", timeout: float = 240.0
+    topology: Path,
+    force_daemon: str | None = None,
+    prefix: str = "t",
+    timeout: float = 240.0,
+    deployer_for: Callable[[Any], Deployer] | None = None,
 ) -> Iterator[clab_lifecycle.ClabUp]:
     """running_lab on the clab runtime: deployed, converged, destroyed, checked gone (no
-    container or network with the lab's label, no run directory)."""
+    container or network with the lab's label, no run directory). The deployer is the one
+    pytest was asked for, unless `deployer_for(docker client)` names one."""
     need_root()
     client = docker_client()
     need_images(client)
-    deployer = clab_deployer(client)
+    deployer = deployer_for(client) if deployer_for else clab_deployer(client)
     name = unique_name(prefix)
     try:
         res = clab_lifecycle.up(topology, name, force_daemon, timeout=timeout, deployer=deployer)

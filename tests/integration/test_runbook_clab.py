@@ -19,17 +19,9 @@ import pytest
 from dnsnode.xfr.serial import serial_add
 from lab.ansible import ops, rollout, runner
 from lab.runtime import clab_lifecycle
-from lab.runtime.clab import IMAGE_VENV, LAB_LABEL, ClabRuntime
+from lab.runtime.clab import IMAGE_VENV, ClabRuntime
 from lab.runtime.clab_docker import DockerDeployer
-from tests.integration.lab_fixtures import (
-    LAB_BIN,
-    ROOT,
-    TOPOLOGIES,
-    docker_client,
-    need_images,
-    need_root,
-    unique_name,
-)
+from tests.integration.lab_fixtures import LAB_BIN, ROOT, TOPOLOGIES, running_clab
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 PLAYBOOKS = ROOT / "playbooks"
@@ -38,28 +30,9 @@ PLAYBOOKS = ROOT / "playbooks"
 @pytest.fixture(scope="module")
 def workshop() -> Iterator[clab_lifecycle.ClabUp]:
     """The workshop on containers (stand-in deployer), destroyed and checked gone after."""
-    need_root()
-    client = docker_client()
-    need_images(client)
-    name = unique_name("rbc")
-    try:
-        res = clab_lifecycle.up(
-            TOPOLOGIES / "workshop.yml", name, timeout=180, deployer=DockerDeployer(client)
-        )
-    except BaseException:
-        if clab_lifecycle.is_clab(name):
-            clab_lifecycle.down(name)
-        raise
-    print(f"\nlab {name} on containers (docker stand-in) converged in {res.seconds_to_converged:.1f}s")
-    try:
-        yield res
-    finally:
-        td = clab_lifecycle.down(name)
-        assert not td.errors, td.errors
-        label = {"label": f"{LAB_LABEL}={name}"}
-        left = [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
-        left += [f"network {n.name}" for n in client.networks.list(filters=label)]
-        assert left == [] and not clab_lifecycle.run_dir(name).exists(), left
+    yield from running_clab(
+        TOPOLOGIES / "workshop.yml", prefix="rbc", timeout=180, deployer_for=DockerDeployer
+    )
 
 
 def _events(rep: dict[str, Any]) -> list[dict[str, Any]]:
