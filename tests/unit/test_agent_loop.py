@@ -190,8 +190,10 @@ def test_serial_lag_beyond_grace_withdraws(tmp_path: Path) -> None:
         sp = RecordingSpeaker()
         agent = Agent(cfg, EventLog(buf), sp)
         task = asyncio.create_task(agent.run())
-        await until(lambda: agent.lag is not None and agent.lag.stale)
-        assert sp.current != ANNOUNCED  # healthy answers, but stale: never announced
+        # healthy answers, but stale beyond grace: not announced. (On a loaded host the checks
+        # may rise before the first serial verdict and announce for a moment; what must hold
+        # is that a stale serial ends with the prefix withdrawn, within the deadline.)
+        await until(lambda: agent.lag is not None and agent.lag.stale and sp.current != ANNOUNCED)
         st = events_of(buf, "serial")[-1]
         assert st["stale"] is True and st["lag"] == 3
         primary.serial = 0  # local 4294967295 -> primary 0: 1 behind, within max_lag
