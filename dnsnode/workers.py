@@ -63,6 +63,13 @@ class Channel:
         message: dict[str, Any] = json.loads(line)
         return message
 
+    def recv_or_closed(self) -> dict[str, Any] | None:
+        """recv(), with a broken channel (reset, torn line) read as closed: None."""
+        try:
+            return self.recv()
+        except (OSError, ValueError):
+            return None
+
     def call(self, message: dict[str, Any]) -> dict[str, Any] | None:
         with self._lock:
             self.send(message)
@@ -341,10 +348,7 @@ class WorkerPool:
     def _relay(self, channel: Channel) -> None:
         """Answer a worker's transfer messages with the parent's handler until it goes away."""
         while True:
-            try:
-                request = channel.recv()
-            except (OSError, ValueError):
-                return
+            request = channel.recv_or_closed()
             if request is None:
                 return
             wire = base64.b64decode(request["wire"])
@@ -461,10 +465,7 @@ def _worker_main(server: Server, number: int, commands: Channel, relay: Channel)
     # first the zone changes made since the zygote was forked, then "serve": a new worker never
     # answers a query from the start-up zones once a reload has replaced them
     while True:
-        try:
-            request = commands.recv()
-        except (OSError, ValueError):
-            request = None
+        request = commands.recv_or_closed()
         if request is None:
             return 0
         if request.get("cmd") == "serve":
@@ -484,10 +485,7 @@ def _worker_main(server: Server, number: int, commands: Channel, relay: Channel)
         u.start()
     log.event("worker_serving", pid=os.getpid())
     while True:
-        try:
-            request = commands.recv()
-        except (OSError, ValueError):
-            request = None
+        request = commands.recv_or_closed()
         if request is None:
             break  # the parent is gone or stopping
         commands.send(_worker_command(server, request))

@@ -7,11 +7,9 @@ Regenerate the golden files after an intended change, then review the diff:
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import yaml
 
 from lab.loader import load
 from lab.render import clab
+from tests import golden_files
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "clab"
@@ -33,26 +32,13 @@ DOC_RANGES = [
 
 
 def _golden(case: str) -> dict[str, str]:
-    base = GOLDEN / case
-    return {str(p.relative_to(base)): p.read_text() for p in sorted(base.rglob("*")) if p.is_file()}
+    return golden_files.read(GOLDEN / case)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_clab_rendering_matches_golden_files(case: str) -> None:
     rendered = clab.render_files(load(CASES[case]))
-    if os.environ.get("LAB_UPDATE_GOLDEN"):
-        shutil.rmtree(GOLDEN / case, ignore_errors=True)
-        for rel, text in rendered.items():
-            (GOLDEN / case / rel).parent.mkdir(parents=True, exist_ok=True)
-            (GOLDEN / case / rel).write_text(text)
-    expected = _golden(case)
-    assert sorted(rendered) == sorted(expected), "rendered files differ from tests/golden/clab/" + case
-    diffs = [
-        "".join(difflib.unified_diff(expected[f].splitlines(True), rendered[f].splitlines(True), f, f))
-        for f in sorted(rendered)
-        if rendered[f] != expected[f]
-    ]
-    assert not diffs, "\n".join(diffs)
+    golden_files.assert_matches(rendered, GOLDEN / case)
 
 
 def _schema() -> Any:

@@ -7,15 +7,13 @@ Regenerate after an intended change, then review the diff:
 
 from __future__ import annotations
 
-import difflib
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from lab.loader import load
 from lab.render import render_files
+from tests import golden_files
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -30,27 +28,14 @@ CASES: dict[str, tuple[Path, str | None]] = {
 
 
 def _golden(case: str) -> dict[str, str]:
-    base = GOLDEN / case
-    return {str(p.relative_to(base)): p.read_text() for p in sorted(base.rglob("*")) if p.is_file()}
+    return golden_files.read(GOLDEN / case)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_rendering_matches_golden_files(case: str) -> None:
     path, daemon = CASES[case]
     rendered = render_files(load(path, daemon))
-    if os.environ.get("LAB_UPDATE_GOLDEN"):
-        shutil.rmtree(GOLDEN / case, ignore_errors=True)
-        for rel, text in rendered.items():
-            (GOLDEN / case / rel).parent.mkdir(parents=True, exist_ok=True)
-            (GOLDEN / case / rel).write_text(text)
-    expected = _golden(case)
-    assert sorted(rendered) == sorted(expected), "rendered files differ from tests/golden/" + case
-    diffs = [
-        "".join(difflib.unified_diff(expected[f].splitlines(True), rendered[f].splitlines(True), f, f))
-        for f in sorted(rendered)
-        if rendered[f] != expected[f]
-    ]
-    assert not diffs, "\n".join(diffs)
+    golden_files.assert_matches(rendered, GOLDEN / case)
 
 
 def test_a_changed_config_is_caught() -> None:
