@@ -31,8 +31,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from lab import lifecycle
-from lab.loader import load_spec
+from lab.model.loader import load_spec
+from lab.orchestrate import lifecycle
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"workshop": 10.0, "global": 20.0}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.yamlsrc import Path_
+from lab.model.yamlsrc import Path_
 
 
 @dataclass(frozen=True)

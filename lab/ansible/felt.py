@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab import faults, measure, probe_run
-from lab.probe_run import ProbeSet, Record
+from lab import faults, measure
+from lab.observe import probes as probe_run
+from lab.observe.probes import ProbeSet, Record
 
 PROBES_FILE = "probes.json"  # in the rehearsal directory: client -> probe timeline file
 
@@ -123,7 +124,7 @@ def timeline_png(
     """The rehearsal's timeline through lab.timeline_png (the scenario reports' picture): one
     row per client, a dot per probe coloured by site, lost queries as red crosses, and each
     task's start as a vertical line (in place of a scenario's faults)."""
-    from lab import timeline_png as tl
+    from lab.measure import picture as tl
 
     t0 = tasks[0].start if tasks else min((r.mono for rs in records.values() for r in rs), default=0.0)
     rep = {

@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from lab.runtime.clab import IMAGE_VENV, NODE_ROOT, NODES_DIR
-from lab.topology import Lab, Node
+from lab.model.topology import Lab, Node
+from lab.runtime.clab.runtime import IMAGE_VENV, NODE_ROOT, NODES_DIR
 
 Runtime = Literal["netns", "clab"]
 CLAB_ROOT = NODE_ROOT  # the node directories' parent inside containers

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from lab.probe_run import Record
+from lab.observe.probes import Record
 
 METRICS = (
     "lost",

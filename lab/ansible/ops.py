@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from dnsnode.xfr.serial import serial_gt
-from lab import lifecycle
 from lab.ansible import felt
-from lab.bgpstate import Speaker
-from lab.catchment import catchments
-from lab.catchment_live import measure as dig_catchment
-from lab.lifecycle import LabError, LabHandle
+from lab.daemons.state import Speaker
+from lab.observe.catchment import measure as dig_catchment
+from lab.orchestrate import lifecycle
+from lab.orchestrate.lifecycle import LabError, LabHandle
 from lab.poll import PollTimeout, wait_until
+from lab.predict.bgp import catchments
 
 RUNBOOK_DIR_ENV = "LAB_RUNBOOK_DIR"  # set by `lab runbook run`: probes.json, measurements.jsonl
 MEASUREMENTS = "measurements.jsonl"

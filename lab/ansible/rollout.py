@@ -40,7 +40,7 @@ import dns.zone
 from dnsnode.xfr.serial import serial_add, serial_gt
 from dnsnode.zonefile import ZoneFileError, load_zone_file
 from lab.ansible import zonecheck
-from lab.lifecycle import LabError, LabHandle
+from lab.orchestrate.lifecycle import LabError, LabHandle
 from lab.render.dns import zone_file_name
 
 CANDIDATE_SUFFIX = ".candidate"

@@ -29,12 +29,12 @@ from typing import Any
 
 from lab import faults
 from lab.ansible import ops
-from lab.bgpstate import Speaker, StateError, bird_command, frr_command
-from lab.catchment import catchments
-from lab.catchment_live import measure as dig_catchment
-from lab.lifecycle import LabError, LabHandle
+from lab.daemons.state import Speaker, StateError, bird_command, frr_command
+from lab.model.topology import Lab, Node
+from lab.observe.catchment import measure as dig_catchment
+from lab.orchestrate.lifecycle import LabError, LabHandle
 from lab.poll import PollTimeout, wait_until
-from lab.topology import Lab, Node
+from lab.predict.bgp import catchments
 
 RECORD = "maintenance.json"  # in the router's node directory: removed when the lab goes down
 BIRD_TOGGLE = re.compile(r"^define MAINT_GSHUT = ([01]);$", re.M)  # bird-templates/bird.conf.j2

@@ -22,12 +22,12 @@ from typing import Any
 
 import ansible_runner
 
-from lab import lifecycle
 from lab.ansible import felt, objectives, ops
 from lab.ansible.inventory import REPO, inventory
-from lab.lifecycle import LabError, LabHandle
+from lab.orchestrate import lifecycle
+from lab.orchestrate.lifecycle import LabError, LabHandle
 from lab.poll import wait_until
-from lab.runtime.clab import ClabRuntime
+from lab.runtime.clab.runtime import ClabRuntime
 
 Progress = Callable[[str], None] | None
 PROBE_TIMEOUT = 1.0  # lab.probe_run's default: a query unanswered after this is lost

@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from lab.model.topology import Lab
 from lab.render import dns, routing
 from lab.render.env import render
 from lab.render.options import RenderOptions
-from lab.topology import Lab
 
 __all__ = ["RenderOptions", "render_files", "write"]
 

@@ -35,13 +35,13 @@ from typing import Any
 
 import yaml
 
-from lab import lifecycle
+from lab.model.topology import Lab, Link, Node
+from lab.orchestrate import lifecycle
 from lab.render import render_files as render_node_files
 from lab.render.options import RenderOptions
 from lab.runtime.base import ProcSpec
-from lab.runtime.clab import PID_SUFFIX
+from lab.runtime.clab.runtime import PID_SUFFIX
 from lab.runtime.netns import HOST_SYSCTLS, ROUTER_SYSCTLS
-from lab.topology import Lab, Link, Node
 
 NODE_ROOT = PurePosixPath("/run/anycast-lab")  # state_root inside every container
 CONF_DIR = PurePosixPath("/etc/anycast-lab")  # where the binds put the rendered configs

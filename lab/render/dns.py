@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
+from lab.model.topology import Lab, Node
 from lab.render.env import render
 from lab.render.options import RenderOptions
-from lab.topology import Lab, Node
 
 
 def hostport(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int = 53) -> str:

@@ -7,12 +7,8 @@ from pathlib import Path
 
 import jinja2
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_DIRS = {
-    "frr": ROOT / "frr-templates",
-    "bird": ROOT / "bird-templates",
-    "dns": Path(__file__).resolve().parents[1] / "templates",
-}
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # package data: lab/templates/<kind>/
+TEMPLATE_DIRS = {kind: TEMPLATES / kind for kind in ("frr", "bird", "dns")}
 
 
 @cache

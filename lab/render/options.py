@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from lab.topology import Lab
+from lab.model.topology import Lab
 
 DEFAULT_STATE_ROOT = PurePosixPath("/run/anycast-lab")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lab import policy
+from lab.model import policy
+from lab.model.topology import Lab, Node, Session
 from lab.render.options import RenderOptions
-from lab.topology import Lab, Node, Session
 
 
 @dataclass(frozen=True)

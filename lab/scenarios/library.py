@@ -20,17 +20,20 @@ import dataclasses
 from typing import Any
 
 from dnsnode.agent.config import CheckConfig
-from lab import faults, faults_hijack, faults_policy
-from lab.catchment import catchments
+from lab import faults
 from lab.faults import FaultEvent
+from lab.faults import hijack as faults_hijack
+from lab.faults import policy as faults_policy
+from lab.model.topology import Lab
 from lab.poll import wait_until
+from lab.predict.bgp import catchments
 from lab.scenarios.runner import Ctx, Scenario
-from lab.topology import Lab
 
-WORKSHOP = "topologies/workshop.yml"
-WORKSHOP_BFD = "tests/data/topologies/workshop-bfd.yml"
-WORKSHOP_HIJACK = "tests/data/topologies/workshop-hijack.yml"
-WORKSHOP_HIJACK_ROV = "tests/data/topologies/workshop-hijack-rov.yml"
+# shipped topologies (lab/topologies/, package data), by name: lab.model.shipped.resolve
+WORKSHOP = "workshop"
+WORKSHOP_BFD = "workshop-bfd"
+WORKSHOP_HIJACK = "workshop-hijack"
+WORKSHOP_HIJACK_ROV = "workshop-hijack-rov"
 MARGIN = 2.0  # seconds: propagation through 2-3 speakers and probe resolution on a loaded host
 CHECK = CheckConfig()  # the agent's defaults: the rendered agent.yml does not override them
 

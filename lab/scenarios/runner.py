@@ -10,12 +10,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lab import measure, probe_run
-from lab.catchment_live import measure as dig_catchment
+from lab import measure
 from lab.faults import FaultEvent
-from lab.lifecycle import wait_converged
+from lab.observe import probes as probe_run
+from lab.observe.catchment import measure as dig_catchment
+from lab.observe.routewatch import RouteWatch
+from lab.orchestrate.lifecycle import wait_converged
 from lab.poll import PollTimeout, wait_until
-from lab.routewatch import RouteWatch
 
 STABLE_S = 2.0  # the expected site must answer every probe for this long to call it settled
 QUIET_S = 2.0  # and no router's best path may have changed for this long

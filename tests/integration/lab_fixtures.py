@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 
-from lab import lifecycle
-from lab.runtime import clab_lifecycle, procs
-from lab.runtime.clab import LAB_LABEL, ContainerlabCLI, Deployer, find_containerlab
+from lab.orchestrate import clab as clab_lifecycle
+from lab.orchestrate import lifecycle
+from lab.runtime import procs
+from lab.runtime.clab.runtime import LAB_LABEL, ContainerlabCLI, Deployer, find_containerlab
 from lab.runtime.netns import ETC_NETNS, NETNS_DIR
 from lab.runtime.state import STATE_FILE
 
@@ -114,7 +115,7 @@ def docker_client() -> Any:
 def clab_deployer(client: Any) -> Deployer:
     """containerlab where it is installed (unless --clab-deployer docker); the docker-SDK
     stand-in only when asked for: a test run never silently swaps one for the other."""
-    from lab.runtime.clab_docker import DockerDeployer
+    from lab.runtime.clab.docker_deployer import DockerDeployer
 
     if CHOICE.deployer == "docker":
         return DockerDeployer(client)
@@ -129,7 +130,7 @@ def clab_deployer(client: Any) -> Deployer:
 
 
 def need_images(client: Any) -> None:
-    from lab.runtime.clab_images import image_name
+    from lab.runtime.clab.images import image_name
 
     missing = [image_name(i) for i in CLAB_IMAGES if not client.images.list(image_name(i))]
     if missing:

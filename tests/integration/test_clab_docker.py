@@ -27,13 +27,15 @@ import dns.message
 import dns.query
 import pytest
 
-from lab import faults, lifecycle
-from lab.catchment import catchments
-from lab.catchment_live import measure, parse_dig
+from lab import faults
+from lab.observe.catchment import measure, parse_dig
+from lab.orchestrate import clab as clab_lifecycle
+from lab.orchestrate import lifecycle
 from lab.poll import wait_until
-from lab.runtime import clab_images, clab_lifecycle
-from lab.runtime.clab import LAB_LABEL
-from lab.runtime.clab_docker import DockerDeployer
+from lab.predict.bgp import catchments
+from lab.runtime.clab import images as clab_images
+from lab.runtime.clab.docker_deployer import DockerDeployer
+from lab.runtime.clab.runtime import LAB_LABEL
 from lab.scenarios import get
 from tests.scenarios.conftest import run_and_check
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab import lifecycle
-from lab.catchment_live import measure
+from lab.observe.catchment import measure
+from lab.orchestrate import lifecycle
 from lab.poll import wait_until
 from tests.integration.lab_fixtures import LAB_BIN, TOPOLOGIES, running_lab
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab import lifecycle
+from lab.orchestrate import lifecycle
 from lab.poll import wait_until
 from lab.runtime.netns import NETNS_DIR
 from tests.integration.lab_fixtures import TOPOLOGIES, Footprint, need_root, unique_name

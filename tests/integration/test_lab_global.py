@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab import lifecycle
-from lab.catchment import catchments
-from lab.catchment_live import measure
+from lab.observe.catchment import measure
+from lab.orchestrate import lifecycle
 from lab.poll import wait_until
+from lab.predict.bgp import catchments
 from tests.integration.lab_fixtures import TOPOLOGIES, running_lab
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from lab import lifecycle
+from lab.orchestrate import lifecycle
 from lab.poll import wait_until
 from lab.runtime.state import STATE_FILE
 from tests.integration.lab_fixtures import LAB_BIN, TOPOLOGIES, Footprint, need_root, unique_name

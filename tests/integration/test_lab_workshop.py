@@ -10,12 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab import faults, lifecycle
-from lab.bgpstate import Speaker
-from lab.catchment import catchments
-from lab.catchment_live import measure
-from lab.cli_runtime import status_json
+from lab import faults
+from lab.cli.runtime_cmds import status_json
+from lab.daemons.state import Speaker
+from lab.observe.catchment import measure
+from lab.orchestrate import lifecycle
 from lab.poll import wait_until
+from lab.predict.bgp import catchments
 from tests.integration.lab_fixtures import LAB_BIN, TOPOLOGIES, running_lab
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ from typing import Any
 import ansible_runner
 import pytest
 
-from lab import lifecycle
 from lab.ansible import ops, runner
 from lab.ansible.inventory import inventory
+from lab.orchestrate import lifecycle
 from tests.integration.lab_fixtures import LAB_BIN, ROOT, TOPOLOGIES, running_lab
 
 pytestmark = pytest.mark.integration

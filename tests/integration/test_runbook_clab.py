@@ -18,9 +18,9 @@ import pytest
 
 from dnsnode.xfr.serial import serial_add
 from lab.ansible import ops, rollout, runner
-from lab.runtime import clab_lifecycle
-from lab.runtime.clab import IMAGE_VENV, ClabRuntime
-from lab.runtime.clab_docker import DockerDeployer
+from lab.orchestrate import clab as clab_lifecycle
+from lab.runtime.clab.docker_deployer import DockerDeployer
+from lab.runtime.clab.runtime import IMAGE_VENV, ClabRuntime
 from tests.integration.lab_fixtures import LAB_BIN, ROOT, TOPOLOGIES, running_clab
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]

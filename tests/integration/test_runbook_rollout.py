@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from lab import lifecycle
 from lab.ansible import ops, rollout, runner
+from lab.orchestrate import lifecycle
 from tests.integration.lab_fixtures import ROOT, TOPOLOGIES, running_lab
 
 pytestmark = pytest.mark.integration

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from lab import lifecycle
 from lab.ansible import router_maint as rm
 from lab.ansible import runner
-from lab.catchment import catchments
+from lab.orchestrate import lifecycle
+from lab.predict.bgp import catchments
 from tests.integration.lab_fixtures import LAB_BIN, ROOT, TOPOLOGIES, running_lab
 
 pytestmark = pytest.mark.integration

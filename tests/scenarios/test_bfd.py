@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab import lifecycle
+from lab.model import shipped
+from lab.orchestrate import lifecycle
 from lab.scenarios import get
-from tests.integration.lab_fixtures import ROOT, running_lab
+from tests.integration.lab_fixtures import running_lab
 from tests.scenarios.conftest import run_and_check
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def workbfd() -> Iterator[lifecycle.UpResult]:
-    yield from running_lab(ROOT / get("crash-bfd").topology, prefix="sb")
+    yield from running_lab(shipped.resolve(get("crash-bfd").topology), prefix="sb")
 
 
 def test_crash_with_bfd(workbfd: lifecycle.UpResult) -> None:

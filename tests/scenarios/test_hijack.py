@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab import lifecycle
+from lab.model import shipped
+from lab.orchestrate import lifecycle
 from lab.scenarios import get
-from tests.integration.lab_fixtures import ROOT, running_lab
+from tests.integration.lab_fixtures import running_lab
 from tests.scenarios.conftest import run_and_check
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.fixture(scope="module", params=["hijack", "hijack-rov"])
 def hijack_lab(request: pytest.FixtureRequest) -> Iterator[tuple[str, lifecycle.UpResult]]:
     name = str(request.param)
-    for up in running_lab(ROOT / get(name).topology, prefix="sh"):
+    for up in running_lab(shipped.resolve(get(name).topology), prefix="sh"):
         yield name, up
 
 

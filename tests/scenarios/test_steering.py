@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from lab import lifecycle, measure
-from lab.loader import load
+from lab import measure
+from lab.model import shipped
+from lab.model.loader import load
+from lab.orchestrate import lifecycle
 from lab.scenarios import get, library
 from tests.integration.lab_fixtures import ROOT, running_lab
 from tests.scenarios.conftest import run_and_check
@@ -62,7 +64,7 @@ def test_steering(
 def test_med_decides_at_bird() -> None:
     """The control for med-bird, from the model: the prepends alone leave bob at sin (tb1 breaks
     the tie on router id), so it is the MED that moves him."""
-    h = SimpleNamespace(lab=load(ROOT / library.WORKSHOP))
+    h = SimpleNamespace(lab=load(shipped.resolve(library.WORKSHOP)))
     node, peer, ch = library.MED_BIRD_CHANGE
     assert library.predicted((node, peer, {"prepend": ch["prepend"]}))(h)["bob"] == "sin"
     assert library.predicted(library.MED_BIRD_CHANGE)(h)["bob"] == "fra"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab import lifecycle
+from lab.orchestrate import lifecycle
 from lab.scenarios import get
 from tests.integration.lab_fixtures import ROOT, running_lab
 from tests.scenarios.conftest import run_and_check

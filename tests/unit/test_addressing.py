@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lab import plan
-from lab.loader import load, loads
+from lab.model import plan
+from lab.model.loader import load, loads
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOS = [ROOT / "topologies" / "workshop.yml", ROOT / "topologies" / "global.yml"]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lab.loader import load
+from lab.model.loader import load
 from lab.render import clab
 from tests import golden_files
 
@@ -162,7 +162,7 @@ def test_routers_forward_and_hosts_do_not() -> None:
 
 
 def test_cli_renders_clab(tmp_path: Path) -> None:
-    from lab.cli import main
+    from lab.cli.main import main
 
     assert main(["render", str(CASES["workshop"]), "--runtime", "clab", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "workshop.clab.yml").exists()
@@ -180,12 +180,12 @@ def test_every_process_has_its_program_in_its_nodes_image() -> None:
         "resolver": {"unbound"},
         "client": {"zebra", "bgpd", "bfdd", "bird", "dnsnode"},
     }
-    for topo in [*SHIPPED, ROOT / "tests/data/topologies/workshop-hijack.yml"]:
+    for topo in [*SHIPPED, ROOT / "topologies/workshop-hijack.yml"]:
         lab = load(topo)
         procs = clab.container_procs(lab)
         for node in lab.nodes.values():
             image = clab.image_of(node)
             progs = {Path(p.argv[0]).name for stage in procs[node.name] for p in stage}
             assert progs <= carries[image], (topo.name, node.name, image, progs - carries[image])
-    rogue = load(ROOT / "tests/data/topologies/workshop-hijack.yml").nodes["rogue"]
+    rogue = load(ROOT / "topologies/workshop-hijack.yml").nodes["rogue"]
     assert clab.image_of(rogue) == "dnsnode"

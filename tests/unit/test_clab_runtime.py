@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import lifecycle
-from lab.cli import main
-from lab.runtime.clab import (
+from lab.cli.main import main
+from lab.orchestrate import lifecycle
+from lab.runtime.clab.runtime import (
     INSTALL_HINT,
     ClabError,
     ContainerlabCLI,

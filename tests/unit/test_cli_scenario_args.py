@@ -5,9 +5,9 @@ import argparse
 
 import pytest
 
-from lab.cli import build_parser, main
-from lab.cli_scenario import runtime_choice
-from lab.lifecycle import LabError
+from lab.cli.main import build_parser, main
+from lab.cli.scenario import runtime_choice
+from lab.orchestrate.lifecycle import LabError
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lab.ansible.inventory import inventory
-from lab.loader import load
+from lab.model.loader import load
 
 ROOT = Path(__file__).resolve().parents[2]
 

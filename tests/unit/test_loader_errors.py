@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import TopologyError
-from lab.loader import load, loads
+from lab.model.loader import load, loads
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "topologies"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.loader import load
+from lab.model.loader import load
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "topologies"

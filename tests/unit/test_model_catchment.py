@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.catchment import catchments, simulate
-from lab.loader import load, loads
+from lab.model.loader import load, loads
+from lab.predict.bgp import catchments, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import pytest
 
 from lab.ansible import objectives as ob
 from lab.ansible.felt import felt
-from lab.probe_run import Record
+from lab.observe.probes import Record
 
 ROOT = Path(__file__).resolve().parents[2]
 

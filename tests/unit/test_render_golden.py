@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.loader import load
+from lab.model.loader import load
 from lab.render import render_files
 from tests import golden_files
 

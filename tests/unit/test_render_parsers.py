@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-from lab.loader import load
+from lab.model.loader import load
 from lab.render import RenderOptions, write
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.ansible import router_maint as rm
-from lab.loader import load
+from lab.model.loader import load
 
 ROOT = Path(__file__).resolve().parents[2]
 P4 = "198.51.100.0/25"

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from lab.errors import TopologyError
-from lab.faults_hijack import more_specific
-from lab.loader import load
+from lab.faults.hijack import more_specific
+from lab.model.loader import load
 from lab.render import render_files
 
 ROOT = Path(__file__).resolve().parents[2]
-HIJACK_ROV = ROOT / "tests/data/topologies/workshop-hijack-rov.yml"
+HIJACK_ROV = ROOT / "topologies/workshop-hijack-rov.yml"
 
 
 def test_rov_router_gets_roas_and_rejects_invalid_on_every_import() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from lab.runtime import procs
 from lab.runtime.base import NotRecorded
-from lab.runtime.clab import IMAGE_VENV, OURS_SH, PROCS_SH, SIGNAL_SH, START_SH, node_argv
+from lab.runtime.clab.runtime import IMAGE_VENV, OURS_SH, PROCS_SH, SIGNAL_SH, START_SH, node_argv
 from lab.runtime.netns import NetnsRuntime
 from lab.runtime.state import Item, LabState, StateFile
 
@@ -92,7 +92,7 @@ def test_clab_scripts_never_signal_a_recycled_pid(tmp_path: Path) -> None:
 def test_host_venv_programs_run_as_the_images_own() -> None:
     host = str(Path(sys.executable).parent / "dnsnode")
     assert node_argv([host, "agent", "ctl"]) == [str(IMAGE_VENV / "bin" / "dnsnode"), "agent", "ctl"]
-    assert node_argv([sys.executable, "-m", "lab.probe"])[0] == str(
+    assert node_argv([sys.executable, "-m", "lab.observe.probe"])[0] == str(
         IMAGE_VENV / "bin" / Path(sys.executable).name
     )
     assert node_argv(["/usr/lib/frr/bgpd", "-f", "x"]) == ["/usr/lib/frr/bgpd", "-f", "x"]

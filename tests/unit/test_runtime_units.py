@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.bgpstate import _bird_best
-from lab.catchment_live import parse_dig
-from lab.lifecycle import link_specs, node_specs
-from lab.loader import load
+from lab.daemons.state import _bird_best
+from lab.model.loader import load
+from lab.observe.catchment import parse_dig
+from lab.orchestrate.lifecycle import link_specs, node_specs
 from lab.runtime import procs
 from lab.runtime.state import Item, LabState, StateFile
 

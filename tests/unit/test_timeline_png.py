@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from lab.timeline_png import ANSWERED, rows, site_colours, write
+from lab.measure.picture import ANSWERED, rows, site_colours, write
 
 
 def test_a_site_keeps_its_colour_whatever_else_a_run_saw() -> None:

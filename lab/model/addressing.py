@@ -1,0 +1,206 @@
+"""Turn a validated TopologySpec into a Lab: nodes, interfaces, links, sessions, addresses.
+
+The address plan itself (ranges, numbering, interface names) is documented in `lab.plan`.
+Order of processing, which fixes every number:
+1. BGP speakers get router ids: routers in file order, then sites.
+2. p2p links: `links:` in file order (skipping links to IXP route servers), then each site's
+   upstreams in file order. Link ln takes the n-th /31 and /126.
+3. IXP fabrics: one LAN per IXP AS, in `ases:` order: the route server is .1, members follow in
+   `links:` order (198.18.(15+j).0/24, 2001:db8:ff02:j::/64 for the j-th IXP).
+4. Eyeball LANs: eyeball ASes that have clients, in `ases:` order.
+5. The hidden primary's LAN.
+Each node numbers its interfaces eth1, eth2, ... in that same order.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+
+from lab.model import plan
+from lab.model.spec import Knobs, LinkSpec, TopologySpec
+from lab.model.topology import Iface, Lab, Link, Node, Relation, Service, Session
+from lab.model.validate import resolver_name
+
+_REL_A: dict[str, tuple[Relation, Relation]] = {
+    # rel (a to b) -> (what b is to a, what a is to b)
+    "p2c": ("customer", "provider"),
+    "c2p": ("provider", "customer"),
+    "p2p": ("peer", "peer"),
+}
+IXP4 = ipaddress.IPv4Network("198.18.16.0/20")
+IXP6 = ipaddress.IPv6Network("2001:db8:ff02::/48")
+
+
+class _Builder:
+    def __init__(self, spec: TopologySpec, source: str) -> None:
+        self.spec = spec
+        self.source = source
+        self.nodes: dict[str, Node] = {}
+        self.links: list[Link] = []
+        self.as_role = {a.asn: a.role for a in spec.ases}
+        self.as_by_ref: dict[int | str, int] = {}
+        for a in spec.ases:
+            self.as_by_ref[a.asn] = a.asn
+            self.as_by_ref[a.name] = a.asn
+        self.ixp_routers = {r.name for r in spec.routers if self.as_role.get(r.asn) == "ixp"}
+
+    def add_iface(self, node: Node, link: str, a4: plan.If4, a6: plan.If6) -> Iface:
+        iface = Iface(node.name, f"eth{len(node.ifaces) + 1}", link, a4, a6)
+        node.ifaces.append(iface)
+        return iface
+
+    def speakers(self) -> None:
+        svc = self.spec.service
+        n = 0
+        for r in self.spec.routers:
+            n += 1
+            lo4, lo6 = plan.loopback(n)
+            self.nodes[r.name] = Node(
+                r.name, "router", r.asn, self.as_role.get(r.asn), r.daemon, lo4.ip, lo4, lo6, rov=r.rov
+            )
+        for k, s in enumerate(self.spec.sites, start=1):
+            n += 1
+            lo4, lo6 = plan.loopback(n)
+            u4, u6 = plan.site_unicast(k)
+            self.nodes[s.name] = Node(
+                s.name, "site", svc.asn, "content", s.daemon or svc.daemon, lo4.ip, lo4, lo6,
+                unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
+            )  # fmt: skip
+
+    def p2p_links(self) -> None:
+        items: list[tuple[str, str, str, LinkSpec | None, dict[str, Knobs], float | None, float]] = []
+        for link in self.spec.links:
+            if link.a in self.ixp_routers or link.b in self.ixp_routers:
+                continue
+            items.append((link.a, link.b, link.rel, link, link.ends, link.latency, link.loss))
+        for s in self.spec.sites:
+            for up in s.upstreams:
+                items.append((up.router, s.name, "p2c", None, up.ends, up.latency, up.loss))
+        pair_count = Counter(frozenset((a, b)) for a, b, *_ in items)
+        for n, (a, b, rel, _spec, ends, latency, loss) in enumerate(items, start=1):
+            lid = f"l{n}"
+            (a4, b4), (a6, b6) = plan.p2p(n)
+            na, nb = self.nodes[a], self.nodes[b]
+            ia = self.add_iface(na, lid, a4, a6)
+            ib = self.add_iface(nb, lid, b4, b6)
+            self.links.append(Link(lid, "p2p", [ia, ib], a4.network, a6.network, latency, loss))
+            rel_b, rel_a = _REL_A[rel]
+            parallel = pair_count[frozenset((a, b))] > 1
+            for here, there, mine, theirs, rel_there in ((na, nb, ia, ib, rel_b), (nb, na, ib, ia, rel_a)):
+                sid = _ident(there.name) + (f"_{lid}" if parallel else "")
+                assert there.asn is not None
+                here.sessions.append(
+                    Session(
+                        sid, there.name, there.asn, rel_there, mine.name, lid,
+                        mine.addr4.ip, theirs.addr4.ip, mine.addr6.ip, theirs.addr6.ip,
+                        ends.get(here.name, Knobs()),
+                    )
+                )  # fmt: skip
+
+    def ixps(self) -> None:
+        j = 0
+        for a in self.spec.ases:
+            if a.role != "ixp":
+                continue
+            rs_name = next((r.name for r in self.spec.routers if r.asn == a.asn), None)
+            if rs_name is None:
+                continue
+            j += 1
+            net4 = ipaddress.IPv4Network(f"{IXP4.network_address + 256 * (j - 1)}/24")
+            net6 = ipaddress.IPv6Network(f"{IXP6.network_address + (j << 64)}/64")
+            lid = f"ix-{a.name}"[:15]
+            rs = self.nodes[rs_name]
+            rs4, rs6 = plan.host(net4, net6, 1)
+            rs_if = self.add_iface(rs, lid, rs4, rs6)
+            ends = [rs_if]
+            k = 1
+            for link in self.spec.links:
+                if rs_name not in (link.a, link.b):
+                    continue
+                member = self.nodes[link.b if link.a == rs_name else link.a]
+                k += 1
+                m4, m6 = plan.host(net4, net6, k)
+                m_if = self.add_iface(member, lid, m4, m6)
+                ends.append(m_if)
+                assert member.asn is not None and rs.asn is not None
+                member.sessions.append(
+                    Session(
+                        _ident(rs.name), rs.name, rs.asn, "peer", m_if.name, lid,
+                        m4.ip, rs4.ip, m6.ip, rs6.ip, link.ends.get(member.name, Knobs()), peer_is_rs=True,
+                    )
+                )  # fmt: skip
+                rs.sessions.append(
+                    Session(
+                        _ident(member.name), member.name, member.asn, "peer", rs_if.name, lid,
+                        rs4.ip, m4.ip, rs6.ip, m6.ip, link.ends.get(rs.name, Knobs()), rs_client=True,
+                    )
+                )  # fmt: skip
+            self.links.append(Link(lid, "lan", ends, net4, net6))
+
+    def eyeball_lans(self) -> None:
+        m = 0
+        for a in self.spec.ases:
+            clients = [c for c in self.spec.clients if self.as_by_ref.get(c.as_) == a.asn]
+            if a.role != "eyeball" or not clients:
+                continue
+            m += 1
+            net4, net6 = plan.lan(m)
+            lid = f"lan-{a.name}"[:15]
+            router = next(self.nodes[r.name] for r in self.spec.routers if r.asn == a.asn)
+            gw4, gw6 = plan.host(net4, net6, 1)
+            ends = [self.add_iface(router, lid, gw4, gw6)]
+            router.originate4.append(net4)
+            router.originate6.append(net6)
+            res = Node(resolver_name(a.name), "resolver", a.asn, lan_of=a.asn)
+            res.gateway4, res.gateway6 = gw4.ip, gw6.ip
+            r4, r6 = plan.host(net4, net6, 2)
+            ends.append(self.add_iface(res, lid, r4, r6))
+            self.nodes[res.name] = res
+            for k, c in enumerate(clients, start=3):
+                node = Node(
+                    c.name, "client", a.asn, gateway4=gw4.ip, gateway6=gw6.ip,
+                    resolver4=r4.ip, resolver6=r6.ip, lan_of=a.asn,
+                )  # fmt: skip
+                c4, c6 = plan.host(net4, net6, k)
+                ends.append(self.add_iface(node, lid, c4, c6))
+                self.nodes[node.name] = node
+            self.links.append(Link(lid, "lan", ends, net4, net6))
+
+    def primary(self) -> tuple[plan.V4 | None, plan.V6 | None]:
+        p = self.spec.primary
+        if p is None:
+            return None, None
+        router = self.nodes[p.router]
+        net4, net6 = plan.PRIMARY4, plan.PRIMARY6
+        gw4 = ipaddress.IPv4Interface(f"{net4.network_address + 1}/{net4.prefixlen}")
+        gw6 = ipaddress.IPv6Interface(f"{net6.network_address + 1}/{net6.prefixlen}")
+        p4 = ipaddress.IPv4Interface(f"{net4.network_address + 53}/{net4.prefixlen}")
+        p6 = ipaddress.IPv6Interface(f"{net6.network_address + 0x53}/{net6.prefixlen}")
+        ends = [self.add_iface(router, "lan-primary", gw4, gw6)]
+        router.originate4.append(net4)
+        router.originate6.append(net6)
+        node = Node(p.name, "primary", router.asn, gateway4=gw4.ip, gateway6=gw6.ip)
+        ends.append(self.add_iface(node, "lan-primary", p4, p6))
+        self.nodes[node.name] = node
+        self.links.append(Link("lan-primary", "lan", ends, net4, net6))
+        return p4.ip, p6.ip
+
+
+def _ident(name: str) -> str:
+    """A node name as a BIRD identifier (letters, digits, underscores)."""
+    return name.replace("-", "_")
+
+
+def build(spec: TopologySpec, source: str = "<memory>") -> Lab:
+    """Assign addresses; `spec` must have passed `lab.validate.check` without issues."""
+    b = _Builder(spec, source)
+    b.speakers()
+    b.p2p_links()
+    b.ixps()
+    b.eyeball_lans()
+    p4, p6 = b.primary()
+    svc = spec.service
+    d4, d6 = plan.service_addresses(svc.prefix4, svc.prefix6)
+    service = Service(svc.zone, svc.asn, svc.prefix4, svc.prefix6, svc.address4 or d4, svc.address6 or d6)
+    return Lab(spec.name, source, spec, service, b.nodes, b.links, p4, p6)

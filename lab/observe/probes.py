@@ -1,0 +1,129 @@
+"""Start, read and stop the client probes (lab/probe.py) of a running lab.
+
+Each probe is started through the runtime (`runtime.start`), so it is recorded like any
+daemon (netns: the lab's state file; clab: inside the client's container, where the image's
+copy of this package runs it) and `lab down` / `lab cleanup` remove it. Stopping goes through
+`runtime.stop`, by the recorded PID and start time only (SIGTERM: the probe finishes its
+outstanding queries).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab.poll import wait_until
+from lab.runtime.base import NotRecorded, ProcSpec
+
+DEFAULT_INTERVAL = 0.02
+DEFAULT_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Record:
+    client: str
+    kind: str  # direct / v6 (direct, to the IPv6 service address) / resolver
+    mono: float  # send time, CLOCK_MONOTONIC
+    seq: int
+    site: str | None
+    rtt_ms: float | None
+    rcode: str | None
+    lost: bool
+
+    @classmethod
+    def of(cls, client: str, d: dict[str, Any]) -> Record:
+        return cls(client, d["kind"], d["mono"], d.get("seq", 0), d.get("site"), d.get("rtt_ms"),
+                   d.get("rcode"), bool(d.get("lost")))  # fmt: skip
+
+
+def read_records(path: Path, client: str) -> list[Record]:
+    out: list[Record] = []
+    if not path.exists():
+        return out
+    with open(path) as f:
+        for line in f:
+            if not line.endswith("\n"):
+                break  # the probe is writing this one
+            d = json.loads(line)
+            if d.get("kind") in ("direct", "v6", "resolver"):
+                out.append(Record.of(client, d))
+    out.sort(key=lambda r: (r.kind, r.mono))
+    return out
+
+
+@dataclass
+class ProbeSet:
+    """The probes of one measurement run, one per client."""
+
+    handle: Any  # lab.lifecycle.LabHandle (not imported: avoids a cycle)
+    run_id: str
+    interval: float
+    files: dict[str, Path] = field(default_factory=dict)  # client -> JSON lines file
+
+    @property
+    def proc_name(self) -> str:
+        return f"probe-{self.run_id}"
+
+    def records(self) -> dict[str, list[Record]]:
+        return {c: read_records(p, c) for c, p in self.files.items()}
+
+    def stop(self, timeout: float = 5.0) -> None:
+        rt = self.handle.runtime
+        for c in self.files:  # every probe at once, then wait for each
+            rt.signal(c, self.proc_name, signal.SIGTERM)
+        for c in self.files:
+            with contextlib.suppress(NotRecorded):  # never started (runtime.start failed part-way)
+                rt.stop(c, self.proc_name, signal.SIGTERM, timeout)
+
+
+def start(
+    h: Any,
+    clients: list[str] | None = None,
+    interval: float = DEFAULT_INTERVAL,
+    timeout: float = DEFAULT_TIMEOUT,
+    duration: float = 300.0,
+    resolver: bool = True,
+) -> ProbeSet:
+    """One probe per client: the service address over IPv4 and IPv6, and the client's resolver."""
+    lab = h.lab
+    run_id = secrets.token_hex(3)
+    ps = ProbeSet(h, run_id, interval)
+    specs = []
+    names = clients or [n.name for n in lab.of_kind("client")]
+    for name in names:
+        node = lab.nodes[name]
+        nd = h.dir / name
+        out = nd / f"probe-{run_id}.jsonl"
+        argv = [sys.executable, "-m", "lab.observe.probe", "--out", str(out), "--zone", lab.service.zone,
+                "--direct", str(lab.service.address4), "--direct", str(lab.service.address6),
+                "--interval", str(interval),
+                "--timeout", str(timeout), "--duration", str(duration)]  # fmt: skip
+        if resolver and node.resolver4 is not None:
+            argv += ["--resolver", str(node.resolver4)]
+        specs.append(
+            ProcSpec(
+                name, ps.proc_name, argv, Path(__file__).resolve().parents[1], nd / f"{ps.proc_name}.out"
+            )
+        )
+        ps.files[name] = out
+    h.runtime.start(specs)
+    return ps
+
+
+def wait_answering(ps: ProbeSet, since: float, count: int = 10, timeout: float = 15.0) -> float:
+    """Until every client has `count` answered direct records sent after `since`."""
+
+    def short() -> list[str]:
+        recs = ps.records()
+        return [
+            c for c, rs in recs.items()
+            if sum(1 for r in rs if r.kind == "direct" and r.mono >= since and not r.lost) < count
+        ]  # fmt: skip
+
+    return wait_until(short, lambda s: not s, timeout=timeout, interval=0.1, what="probes answering").elapsed
