@@ -45,8 +45,8 @@ $(STAMPS)/venv: pyproject.toml
 	@touch $@
 
 lint: venv
-	$(VENV)/bin/ruff check dnsnode lab tests bench ansible_plugins
-	$(VENV)/bin/ruff format --check dnsnode lab tests bench ansible_plugins
+	$(VENV)/bin/ruff check dnsnode lab tests bench examples
+	$(VENV)/bin/ruff format --check dnsnode lab tests bench examples
 
 typecheck: venv
 	$(VENV)/bin/mypy dnsnode lab

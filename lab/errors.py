@@ -1,17 +1,21 @@
-"""Topology errors, phrased for the user: file, line, what is wrong and the fix."""
+"""Errors every layer may raise, phrased for the user: what is wrong and the fix.
+
+Nothing here imports the rest of the package, so any module can raise these without
+pulling in orchestration (issue 10: `LabError` used to live in lab.lifecycle).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.model.yamlsrc import Path_
+YamlPath = tuple[str | int, ...]  # keys and list indices from the document's root
 
 
 @dataclass(frozen=True)
 class Issue:
     """One problem found in a topology, located by its path in the YAML data."""
 
-    path: Path_
+    path: YamlPath
     message: str
 
 
@@ -31,3 +35,7 @@ class TopologyError(ValueError):
     def __init__(self, issues: list[LocatedIssue]) -> None:
         self.issues = sorted(issues, key=lambda i: (i.filename, i.line, i.message))
         super().__init__("\n".join(str(i) for i in self.issues))
+
+
+class LabError(RuntimeError):
+    """A step on a lab failed; the message says what to do next."""

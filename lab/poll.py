@@ -3,6 +3,10 @@
 `wait_until` never sleeps a fixed time to "let things settle": it asks the system again
 until the predicate holds or the deadline passes, and reports how long success took so
 that callers can print and assert convergence figures.
+
+It fails fast: only errors the caller declares as "not yet" (by default `NotYet` and its
+subclasses, e.g. a daemon whose socket is not there yet) are retried. Anything else (a dead
+daemon, a TypeError) is raised at once, instead of surfacing as a timeout much later.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+
+class NotYet(Exception):
+    """Raised by a probe whose state is not there yet: wait_until asks again."""
 
 
 class PollTimeout(AssertionError):
@@ -38,10 +46,11 @@ def wait_until(
     timeout: float,
     interval: float = 0.05,
     what: str = "condition",
+    retry: tuple[type[BaseException], ...] = (NotYet,),
 ) -> PollResult[T]:
     """Call `probe` until `ok(value)` holds; raise PollTimeout with the last value otherwise.
 
-    Exceptions from `probe` count as "not yet" (a daemon still starting refuses its socket).
+    Exceptions of the `retry` types from `probe` count as "not yet"; any other is raised.
     """
     start = time.monotonic()
     deadline = start + timeout
@@ -54,7 +63,7 @@ def wait_until(
             if ok(value):
                 return PollResult(value, time.monotonic() - start, attempts)
             last = value
-        except Exception as exc:  # any failure to observe means "not yet"
+        except retry as exc:  # declared "not yet": ask again
             last = exc
         if time.monotonic() >= deadline:
             raise PollTimeout(what, timeout, last)

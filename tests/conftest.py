@@ -2,10 +2,12 @@
 
     pytest tests/scenarios --runtime clab --clab-deployer docker
 
---runtime clab brings the labs of tests/integration/lab_fixtures.running_lab up as containers
-(the scenario suite runs unchanged); tests of the netns runtime's own internals are skipped
-then. --clab-deployer docker deploys with the docker-SDK stand-in (lab.runtime.clab_docker)
-where containerlab is not installed; without it such a run skips and says so.
+--runtime and --clab-deployer are the anycast-lab pytest plugin's (lab/testing/plugin.py, active
+wherever the package is installed). --runtime clab brings the labs of
+tests/integration/lab_fixtures.running_lab up as containers (the scenario suite runs unchanged);
+tests of the netns runtime's own internals are skipped then. --clab-deployer docker deploys with
+the docker-SDK stand-in (lab.runtime.clab.docker_deployer) where containerlab is not installed;
+without it such a run skips and says so.
 """
 
 from __future__ import annotations
@@ -19,16 +21,8 @@ from tests.integration import lab_fixtures
 HERE = Path(__file__).resolve().parent
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    g = parser.getgroup("anycast-lab")
-    g.addoption("--runtime", choices=("netns", "clab"), default="netns",
-                help="where running_lab brings labs up (default netns)")  # fmt: skip
-    g.addoption("--clab-deployer", choices=("containerlab", "docker"), default="containerlab",
-                help="clab: deploy with containerlab (default) or the docker-SDK stand-in")  # fmt: skip
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    lab_fixtures.configure(config.getoption("--runtime"), config.getoption("--clab-deployer"))
+    lab_fixtures.configure(config.getoption("--runtime") or "netns", config.getoption("--clab-deployer") or "containerlab")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

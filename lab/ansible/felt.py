@@ -1,4 +1,4 @@
-"""The seam to the lab's probes and measurement (lab.probe_run, lab.measure, lab.faults):
+"""The seam to the lab's probes and measurement (lab.observe, lab.measure, lab.faults):
 the only module of lab.ansible that calls them.
 
 What users felt during a window [start, end) on CLOCK_MONOTONIC: the probe records sent in it
@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from lab import faults, measure
+from lab.daemons.base import LabAccess
+from lab.measure.report import ProbePoint
 from lab.observe import probes as probe_run
 from lab.observe.probes import ProbeSet, Record
 
 PROBES_FILE = "probes.json"  # in the rehearsal directory: client -> probe timeline file
 
 
-def start_probes(h: Any, out_dir: Path, duration: float) -> ProbeSet:
+def start_probes(h: LabAccess, out_dir: Path, duration: float) -> ProbeSet:
     ps = probe_run.start(h, duration=duration)
     (out_dir / PROBES_FILE).write_text(json.dumps({c: str(p) for c, p in ps.files.items()}))
     return ps
@@ -95,26 +97,26 @@ def felt(records: Mapping[str, Sequence[Record]], start: float, end: float) -> F
 
 # -- announcing a site: the agent process (recorded by the runtime: netns in the lab's state
 # file, clab inside the site's container; lab.faults.running asks the runtime) ------------------
-def agent_running(h: Any, site: str) -> bool:
+def agent_running(h: LabAccess, site: str) -> bool:
     return faults.running(h, site, "agent")
 
 
-def announce(h: Any, site: str) -> None:
+def announce(h: LabAccess, site: str) -> None:
     """Start the site's stopped agent (withdrawing is the running agent's `ctl withdraw`)."""
     faults.announce(h, site)
 
 
-def proc_running(h: Any, node: str, name: str) -> bool:
+def proc_running(h: LabAccess, node: str, name: str) -> bool:
     return faults.running(h, node, name)
 
 
-def stop_dns(h: Any, site: str) -> None:
+def stop_dns(h: LabAccess, site: str) -> None:
     """SIGTERM to the site's dnsnode (an operator's `stop`): the agent withdraws once its
     checks fail (fall 3 x 1 s)."""
     faults.stop_proc(h, site, "dnsnode")
 
 
-def start_dns(h: Any, site: str) -> None:
+def start_dns(h: LabAccess, site: str) -> None:
     faults.start_proc(h, site, "dnsnode")
 
 
@@ -124,20 +126,13 @@ def timeline_png(
     """The rehearsal's timeline through lab.timeline_png (the scenario reports' picture): one
     row per client, a dot per probe coloured by site, lost queries as red crosses, and each
     task's start as a vertical line (in place of a scenario's faults)."""
-    from lab.measure import picture as tl
+    from lab.measure import picture
 
     t0 = tasks[0].start if tasks else min((r.mono for rs in records.values() for r in rs), default=0.0)
-    rep = {
-        "scenario": title,
-        "t0": t0,
-        "convergence_s": round(tasks[-1].end - t0, 2) if tasks else 0.0,
-        "lost": lost,
-        "faults": [
-            {"mono": t.start, "name": t.name[:28]} for t in tasks if t.status in ("changed", "failed")
-        ],
-        "route_changes": [],
-        "records": {
-            c: [[round(r.mono - t0, 4), r.kind[0], measure.state(r)] for r in rs] for c, rs in records.items()
-        },
-    }
-    return tl.write(rep, path)
+    dur = round(tasks[-1].end - t0, 2) if tasks else 0.0
+    timeline = picture.Timeline(
+        f"{title}: convergence {dur} s, lost {lost}",
+        {c: [ProbePoint(r.mono - t0, r.kind, measure.state(r)) for r in rs] for c, rs in records.items()},
+        [picture.Mark(t.start - t0, t.name[:28]) for t in tasks if t.status in ("changed", "failed")],
+    )
+    return picture.write(timeline, path)

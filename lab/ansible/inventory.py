@@ -5,7 +5,7 @@ Groups: `sites`, `routers` (with `as<ASN>` children, and `frr`/`bird` by daemon)
 through `lab runbook ...`). Host variables name what a role needs without reading the
 topology again: ASN, site name, daemon, service prefixes, sockets, the zone file.
 
-Runtimes: `netns` hosts use our connection plugin (ansible_plugins/connection/netns.py,
+Runtimes: `netns` hosts use our connection plugin (lab/ansible/plugins/connection/netns.py,
 `anycast_netns: <lab>-<node>`); `clab` hosts use community.docker's `docker` connection
 (`docker exec`; the collection comes with the `ansible` package, pyproject.toml) with the
 node's container name (`clab-<lab>-<node>`, as containerlab and the docker stand-in name
@@ -25,13 +25,13 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from lab.daemons import driver_of
 from lab.model.topology import Lab, Node
 from lab.runtime.clab.runtime import IMAGE_VENV, NODE_ROOT, NODES_DIR
 
 Runtime = Literal["netns", "clab"]
 CLAB_ROOT = NODE_ROOT  # the node directories' parent inside containers
-REPO = Path(__file__).resolve().parents[2]
-RUN_ROOT = PurePosixPath("/run/anycast-lab")  # lab.lifecycle.RUN_ROOT (not imported: a cycle)
+RUN_ROOT = PurePosixPath("/run/anycast-lab")  # lab.orchestrate.handle.RUN_ROOT, as a node path
 CLAB_REMOTE_TMP = "/tmp/.ansible-lab"  # module files inside a container (not the host's paths)
 
 
@@ -91,10 +91,7 @@ def host_vars(
         hv["asn"] = n.asn
     if n.daemon is not None:
         hv["daemon"] = n.daemon
-        if n.daemon == "bird":
-            hv["bird_socket"] = str(d / "bird.ctl")
-        else:
-            hv["vtysh"] = f"vtysh --vty_socket {d}"
+        hv.update(driver_of(n).inventory_vars(str(d)))
     if n.router_id is not None:
         hv["router_id"] = str(n.router_id)
     if n.sessions:

@@ -27,10 +27,10 @@ from typing import Any
 
 from dnsnode.xfr.serial import serial_gt
 from lab.ansible import felt
-from lab.daemons.state import Speaker
+from lab.daemons import processes, speaker
+from lab.errors import LabError
 from lab.observe.catchment import measure as dig_catchment
-from lab.orchestrate import lifecycle
-from lab.orchestrate.lifecycle import LabError, LabHandle
+from lab.orchestrate.handle import LabHandle
 from lab.poll import PollTimeout, wait_until
 from lab.predict.bgp import catchments
 
@@ -66,7 +66,7 @@ def _site(h: LabHandle, site: str) -> None:
 def agent_ctl(h: LabHandle, site: str, command: str) -> dict[str, Any]:
     """`dnsnode agent ctl COMMAND` inside the site (drain|withdraw|undrain|status)."""
     sock = h.dir / site / "agent.sock"
-    res = h.runtime.exec(site, [lifecycle._bin("dnsnode"), "agent", "ctl", "--socket", str(sock), command])
+    res = h.runtime.exec(site, [processes.program("dnsnode"), "agent", "ctl", "--socket", str(sock), command])
     if res.returncode != 0:
         return {"ok": False, "error": (res.stderr or res.stdout).strip()}
     return dict(json.loads(res.stdout))
@@ -92,7 +92,7 @@ def heard_by(h: LabHandle, site: str) -> dict[str, list[str]]:
     prefixes = [str(h.lab.service.prefix4), str(h.lab.service.prefix6)]
     out: dict[str, list[str]] = {p: [] for p in prefixes}
     for u in ups:
-        sp = Speaker.of(h.lab.nodes[u], h.dir)
+        sp = speaker(h.lab.nodes[u], h.dir / u)
         for p in prefixes:
             if site in sp.best(p).from_peers:
                 out[p].append(u)

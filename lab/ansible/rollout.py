@@ -40,7 +40,8 @@ import dns.zone
 from dnsnode.xfr.serial import serial_add, serial_gt
 from dnsnode.zonefile import ZoneFileError, load_zone_file
 from lab.ansible import zonecheck
-from lab.orchestrate.lifecycle import LabError, LabHandle
+from lab.errors import LabError
+from lab.orchestrate.handle import LabHandle
 from lab.render.dns import zone_file_name
 
 CANDIDATE_SUFFIX = ".candidate"

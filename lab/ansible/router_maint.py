@@ -19,9 +19,7 @@ resolvers of those routers' ASes. They lose queries while its daemon restarts, d
 from __future__ import annotations
 
 import json
-import re
 import signal
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,16 +27,16 @@ from typing import Any
 
 from lab import faults
 from lab.ansible import ops
-from lab.daemons.state import Speaker, StateError, bird_command, frr_command
+from lab.daemons import driver_of, speaker
+from lab.daemons.base import DaemonError, DaemonUnreachable
+from lab.errors import LabError
 from lab.model.topology import Lab, Node
 from lab.observe.catchment import measure as dig_catchment
-from lab.orchestrate.lifecycle import LabError, LabHandle
+from lab.orchestrate.handle import LabHandle
 from lab.poll import PollTimeout, wait_until
 from lab.predict.bgp import catchments
 
 RECORD = "maintenance.json"  # in the router's node directory: removed when the lab goes down
-BIRD_TOGGLE = re.compile(r"^define MAINT_GSHUT = ([01]);$", re.M)  # bird-templates/bird.conf.j2
-FRR_TOGGLE = " bgp graceful-shutdown"  # under `router bgp`, as `write memory` would keep it
 GSHUT_LP = 0  # RFC 8326: receivers set LOCAL_PREF 0 on routes carrying GRACEFUL_SHUTDOWN
 
 Paths = dict[str, dict[str, dict[str, Any]]]  # node -> prefix -> {best_peer, as_path, from_peers}
@@ -58,41 +56,22 @@ def prefixes(lab: Lab) -> list[str]:
 
 # -- the drain toggle --------------------------------------------------------------------------
 def config_file(h: LabHandle, r: Node) -> Path:
-    return h.dir / r.name / ("frr.conf" if r.daemon == "frr" else "bird.conf")
+    return h.dir / r.name / driver_of(r).config_file
 
 
 def config_drained(h: LabHandle, r: Node) -> bool:
     """Whether the router's config file (what a restarted daemon reads) has the drain on."""
     path = config_file(h, r)
-    text = path.read_text()
-    if r.daemon == "frr":
-        return FRR_TOGGLE in text.splitlines()
-    m = BIRD_TOGGLE.search(text)
-    if m is None:
-        raise LabError(
-            f"{path}: no `define MAINT_GSHUT = 0;` line (rendered by an older anycast-lab): "
-            "fix: bring the lab up again (`lab down`, `lab up`) to render bird-templates/bird.conf.j2"
-        )
-    return m.group(1) == "1"
+    try:
+        return driver_of(r).gshut_configured(path.read_text())
+    except DaemonError as exc:
+        raise LabError(f"{path}: {exc}") from None
 
 
 def running_drained(h: LabHandle, r: Node) -> bool:
-    """Whether the running daemon has the drain on (FRR: its running config; BIRD: the value
-    of the constant in the config it last loaded, `birdc eval`)."""
-    sock = h.dir / r.name
-    if r.daemon == "frr":  # bgpd's vty answers `show running-config` only through vtysh
-        res = subprocess.run(
-            ["vtysh", "--vty_socket", str(sock), "-d", "bgpd", "-c", "show running-config"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        if res.returncode != 0:
-            raise StateError(f"vtysh at {sock}: {res.stderr.strip() or res.stdout.strip()}")
-        return FRR_TOGGLE in res.stdout.splitlines()
-    lines = bird_command(sock / "bird.ctl", "eval MAINT_GSHUT")
-    return any(line.strip() == "1" for line in lines)
+    """Whether the running daemon has the drain on (FRR: its running config, through vtysh in
+    the node; BIRD: the value of the constant in the config it last loaded, `eval`)."""
+    return driver_of(r).gshut_running(h, r)
 
 
 # -- what the neighbours hold from the router ---------------------------------------------------
@@ -108,46 +87,8 @@ class Received:
 def received_from(h: LabHandle, node: Node, r: str, prefix: str) -> list[Received]:
     """The routes `node` holds for `prefix` learned from router `r`, with their local-pref and
     whether they carry GRACEFUL_SHUTDOWN (65535:0)."""
-    sp = Speaker.of(node, h.dir)
-    out = []
-    if sp.frr_vty is not None:
-        afi = "ipv6" if ":" in prefix else "ipv4"
-        data = json.loads(frr_command(sp.frr_vty, f"show bgp {afi} unicast {prefix} json") or "{}")
-        for p in data.get("paths", []):
-            if sp._peer_of(p.get("peer", {}).get("peerId", "?")) != r:
-                continue
-            comm = str(p.get("community", {}).get("string", ""))
-            out.append(
-                Received(
-                    node.name,
-                    prefix,
-                    p.get("locPrf"),
-                    "graceful-shutdown" in comm.split() or "65535:0" in comm.split(),
-                    bool(p.get("bestpath", {}).get("overall")),
-                )
-            )
-        return out
-    assert sp.bird_sock is not None
-    try:
-        lines = bird_command(sp.bird_sock, f"show route {prefix} all")
-    except StateError as exc:  # "Network not found": it holds nothing
-        if "Network not found" in str(exc):
-            return []
-        raise
-    by_id = {s.id: s.peer for s in node.sessions}
-    cur: dict[str, Any] | None = None
-    routes: list[dict[str, Any]] = []
-    for line in lines:
-        m = re.match(r"^(?:\S+\s+)?\s*unicast\s+\[(\S+)\s.*?\](\s+\*)?", line)
-        if m:
-            cur = {"peer": by_id.get(m.group(1).rpartition("_")[0]), "best": bool(m.group(2)), "lp": None}
-            cur["gshut"] = False
-            routes.append(cur)
-        elif cur is not None and line.strip().startswith("BGP.local_pref:"):
-            cur["lp"] = int(line.split(":", 1)[1])
-        elif cur is not None and line.strip().startswith("BGP.community:"):
-            cur["gshut"] = "(65535,0)" in line.replace(" ", "")
-    return [Received(node.name, prefix, x["lp"], x["gshut"], x["best"]) for x in routes if x["peer"] == r]
+    routes = speaker(node, h.dir / node.name).routes(prefix)
+    return [Received(node.name, prefix, x.local_pref, x.gshut, x.best) for x in routes if x.peer == r]
 
 
 def depreferred(h: LabHandle, r: Node) -> dict[str, Any]:
@@ -176,7 +117,7 @@ def gshut_at(dep: dict[str, Any]) -> list[str]:
 def best_paths(h: LabHandle) -> Paths:
     out: Paths = {}
     for n in h.lab.of_kind("router"):
-        sp = Speaker.of(n, h.dir)
+        sp = speaker(n, h.dir / n.name)
         for p in prefixes(h.lab):
             b = sp.best(p)
             out.setdefault(n.name, {})[p] = {
@@ -310,7 +251,7 @@ def read_record(h: LabHandle, r: Node) -> dict[str, Any] | None:
 
 
 def sessions(h: LabHandle, r: Node) -> dict[str, Any]:
-    ss = Speaker.of(r, h.dir).sessions()
+    ss = speaker(r, h.dir / r.name).sessions()
     down = sorted(f"{s.peer} {s.afi} {s.state}" for s in ss if not s.up)
     want = 2 * len({s.peer for s in r.sessions})  # IPv4 and IPv6 with every neighbour
     return {"established": sum(1 for s in ss if s.up), "want": want, "down": down}
@@ -323,7 +264,7 @@ def state(h: LabHandle, name: str) -> dict[str, Any]:
     try:
         running: bool | None = running_drained(h, r)
         sess = sessions(h, r)
-    except (OSError, RuntimeError):  # the daemon is not running (a restart that failed)
+    except (DaemonUnreachable, DaemonError):  # the daemon is not running (a restart that failed)
         running, sess = None, {"established": 0, "want": 2 * len({s.peer for s in r.sessions}), "down": []}
     return {
         "router": name,
@@ -406,7 +347,7 @@ def _routes_back(h: LabHandle, r: Node, base: Paths) -> list[str]:
     every neighbour that heard them from it (its UPDATEs wait for FRR's coalesce timer)."""
     out = []
     for node, per in sorted(base.items()):
-        sp = Speaker.of(h.lab.nodes[node], h.dir)
+        sp = speaker(h.lab.nodes[node], h.dir / node)
         for p, info in per.items():
             want = set(info["from_peers"]) if node == r.name else {r.name} & set(info["from_peers"])
             missing = want - sp.best(p).from_peers
@@ -427,8 +368,7 @@ def restart(h: LabHandle, name: str, timeout: float = 60.0) -> dict[str, Any]:
     if faults.running(h, name, daemon):
         faults.stop_proc(h, name, daemon, signal.SIGTERM)
     t_stopped = time.monotonic()
-    if daemon == "bgpd":  # bgpd needs zebra's socket (zebra keeps running)
-        wait_until((h.dir / name / "zserv.api").exists, timeout=10, what=f"{name} zebra ready")
+    faults.wait_base_ready(h, name)  # bgpd needs zebra's socket (zebra keeps running)
     faults.start_proc(h, name, daemon)
     t_started = time.monotonic()
     try:

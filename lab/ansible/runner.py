@@ -3,7 +3,7 @@ monotonic clock, what users felt per task, objectives, and the report on disk.
 
     out/runbooks/<playbook>-<lab>-<time>/   (LAB_REPORTS_DIR/runbooks/... when set)
         inventory/hosts.json   the generated inventory
-        tasks.jsonl            task start/end (ansible_plugins/callback/lab_timing.py)
+        tasks.jsonl            task start/end (lab/ansible/plugins/callback/lab_timing.py)
         measurements.jsonl     what the roles' checks measured (lab runbook serials, withdraw)
         probes.json            the probe timeline files (client -> JSON lines)
         report.json            the report (`lab runbook run --json` prints the same)
@@ -23,29 +23,33 @@ from typing import Any
 import ansible_runner
 
 from lab.ansible import felt, objectives, ops
-from lab.ansible.inventory import REPO, inventory
+from lab.ansible.inventory import inventory
+from lab.errors import LabError
 from lab.orchestrate import lifecycle
-from lab.orchestrate.lifecycle import LabError, LabHandle
+from lab.orchestrate.handle import LabHandle
+from lab.orchestrate.lifecycle import open_lab
 from lab.poll import wait_until
-from lab.runtime.clab.runtime import ClabRuntime
 
+HERE = Path(__file__).resolve().parent
+PLUGINS = HERE / "plugins"  # our connection (netns) and callback (task timing) plugins: package data
+ROLES = HERE / "roles"
 Progress = Callable[[str], None] | None
 PROBE_TIMEOUT = 1.0  # lab.probe_run's default: a query unanswered after this is lost
 MAX_PLAYBOOK_S = 600.0
 
 
 def reports_root() -> Path:
-    return Path(os.environ.get("LAB_REPORTS_DIR") or REPO / "out") / "runbooks"
+    return Path(os.environ.get("LAB_REPORTS_DIR") or Path.cwd() / "out") / "runbooks"
 
 
 def ansible_env(workdir: Path) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     return {
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
-        "ANSIBLE_CONNECTION_PLUGINS": str(REPO / "ansible_plugins" / "connection"),
-        "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "ansible_plugins" / "callback"),
+        "ANSIBLE_CONNECTION_PLUGINS": str(PLUGINS / "connection"),
+        "ANSIBLE_CALLBACK_PLUGINS": str(PLUGINS / "callback"),
         "ANSIBLE_CALLBACKS_ENABLED": "lab_timing",
-        "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+        "ANSIBLE_ROLES_PATH": str(ROLES),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
@@ -112,15 +116,13 @@ def rehearse(
             return _rehearse(res.handle, playbook, objs, extra_vars or {}, settle, progress)
         finally:
             lifecycle.down(res.handle.name)
-    return _rehearse(LabHandle.open(name), playbook, objs, extra_vars or {}, settle, progress)
+    return _rehearse(open_lab(name), playbook, objs, extra_vars or {}, settle, progress)
 
 
 def lab_inventory(h: LabHandle) -> dict[str, Any]:
     """The running lab's inventory on its own runtime: on clab with its containers' names."""
-    if h.runtime.kind == "clab":
-        rt = h.runtime
-        assert isinstance(rt, ClabRuntime)
-        return inventory(h.lab, "clab", h.dir, {n: rt.container(n).name for n in h.lab.nodes})
+    if h.runtime.kind == "clab":  # the containers' names, as the runtime knows them
+        return inventory(h.lab, "clab", h.dir, {n: h.runtime.node_ref(n) for n in h.lab.nodes})
     return inventory(h.lab, "netns", h.dir)
 
 
@@ -179,7 +181,7 @@ def _rehearse(
     finally:
         # the roles' helpers (`lab runbook withdraw|announce`) rewrote the state file in other
         # processes: stop the probes through a fresh copy, or its save would undo their records
-        ps.handle = LabHandle.open(h.name)
+        ps.handle = open_lab(h.name)
         ps.stop()
     records = felt.read_probes(workdir)
     tasks = task_windows(workdir / "tasks.jsonl")
@@ -255,6 +257,6 @@ def _felt_json(f: felt.Felt) -> dict[str, Any]:
 
 def ensure_lab(name: str | None) -> LabHandle:
     try:
-        return LabHandle.open(name)
+        return open_lab(name)
     except LabError as exc:
         raise LabError(f"{exc} (or pass --topo TOPO to bring one up for the rehearsal)") from None

@@ -1,6 +1,5 @@
-"""`lab runbook ...` and `lab inventory`: runbook rehearsals with Ansible (lab/ansible/).
+"""`lab runbook ...`: runbook rehearsals with Ansible (lab/ansible/).
 
-lab inventory [--name NAME | --topo TOPO --runtime netns|clab] [--yaml]
 lab runbook run PLAYBOOK [--topo TOPO] [--name LAB] [--json] [-e KEY=VALUE ...]
 lab runbook site SITE [--name LAB]                 (what roles poll; JSON)
 lab runbook withdraw|announce|stop-dns|start-dns SITE [--name LAB]   (JSON)
@@ -11,25 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from lab.orchestrate.lifecycle import LabError, LabHandle
+from lab.cli import runbook_rollout, runbook_router
+from lab.cli.common import Subparsers
+from lab.errors import LabError
+from lab.orchestrate.lifecycle import open_lab
 
 
-def add_commands(sub: Any) -> None:
-    p = sub.add_parser("inventory", help="the lab's Ansible inventory (JSON; --yaml)")
-    p.add_argument("--name", help="a running lab (default: the only one)")
-    p.add_argument("--topo", type=Path, help="generate from a topology file instead of a running lab")
-    p.add_argument(
-        "--runtime", choices=("netns", "clab"), help="with --topo (default netns); a running lab uses its own"
-    )
-    p.add_argument("--yaml", action="store_true")
-    p.set_defaults(func=cmd_inventory)
-
+def add(sub: Subparsers) -> None:
     rb = sub.add_parser("runbook", help="rehearse an Ansible runbook while the lab measures")
     rsub = rb.add_subparsers(dest="runbook_command", required=True)
     p = rsub.add_parser("run", help="run PLAYBOOK through ansible-runner with probes on; check objectives")
@@ -60,37 +52,15 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--want", type=int)
     p.add_argument("--timeout", type=float, default=30.0)
     p.set_defaults(func=cmd_serials)
-    # Each role's controller-side commands live next to its checks (one module per role).
-    from lab.cli import runbook_rollout as cli_rollout
-    from lab.cli import runbook_router as cli_router
-
-    cli_rollout.add_commands(rsub)
-    cli_router.add_commands(rsub)
-
-
-def cmd_inventory(args: argparse.Namespace) -> int:
-    from lab.ansible.inventory import inventory
-    from lab.ansible.runner import lab_inventory
-    from lab.model.loader import load
-
-    if args.topo:
-        inv = inventory(load(args.topo), args.runtime or "netns")
-    else:
-        h = LabHandle.open(args.name)
-        if args.runtime and args.runtime != h.runtime.kind:
-            raise LabError(
-                f"lab {h.name} runs on {h.runtime.kind}, not {args.runtime} (fix: drop --runtime, "
-                "or use --topo to generate an inventory for another runtime)"
-            )
-        inv = lab_inventory(h)  # the running lab's container names and node-side paths
-    sys.stdout.write(yaml.safe_dump(inv, sort_keys=False) if args.yaml else json.dumps(inv, indent=2) + "\n")
-    return 0
+    # each role's controller-side commands: one module per role
+    runbook_rollout.add(rsub)
+    runbook_router.add(rsub)
 
 
 def cmd_site_op(args: argparse.Namespace) -> int:
     from lab.ansible import ops
 
-    h = LabHandle.open(args.name)
+    h = open_lab(args.name)
     fn = {
         "site": ops.site_state,
         "withdraw": ops.withdraw,
@@ -105,7 +75,7 @@ def cmd_site_op(args: argparse.Namespace) -> int:
 def cmd_serials(args: argparse.Namespace) -> int:
     from lab.ansible import ops
 
-    h = LabHandle.open(args.name)
+    h = open_lab(args.name)
     if args.want is None:
         print(json.dumps({"serials": ops.serials(h)}))
         return 0

@@ -12,10 +12,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+
+from lab.cli.common import Subparsers
+from lab.orchestrate.lifecycle import open_lab
 
 
-def add_commands(rsub: Any) -> None:
+def add(rsub: Subparsers) -> None:
     """Register this role's subcommands on `lab runbook`'s subparsers."""
     ro = rsub.add_parser("rollout", help="zone rollout: plan, check, verify (the dns_zone_rollout role)")
     sub = ro.add_subparsers(dest="rollout_command", required=True)
@@ -58,10 +60,9 @@ def _fail(exc: Exception) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from lab.ansible import rollout
-    from lab.orchestrate.lifecycle import LabHandle
 
     try:
-        h = LabHandle.open(args.name)
+        h = open_lab(args.name)
         res = rollout.plan_at(h, rollout.parse_records(args.records), args.serial)
     except rollout.RolloutError as exc:
         return _fail(exc)
@@ -74,9 +75,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     zone = args.zone
     if zone is None:
-        from lab.orchestrate.lifecycle import LabHandle
-
-        zone = LabHandle.open(args.name).lab.service.zone
+        zone = open_lab(args.name).lab.service.zone
     try:
         res = rollout.check_file(args.file, zone, args.newer_than)
     except rollout.RolloutError as exc:
@@ -87,9 +86,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from lab.ansible import rollout
-    from lab.orchestrate.lifecycle import LabHandle
 
-    h = LabHandle.open(args.name)
+    h = open_lab(args.name)
     p = rollout.Primary.of(h)
     try:
         recs = rollout.parse_records(args.records)
@@ -103,8 +101,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from lab.ansible import ops
-    from lab.orchestrate.lifecycle import LabHandle
 
-    res = ops.watch_serials(LabHandle.open(args.name), args.want, args.timeout, args.ready_file)
+    res = ops.watch_serials(open_lab(args.name), args.want, args.timeout, args.ready_file)
     print(json.dumps(res))
     return 0 if res["all_serving"] else 1

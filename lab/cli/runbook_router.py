@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
-from lab.orchestrate.lifecycle import LabHandle
+from lab.cli.common import Subparsers
+from lab.orchestrate.lifecycle import open_lab
 
 COMMANDS = {
     "state": ("the router's drain toggle, sessions and who is single-homed behind it", None),
@@ -28,7 +28,7 @@ COMMANDS = {
 OK_KEY = {"wait-drained": "drained", "restart": "ok", "wait-restored": "restored"}
 
 
-def add_commands(rsub: Any) -> None:
+def add(rsub: Subparsers) -> None:
     """Register this role's subcommands on `lab runbook`'s subparsers."""
     p = rsub.add_parser("router", help="router maintenance checks (the router_maintenance role)")
     sub = p.add_subparsers(dest="router_command", required=True)
@@ -44,7 +44,7 @@ def add_commands(rsub: Any) -> None:
 def cmd_router(args: argparse.Namespace) -> int:
     from lab.ansible import router_maint as rm
 
-    h = LabHandle.open(args.name)
+    h = open_lab(args.name)
     if args.op == "state":
         out = rm.state(h, args.router)
     elif args.op == "begin":

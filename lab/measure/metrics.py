@@ -81,10 +81,17 @@ def client_result(client: str, records: Sequence[Rec], fault: float, before: flo
             converged = post[k].mono
     seen = list(dict.fromkeys(r.site or "?" for r in answered))
     return ClientResult(
-        client, site_before, state(post[-1]) if post else site_before, len(lost), len(post),
-        round(outage_s, 3), round(outage_start, 3) if outage_start is not None else None, flips,
-        round(converged - fault, 3), seen,
-    )  # fmt: skip
+        client,
+        site_before,
+        state(post[-1]) if post else site_before,
+        len(lost),
+        len(post),
+        round(outage_s, 3),
+        round(outage_start, 3) if outage_start is not None else None,
+        flips,
+        round(converged - fault, 3),
+        seen,
+    )
 
 
 @dataclass
@@ -136,9 +143,14 @@ def convergence(
     prop = (stable - (det or 0.0)) if stable is not None else None
     r3 = lambda x: round(x, 3) if x is not None else None  # noqa: E731
     return Convergence(
-        round(total, 3), r3(det), r3(first), r3(stable), r3(prop), r3(res),
+        round(total, 3),
+        r3(det),
+        r3(first),
+        r3(stable),
+        r3(prop),
+        r3(res),
         r3(res - total) if res is not None else None,
-    )  # fmt: skip
+    )
 
 
 def shift(before: dict[str, str | None], after: dict[str, str | None]) -> dict[str, list[str | None]]:

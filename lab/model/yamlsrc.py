@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-Path_ = tuple[str | int, ...]
+from lab.errors import YamlPath as Path_
 
 
 @dataclass

@@ -10,16 +10,12 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
 
 from lab.model.topology import Lab
+from lab.runtime.base import Runtime
 
 _NSID = re.compile(r"NSID: [0-9a-f ]*\(\"?([^\")]*)\"?\)")
 _RTT = re.compile(r"Query time: (\d+) msec")
-
-
-class Execs(Protocol):
-    def exec(self, node: str, argv: list[str], timeout: float = 30.0, check: bool = False) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +38,7 @@ def parse_dig(text: str) -> tuple[str | None, float | None]:
     return (nsid.group(1) if nsid else None), (float(rtt.group(1)) if rtt else None)
 
 
-def measure(lab: Lab, runtime: Execs) -> dict[str, Probe]:
+def measure(lab: Lab, runtime: Runtime) -> dict[str, Probe]:
     svc = lab.service
 
     def one(client: str) -> tuple[str, Probe]:
@@ -58,8 +54,31 @@ def measure(lab: Lab, runtime: Execs) -> dict[str, Probe]:
         return dict(pool.map(one, askers))
 
 
-def to_json(lab: Lab, probes: dict[str, Probe]) -> dict[str, Any]:
-    """{"clients": {name: {site, rtt_ms, site6, rtt6_ms}}, "resolvers": {...}}"""
-    clients = {n.name: asdict(probes[n.name]) for n in lab.of_kind("client") if n.name in probes}
-    resolvers = {n.name: asdict(probes[n.name]) for n in lab.of_kind("resolver") if n.name in probes}
-    return {"clients": clients, "resolvers": resolvers}
+@dataclass(frozen=True)
+class Catchment:
+    """What `lab catchment --json` prints: {"clients": {name: {site, rtt_ms, site6, rtt6_ms}},
+    "resolvers": {...}}; the dashboard's /api/catchment serves the same."""
+
+    clients: dict[str, Probe]
+    resolvers: dict[str, Probe]
+
+    @classmethod
+    def of(cls, lab: Lab, probes: dict[str, Probe]) -> Catchment:
+        return cls(
+            {n.name: probes[n.name] for n in lab.of_kind("client") if n.name in probes},
+            {n.name: probes[n.name] for n in lab.of_kind("resolver") if n.name in probes},
+        )
+
+    def sites(self) -> dict[str, str | None]:
+        """client -> site (IPv4), the form catchments are compared in."""
+        return {c: p.site for c, p in self.clients.items()}
+
+    def to_json(self) -> dict[str, dict[str, dict[str, str | float | None]]]:
+        return {
+            "clients": {c: asdict(p) for c, p in self.clients.items()},
+            "resolvers": {r: asdict(p) for r, p in self.resolvers.items()},
+        }
+
+
+def to_json(lab: Lab, probes: dict[str, Probe]) -> dict[str, dict[str, dict[str, str | float | None]]]:
+    return Catchment.of(lab, probes).to_json()

@@ -16,8 +16,8 @@ import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from lab.daemons.base import LabAccess
 from lab.poll import wait_until
 from lab.runtime.base import NotRecorded, ProcSpec
 
@@ -37,9 +37,26 @@ class Record:
     lost: bool
 
     @classmethod
-    def of(cls, client: str, d: dict[str, Any]) -> Record:
-        return cls(client, d["kind"], d["mono"], d.get("seq", 0), d.get("site"), d.get("rtt_ms"),
-                   d.get("rcode"), bool(d.get("lost")))  # fmt: skip
+    def of(cls, client: str, d: dict[str, object]) -> Record:
+        """One JSON line of lab/observe/probe.py."""
+
+        def opt_str(key: str) -> str | None:
+            v = d.get(key)
+            return None if v is None else str(v)
+
+        rtt = d.get("rtt_ms")
+        mono, seq = d["mono"], d.get("seq", 0)
+        assert isinstance(mono, int | float) and isinstance(seq, int)
+        return cls(
+            client,
+            str(d["kind"]),
+            float(mono),
+            seq,
+            opt_str("site"),
+            float(rtt) if isinstance(rtt, int | float) else None,
+            opt_str("rcode"),
+            bool(d.get("lost")),
+        )
 
 
 def read_records(path: Path, client: str) -> list[Record]:
@@ -61,7 +78,7 @@ def read_records(path: Path, client: str) -> list[Record]:
 class ProbeSet:
     """The probes of one measurement run, one per client."""
 
-    handle: Any  # lab.lifecycle.LabHandle (not imported: avoids a cycle)
+    handle: LabAccess
     run_id: str
     interval: float
     files: dict[str, Path] = field(default_factory=dict)  # client -> JSON lines file
@@ -83,7 +100,7 @@ class ProbeSet:
 
 
 def start(
-    h: Any,
+    h: LabAccess,
     clients: list[str] | None = None,
     interval: float = DEFAULT_INTERVAL,
     timeout: float = DEFAULT_TIMEOUT,
@@ -100,10 +117,25 @@ def start(
         node = lab.nodes[name]
         nd = h.dir / name
         out = nd / f"probe-{run_id}.jsonl"
-        argv = [sys.executable, "-m", "lab.observe.probe", "--out", str(out), "--zone", lab.service.zone,
-                "--direct", str(lab.service.address4), "--direct", str(lab.service.address6),
-                "--interval", str(interval),
-                "--timeout", str(timeout), "--duration", str(duration)]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "lab.observe.probe",
+            "--out",
+            str(out),
+            "--zone",
+            lab.service.zone,
+            "--direct",
+            str(lab.service.address4),
+            "--direct",
+            str(lab.service.address6),
+            "--interval",
+            str(interval),
+            "--timeout",
+            str(timeout),
+            "--duration",
+            str(duration),
+        ]
         if resolver and node.resolver4 is not None:
             argv += ["--resolver", str(node.resolver4)]
         specs.append(
@@ -122,8 +154,9 @@ def wait_answering(ps: ProbeSet, since: float, count: int = 10, timeout: float =
     def short() -> list[str]:
         recs = ps.records()
         return [
-            c for c, rs in recs.items()
+            c
+            for c, rs in recs.items()
             if sum(1 for r in rs if r.kind == "direct" and r.mono >= since and not r.lost) < count
-        ]  # fmt: skip
+        ]
 
     return wait_until(short, lambda s: not s, timeout=timeout, interval=0.1, what="probes answering").elapsed

@@ -13,11 +13,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
-from lab.daemons.state import Speaker
+from lab.daemons import speakers
+from lab.daemons.base import DaemonError, DaemonUnreachable, LabAccess, Speaker
 
-Path_ = tuple[Any, ...] | None  # (neighbor the best route came from, *AS path); None: no route
+Path_ = tuple[str | int | None, ...] | None  # (neighbor the best route came from, *AS path); None: no route
 
 
 def best_route(sp: Speaker, prefix: str) -> Path_:
@@ -36,10 +36,19 @@ class RouteChange:
     after: Path_  # None: no route (or the speaker did not answer: see `error`)
     error: str | None = None
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "mono": round(self.mono, 6),
+            "node": self.node,
+            "prefix": self.prefix,
+            "before": list(self.before) if self.before is not None else None,
+            "after": list(self.after) if self.after is not None else None,
+        }
+
 
 @dataclass
 class RouteWatch:
-    handle: Any  # lab.lifecycle.LabHandle
+    handle: LabAccess
     interval: float = 0.1
     kinds: tuple[str, ...] = ("router",)
     extra: tuple[str, ...] = ()  # more prefixes to follow (a hijack's more-specifics)
@@ -55,15 +64,15 @@ class RouteWatch:
         return [str(svc.prefix4), str(svc.prefix6), *self.extra]
 
     def _pass(self, pool: ThreadPoolExecutor) -> dict[tuple[str, str], tuple[Path_, str | None]]:
-        sps = [sp for sp in self.handle.speakers() if sp.node.kind in self.kinds]
+        sps = [sp for sp in speakers(self.handle.lab, self.handle.dir) if sp.node.kind in self.kinds]
         prefixes = self.prefixes()
 
-        def one(sp: Any) -> list[tuple[tuple[str, str], tuple[Path_, str | None]]]:
+        def one(sp: Speaker) -> list[tuple[tuple[str, str], tuple[Path_, str | None]]]:
             out: list[tuple[tuple[str, str], tuple[Path_, str | None]]] = []
             for p in prefixes:
                 try:
                     out.append(((sp.node.name, p), (best_route(sp, p), None)))
-                except Exception as exc:  # a crashed daemon: no route from it
+                except (DaemonUnreachable, DaemonError) as exc:  # a crashed daemon: no route from it
                     out.append(((sp.node.name, p), (None, f"{type(exc).__name__}: {exc}")))
             return out
 

@@ -17,12 +17,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lab.model.topology import Lab
+from lab.daemons import driver_of
+from lab.model.topology import Lab, Node
 from lab.render import dns, routing
 from lab.render.env import render
 from lab.render.options import RenderOptions
 
-__all__ = ["RenderOptions", "render_files", "write"]
+__all__ = ["RenderOptions", "render_files", "speaker_files", "write"]
+
+
+def speaker_files(lab: Lab, node: Node, options: RenderOptions) -> dict[str, str]:
+    """A BGP speaker's configuration files (file name -> text), from its driver's templates."""
+    drv = driver_of(node)
+    ctx = routing.context(lab, node, options)
+    return {name: render(drv.name, template, **ctx) for template, name in drv.templates(node)}
 
 
 def render_files(lab: Lab, options: RenderOptions | None = None) -> dict[str, str]:
@@ -31,13 +39,7 @@ def render_files(lab: Lab, options: RenderOptions | None = None) -> dict[str, st
     for node in lab.nodes.values():
         base = node.name
         if node.kind in ("router", "site"):
-            ctx = routing.context(lab, node, options)
-            if node.daemon == "frr":
-                files[f"{base}/frr.conf"] = render("frr", "frr.conf.j2", **ctx)
-            else:
-                files[f"{base}/bird.conf"] = render("bird", "bird.conf.j2", **ctx)
-                if node.kind == "site":
-                    files[f"{base}/anycast.conf"] = render("bird", "anycast.conf.j2", **ctx)
+            files.update({f"{base}/{name}": text for name, text in speaker_files(lab, node, options).items()})
         files.update(dns.files(lab, node, options))
     return dict(sorted(files.items()))
 

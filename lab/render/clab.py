@@ -16,7 +16,7 @@ Inside every container:
 
 containerlab runs `sh /etc/anycast-lab/start.sh` (the node's `exec`) once the node's links exist.
 start.sh sets the same addresses, routes and processes as `lab up` does on netns (the process
-lists come from lab.lifecycle), drops the default routes docker put on the management interface
+lists come from lab.daemons.processes), drops the default routes docker put on the management interface
 and points /etc/resolv.conf inside the lab, so no lab traffic can use the management network.
 
 A LAN (eyeball LAN, the primary's LAN, an IXP fabric) is a small `linux` node running a Linux
@@ -35,21 +35,18 @@ from typing import Any
 
 import yaml
 
+from lab.daemons import driver_of, processes
 from lab.model.topology import Lab, Link, Node
-from lab.orchestrate import lifecycle
 from lab.render import render_files as render_node_files
 from lab.render.options import RenderOptions
 from lab.runtime.base import ProcSpec
-from lab.runtime.clab.runtime import PID_SUFFIX
+from lab.runtime.clab.images import IMAGE_REPO, IMAGE_TAG
+from lab.runtime.clab.mgmt import MGMT4, MGMT6
+from lab.runtime.clab.runtime import NODE_ROOT, PID_SUFFIX
 from lab.runtime.netns import HOST_SYSCTLS, ROUTER_SYSCTLS
 
-NODE_ROOT = PurePosixPath("/run/anycast-lab")  # state_root inside every container
 CONF_DIR = PurePosixPath("/etc/anycast-lab")  # where the binds put the rendered configs
-IMAGE_REPO = "anycast-lab"
-IMAGE_TAG = "0.1"
-# Documentation/benchmarking ranges (RFC 2544, RFC 3849), outside every range lab.plan hands out.
-MGMT4 = "198.18.128.0/24"
-MGMT6 = "2001:db8:ffff::/64"
+__all__ = ["IMAGE_REPO", "IMAGE_TAG", "MGMT4", "MGMT6", "NODE_ROOT", "ClabOptions", "render_files", "write"]
 READY_TIMEOUT_S = 30  # start.sh: how long to wait for zebra's socket and the BGP speakers' sockets
 # what a node's image is, by model kind (LAN bridges use the base image)
 IMAGE_OF = {"router": "router", "site": "dnsnode", "primary": "dnsnode", "resolver": "resolver"}
@@ -94,12 +91,8 @@ def container_procs(lab: Lab) -> dict[str, list[list[ProcSpec]]]:
 
     Stage 1: zebra, BIRD, dnsnode, Unbound; 2: bgpd (bfdd); 3: the agents. The first argument
     of dnsnode is the venv's path on the host: in the image it is on PATH."""
-    root = Path(str(NODE_ROOT))
-    stages = [
-        lifecycle.first_procs(lab, root),
-        lifecycle.frr_procs(lab, root),
-        lifecycle.agent_procs(lab, root),
-    ]
+    st = processes.stages(lab, Path(str(NODE_ROOT)))
+    stages = [st.base, st.bgp, st.services]
     out: dict[str, list[list[ProcSpec]]] = {n: [[], [], []] for n in lab.nodes}
     for i, stage in enumerate(stages):
         for p in stage:
@@ -124,12 +117,15 @@ def _ip_lines(lab: Lab, node: Node) -> list[str]:
 
 
 def _ready_files(node: Node, stage: int) -> list[str]:
-    """What must exist before the next stage starts (as lab.lifecycle waits on netns)."""
-    nd = NODE_ROOT / node.name
-    if stage == 0 and node.daemon == "frr":
-        return [str(nd / "zserv.api")]
-    if stage == 1 and node.kind == "site":
-        return [str(nd / ("bgpd.vty" if node.daemon == "frr" else "bird.ctl"))]
+    """What must exist before the next stage starts (as lab up waits on netns)."""
+    if node.daemon is None:
+        return []
+    nd = Path(str(NODE_ROOT / node.name))
+    drv = driver_of(node)
+    if stage == 0:
+        return [str(p) for p in drv.base_ready(nd)]
+    if stage == 1 and node.kind == "site":  # the agent (stage 2) needs its speaker's socket
+        return [str(drv.control_socket(nd))]
     return []
 
 
@@ -146,8 +142,10 @@ def start_script(lab: Lab, node: Node, procs: list[list[ProcSpec]], options: Ren
         'mkdir -p "$D"',
         f'cp {CONF_DIR}/* "$D/"',
     ]
-    if node.daemon == "frr":
-        out += ["# FRR drops to user frr and writes its logs in the node directory", 'chown frr:frr "$D"']
+    user = driver_of(node).run_user if node.daemon else None
+    if node.daemon and user:
+        out += [f"# {node.daemon.upper()} drops to user {user} and writes its logs in the node directory",
+                f'chown {user}:{user} "$D"']  # fmt: skip
     out += [
         "# no lab traffic through the management interface (eth0): drop docker's default routes",
         "ip -4 route del default 2>/dev/null || true",

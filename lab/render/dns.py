@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from lab.daemons import driver_of
 from lab.model.topology import Lab, Node
 from lab.render.env import render
 from lab.render.options import RenderOptions
@@ -38,10 +39,11 @@ def files(lab: Lab, node: Node, options: RenderOptions) -> dict[str, str]:
         out[f"{node.name}/dnsnode.yml"] = render(
             "dns", "dnsnode-site.yml.j2", listen=listen, primaries=primaries, **base
         )
+        speaker = driver_of(node).agent_speaker(node, str(base["node_dir"]))
         out[f"{node.name}/agent.yml"] = render(
             "dns", "agent.yml.j2",
             prefixes=[svc.prefix4, svc.prefix6], check_server=svc.address4,
-            primary=primaries[0] if primaries else "", **base,
+            primary=primaries[0] if primaries else "", speaker=speaker, **base,
         )  # fmt: skip
     elif node.kind == "primary":
         sites = lab.of_kind("site")

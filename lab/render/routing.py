@@ -1,7 +1,8 @@
 """Template context for BGP speakers (routers and sites): the policy decisions, as data.
 
 Templates only format; every decision (local-pref, which tags block an export, which knobs
-apply) is made here from `lab.policy`, once for both daemons, so FRR and BIRD stay equivalent.
+apply) is made here from `lab.model.policy`, once for both daemons, so FRR and BIRD stay
+equivalent. Names the FRR driver also uses at run time (route-map stems) come from it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lab.daemons import frr
 from lab.model import policy
 from lab.model.topology import Lab, Node, Session
 from lab.render.options import RenderOptions
@@ -29,19 +31,15 @@ class SessionView:
     export_map: str  # FRR outbound route-map name
 
 
-def _view(node: Node, s: Session) -> SessionView:
+def session_view(node: Node, s: Session) -> SessionView:
     assert node.asn is not None
     rs = s.rs_client
     std, large = policy.split_communities(list(s.knobs.communities))
     block = (
         [] if policy.exports_everything(s) else [policy.rel_tag(node.asn, r) for r in ("peer", "provider")]
     )
-    has_export_knobs = bool(s.knobs.prepend or s.knobs.med is not None or std or large)
-    stem = s.id.upper().replace("_", "-")
-    if node.kind == "site":  # the agent's contract: ANYCAST-OUT, wrapped only when this end has knobs
-        export_map = f"ANYCAST-OUT-{stem}" if has_export_knobs else "ANYCAST-OUT"
-    else:
-        export_map = f"TO-{stem}"
+    stem = frr.session_stem(s)
+    export_map = frr.export_map(node, s)
     what = "route-server client" if rs else ("route server" if s.peer_is_rs else s.rel)
     return SessionView(
         s=s,
@@ -60,7 +58,7 @@ def _view(node: Node, s: Session) -> SessionView:
 
 def context(lab: Lab, node: Node, options: RenderOptions) -> dict[str, Any]:
     assert node.asn is not None
-    sessions = [_view(node, s) for s in node.sessions]
+    sessions = [session_view(node, s) for s in node.sessions]
     svc = lab.service
     return {
         "lab": lab,

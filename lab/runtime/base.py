@@ -72,6 +72,9 @@ class Teardown:
     notes: list[str] = field(default_factory=list)  # done, but not gracefully (SIGKILL needed)
 
 
+ProcState = Literal["running", "exited", "absent"]  # absent: never started (or its record dropped)
+
+
 class NotRecorded(LookupError):
     """No process of that name was started (and recorded) on that node."""
 
@@ -84,6 +87,7 @@ class Runtime(Protocol):
 
     name: str  # the lab's name
     run_dir: Path  # private files of the lab
+    kind: str  # "netns" | "clab": what the state file calls it
 
     @property
     def nodes_dir(self) -> Path:
@@ -99,6 +103,10 @@ class Runtime(Protocol):
 
     def running(self, node: str, name: str) -> bool:
         """The recorded process is alive and still the one that was started."""
+        ...
+
+    def proc_state(self, node: str, name: str) -> ProcState:
+        """running, exited (started, and gone since), or absent (never started here)."""
         ...
 
     def signal(self, node: str, name: str, sig: int) -> bool:
@@ -120,7 +128,15 @@ class Runtime(Protocol):
 
     def exec_argv(self, node: str, argv: Sequence[str]) -> list[str]: ...
 
+    def node_ref(self, node: str) -> str:
+        """How tools outside the lab reach the node: its namespace's or its container's name."""
+        ...
+
     def set_link(self, link: str, up: bool, node: str | None = None) -> None: ...
+
+    def link_state(self, node: str, ifname: str) -> str:
+        """The interface's operational state as the kernel sees it (UP, DOWN, LOWERLAYERDOWN)."""
+        ...
 
     def impair(self, link: str, loss_pct: float = 0.0, latency_ms: float | None = None) -> list[str]: ...
 

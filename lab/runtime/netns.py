@@ -15,6 +15,7 @@ is recorded in the state file before it is created (see lab.runtime.state).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,7 +26,16 @@ from signal import SIGTERM
 
 from lab.poll import PollTimeout, wait_until
 from lab.runtime import procs
-from lab.runtime.base import Capabilities, LinkSpec, NodeSpec, NotRecorded, ProcInfo, ProcSpec, Teardown
+from lab.runtime.base import (
+    Capabilities,
+    LinkSpec,
+    NodeSpec,
+    NotRecorded,
+    ProcInfo,
+    ProcSpec,
+    ProcState,
+    Teardown,
+)
 from lab.runtime.impair import loss_script
 from lab.runtime.state import Item, StateFile
 
@@ -217,6 +227,12 @@ class NetnsRuntime:
     def running(self, node: str, name: str) -> bool:
         return any(procs.is_ours(_proc_id(i)) for i in self._recorded(node, name))
 
+    def proc_state(self, node: str, name: str) -> ProcState:
+        items = self._recorded(node, name)
+        if not items:
+            return "absent"
+        return "running" if any(procs.is_ours(_proc_id(i)) for i in items) else "exited"
+
     def signal(self, node: str, name: str, sig: int) -> bool:
         return any([procs.signal_group(_proc_id(i), sig) for i in self._recorded(node, name)])
 
@@ -258,7 +274,15 @@ class NetnsRuntime:
             self.exec_argv(node, argv), capture_output=True, text=True, timeout=timeout, check=check
         )
 
+    def node_ref(self, node: str) -> str:
+        return self.ns(node)
+
     # -- links ---------------------------------------------------------------------------
+    def link_state(self, node: str, ifname: str) -> str:
+        res = subprocess.run(["ip", "-n", self.ns(node), "-j", "link", "show", "dev", ifname],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        return str(json.loads(res.stdout)[0].get("operstate", "UNKNOWN"))
+
     def set_link(self, link: str, up: bool, node: str | None = None) -> None:
         for ns, ifname in self._link(link).data["ends"]:
             if node is None or ns == self.ns(node):

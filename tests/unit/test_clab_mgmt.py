@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.render.clab import MGMT4, MGMT6
-from lab.runtime.clab.mgmt import SLOTS, free_slot, slot_subnets
+from lab.runtime.clab.mgmt import MGMT4, MGMT6, SLOTS, free_slot, slot_subnets
 
 
 def test_slot_zero_is_the_documented_default() -> None:

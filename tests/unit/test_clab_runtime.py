@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.cli.main import main
-from lab.orchestrate import lifecycle
+from lab.orchestrate import handle
 from lab.runtime.clab.runtime import (
     INSTALL_HINT,
     ClabError,
@@ -55,7 +55,7 @@ def test_lab_up_clab_without_containerlab_fails_cleanly(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setattr(lifecycle, "RUN_ROOT", tmp_path)
+    monkeypatch.setattr(handle, "RUN_ROOT", tmp_path)
     rc = main(["up", str(ROOT / "topologies" / "workshop.yml"), "--runtime", "clab", "--name", "nocl"])
     assert rc == 1
     assert INSTALL_HINT.splitlines()[0] in capsys.readouterr().err

@@ -5,9 +5,9 @@ import argparse
 
 import pytest
 
+from lab.cli.common import runtime_choice
 from lab.cli.main import build_parser, main
-from lab.cli.scenario import runtime_choice
-from lab.orchestrate.lifecycle import LabError
+from lab.errors import LabError
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -25,7 +25,8 @@ def parse(*argv: str) -> argparse.Namespace:
     ],
 )
 def test_runtime_and_deployer_as_lab_up(argv: tuple[str, ...], want: tuple[str, str | None]) -> None:
-    assert runtime_choice(parse(*argv)) == want
+    choice = runtime_choice(parse(*argv))
+    assert (choice.runtime, choice.deployer_name or None) == want
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,8 @@ def test_runtime_and_deployer_as_lab_up(argv: tuple[str, ...], want: tuple[str, 
 )
 def test_mistakes_are_refused_with_the_fix(argv: tuple[str, ...], says: str) -> None:
     with pytest.raises(LabError, match=says):
-        runtime_choice(parse(*argv))
+        args = parse(*argv)
+        runtime_choice(args, running_lab=args.name)
 
 
 def test_unknown_runtime_is_a_usage_error() -> None:

@@ -2,7 +2,11 @@ import itertools
 
 import pytest
 
-from lab.poll import PollTimeout, json_subset, wait_until
+from lab.poll import NotYet, PollTimeout, json_subset, wait_until
+
+
+class Refused(NotYet):
+    pass
 
 
 def test_wait_until_returns_value_and_attempts() -> None:
@@ -13,8 +17,8 @@ def test_wait_until_returns_value_and_attempts() -> None:
     assert result.elapsed >= 0
 
 
-def test_wait_until_treats_exceptions_as_not_yet() -> None:
-    calls = iter([ConnectionRefusedError(), ConnectionRefusedError(), "up"])
+def test_wait_until_retries_declared_not_yet_errors() -> None:
+    calls = iter([Refused(), NotYet(), "up"])
 
     def probe() -> str:
         item = next(calls)
@@ -23,6 +27,32 @@ def test_wait_until_treats_exceptions_as_not_yet() -> None:
         return item
 
     assert wait_until(probe, timeout=5, interval=0.001).value == "up"
+
+
+def test_wait_until_raises_any_other_error_at_once() -> None:
+    """Issue 10: a TypeError (or a dead daemon) is not "not yet": raised on the first call,
+    not as a timeout. Before the fix every exception was retried until the deadline."""
+    calls = itertools.count()
+
+    def probe() -> str:
+        next(calls)
+        raise TypeError("a bug, not a slow daemon")
+
+    with pytest.raises(TypeError):
+        wait_until(probe, timeout=30, interval=0.001)
+    assert next(calls) == 1  # asked once
+
+
+def test_wait_until_retry_types_are_the_callers() -> None:
+    calls = iter([ConnectionRefusedError(), "up"])
+
+    def probe() -> str:
+        item = next(calls)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    assert wait_until(probe, timeout=5, interval=0.001, retry=(ConnectionError,)).value == "up"
 
 
 def test_wait_until_times_out_with_last_observation() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.ansible import router_maint as rm
+from lab.daemons.bird import GSHUT_DEFINE
+from lab.daemons.frr import GSHUT_LINE
 from lab.model.loader import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +82,6 @@ def test_bird_toggle_matches_the_rendered_line() -> None:
     from lab.render import render_files
 
     files = render_files(load(ROOT / "topologies" / "workshop.yml"))
-    assert rm.BIRD_TOGGLE.search(files["tb1/bird.conf"]).group(1) == "0"  # type: ignore[union-attr]
-    assert rm.BIRD_TOGGLE.search(files["ams/bird.conf"]) is None  # sites drain through their agent
-    assert rm.FRR_TOGGLE not in files["ta1/frr.conf"].splitlines()  # off as rendered
+    assert GSHUT_DEFINE.search(files["tb1/bird.conf"]).group(1) == "0"  # type: ignore[union-attr]
+    assert GSHUT_DEFINE.search(files["ams/bird.conf"]) is None  # sites drain through their agent
+    assert GSHUT_LINE not in files["ta1/frr.conf"].splitlines()  # off as rendered

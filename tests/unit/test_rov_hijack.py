@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import TopologyError
-from lab.faults.hijack import more_specific
+from lab.faults.hijacks import more_specific
 from lab.model.loader import load
 from lab.render import render_files
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from lab.daemons.state import _bird_best
+from lab.daemons.base import BestPath
+from lab.daemons.bird import parse_routes
 from lab.model.loader import load
+from lab.model.topology import Node
 from lab.observe.catchment import parse_dig
-from lab.orchestrate.lifecycle import link_specs, node_specs
+from lab.orchestrate.specs import link_specs, node_specs
 from lab.runtime import procs
 from lab.runtime.state import Item, LabState, StateFile
 
@@ -60,6 +62,10 @@ BIRD_ROUTE = """198.51.100.0/25     unicast [ta1_4 2026-11-21 23:09:32] * (100) 
 \tBGP.as_path: 64512 64500 64496"""
 
 
+def _bird_best(node: Node, prefix: str, lines: list[str]) -> BestPath:
+    return BestPath.of(node.name, prefix, parse_routes(node, prefix, lines), local="local")
+
+
 def test_bird_best_path_is_the_starred_route() -> None:
     lab = load(ROOT / "topologies" / "workshop.yml")
     best = _bird_best(lab.nodes["home1"], "198.51.100.0/25", BIRD_ROUTE.splitlines())
@@ -99,3 +105,28 @@ def test_node_specs_put_service_addresses_on_sites_only(tmp_path: Path) -> None:
     assert specs["ta1"].forwarding and not specs["alice"].forwarding
     assert specs["alice"].gateways == ["203.0.113.1", "2001:db8:100:1::1"]
     assert specs["alice"].resolv_conf == "nameserver 203.0.113.2\n"
+
+
+BIRD_MIXED = """198.51.100.0/25      unreachable [hold_4 2026-11-21 23:09:33] * (200)
+\tType: static univ
+                     unicast [ta1_4 2026-11-21 23:09:30] (100) [AS64496i]
+\tvia 198.19.0.2 on eth1
+\tBGP.as_path: 64500 64496
+\tBGP.local_pref: 0
+\tBGP.community: (65535,0) (0,64512)
+\tBGP.large_community: (64510, 1, 3)
+                     blackhole [rtbh_4 2026-11-21 23:09:31] (50)
+\tType: static univ"""
+
+
+def test_bird_parses_every_route_type_and_its_attributes() -> None:
+    """Issue 10: one BIRD route parser; the one router maintenance used missed unreachable,
+    blackhole and prohibit routes (a locally held unreachable best route read as no route)."""
+    lab = load(ROOT / "topologies" / "workshop.yml")
+    routes = parse_routes(lab.nodes["home1"], "198.51.100.0/25", BIRD_MIXED.splitlines())
+    assert [(r.peer, r.best) for r in routes] == [(None, True), ("ta1", False), (None, False)]
+    via_ta1 = routes[1]
+    assert via_ta1.as_path == (64500, 64496) and via_ta1.local_pref == 0
+    assert via_ta1.communities == frozenset({"65535:0", "0:64512", "64510:1:3"}) and via_ta1.gshut
+    best = _bird_best(lab.nodes["home1"], "198.51.100.0/25", BIRD_MIXED.splitlines())
+    assert best.as_path == () and best.best_peer == "local" and best.paths == 3 and best.from_peers == {"ta1"}

@@ -1,6 +1,7 @@
 from pathlib import Path
 
-from lab.measure.picture import ANSWERED, rows, site_colours, write
+from lab.measure.picture import ANSWERED, Mark, Timeline, rows, site_colours, write
+from lab.measure.report import ProbePoint
 
 
 def test_a_site_keeps_its_colour_whatever_else_a_run_saw() -> None:
@@ -20,10 +21,12 @@ def test_colours_are_distinct_unknown_is_grey_and_red_is_reserved() -> None:
 
 # alice's IPv4 queries reach ams, her IPv6 queries fra (a v4/v6 split), one v6 query is lost;
 # bob sends IPv4 only, and his resolver answers once and loses once.
-RECORDS = {
+KIND = {"d": "direct", "v": "v6", "r": "resolver"}
+RAW = {
     "bob": [[0.0, "d", "sin"], [0.1, "r", "?"], [0.2, "r", None]],
     "alice": [[0.0, "d", "ams"], [0.0, "v", "fra"], [0.1, "v", None], [0.2, "d", "ams"], [0.2, "v", "fra"]],
 }
+RECORDS = {c: [ProbePoint(t, KIND[k], s) for t, k, s in rs] for c, rs in RAW.items()}
 
 
 def test_each_client_gets_a_row_per_kind_it_sent_v4_beside_v6() -> None:
@@ -37,8 +40,6 @@ def test_each_client_gets_a_row_per_kind_it_sent_v4_beside_v6() -> None:
 
 
 def test_write_draws_a_png(tmp_path: Path) -> None:
-    faults = [{"mono": 0.05, "name": "withdraw ams"}]
-    report = {"scenario": "t", "t0": 0.0, "convergence_s": 0.2, "lost": 2, "records": RECORDS,
-              "faults": faults, "route_changes": [{"mono": 0.07}]}  # fmt: skip
-    out = write(report, tmp_path / "t.png")
+    timeline = Timeline("t: convergence 0.2 s, lost 2", RECORDS, [Mark(0.05, "withdraw ams")], [0.07])
+    out = write(timeline, tmp_path / "t.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

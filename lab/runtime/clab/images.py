@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.render.clab import IMAGE_REPO, IMAGE_TAG
-
+IMAGE_REPO = "anycast-lab"  # e.g. registry.example.net/anycast-lab for clabernetes
+IMAGE_TAG = "0.1"
 ROOT = Path(__file__).resolve().parents[3]  # the repository checkout (make images)
 IMAGES_DIR = ROOT / "images"
 BASE_IMAGE = "debian:bookworm-slim"

@@ -12,8 +12,10 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
-from lab.render.clab import MGMT4, MGMT6, ClabOptions
-
+# Documentation/benchmarking ranges (RFC 2544, RFC 3849), outside every range lab.model.plan
+# hands out: what rendering writes, and the first slot of `lab up --runtime clab`
+MGMT4 = "198.18.128.0/24"
+MGMT6 = "2001:db8:ffff::/64"
 SLOTS = 32  # 198.18.128.0/24 .. 198.18.159.0/24 (dockerd's own pools are 198.18.192.0/19)
 
 
@@ -47,9 +49,8 @@ def docker_subnets(client: Any) -> list[str]:
     return out
 
 
-def options_for_new_lab(client: Any | None) -> ClabOptions:
-    """The render options of a lab about to be deployed: a free management slot."""
+def subnets_for_new_lab(client: Any | None) -> tuple[str, str]:
+    """The management subnets of a lab about to be deployed: a free slot."""
     if client is None:
-        return ClabOptions()
-    mgmt4, mgmt6 = slot_subnets(free_slot(docker_subnets(client)))
-    return ClabOptions(mgmt4=mgmt4, mgmt6=mgmt6)
+        return MGMT4, MGMT6
+    return slot_subnets(free_slot(docker_subnets(client)))

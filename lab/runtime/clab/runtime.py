@@ -41,7 +41,16 @@ from pathlib import Path, PurePosixPath
 from signal import SIGKILL, SIGTERM
 from typing import Any, Protocol
 
-from lab.runtime.base import Capabilities, LinkSpec, NodeSpec, NotRecorded, ProcInfo, ProcSpec, Teardown
+from lab.runtime.base import (
+    Capabilities,
+    LinkSpec,
+    NodeSpec,
+    NotRecorded,
+    ProcInfo,
+    ProcSpec,
+    ProcState,
+    Teardown,
+)
 from lab.runtime.impair import loss_script
 
 INSTALL_HINT = (
@@ -304,6 +313,18 @@ class ClabRuntime:
     def running(self, node: str, name: str) -> bool:
         res = self._exec_raw(node, ["sh", "-c", OURS_SH + 'ours "$1"', "ours", pid_file(node, name)])
         return res.returncode == 0
+
+    def proc_state(self, node: str, name: str) -> ProcState:
+        f = pid_file(node, name)
+        script = (
+            OURS_SH
+            + 'if ours "$1"; then echo running; elif [ -e "$1" ]; then echo exited; else echo absent; fi'
+        )
+        out = self._exec_raw(node, ["sh", "-c", script, "state", f]).stdout.strip()
+        return "running" if out == "running" else ("exited" if out == "exited" else "absent")
+
+    def node_ref(self, node: str) -> str:
+        return str(self.container(node).name)
 
     def signal(self, node: str, name: str, sig: int) -> bool:
         return self._signal(node, name, sig, polls=0) == 0

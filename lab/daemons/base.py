@@ -1,0 +1,198 @@
+"""The daemon driver contract: everything the lab knows about one BGP daemon, in one place.
+
+A driver (lab.daemons.frr, lab.daemons.bird; registered in lab.daemons) says
+- which templates make its configuration (rendered by lab.render, which stays pure),
+- which processes run it, in which stage, and which files mean "ready" (and which files a
+  dead instance leaves behind, so readiness after a restart means the new instance),
+- how to read its state (sessions, best paths, received routes with their attributes),
+- how to change it at run time (knobs, originated prefixes), each change returning its undo.
+
+Above the drivers nothing asks `daemon == "frr"`: it asks the node's driver. A driver talks
+to its daemon over the daemon's own control socket (in the node directory, which the runtime
+makes reachable from the host on both runtimes) or runs the daemon's CLI through the runtime
+(`runtime.exec`), never on the host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from lab.model.topology import Lab, Node, Session
+from lab.poll import NotYet
+from lab.runtime.base import ProcSpec, Runtime
+
+Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+RenderConfig = Callable[[Node], str]  # the daemon's main config file for a node (lab.render)
+Undo = Callable[[], None]
+
+# The knobs a fault may change at run time (lab.model.spec.Knobs fields): export knobs act on
+# what a node announces, import knobs on what it accepts.
+EXPORT_KNOBS = ("prepend", "med", "communities")
+IMPORT_KNOBS = ("local_pref",)
+
+
+@dataclass(frozen=True)
+class BfdTimers:
+    interval_ms: int  # desired min tx = required min rx
+    multiplier: int
+
+
+class DaemonUnreachable(NotYet):
+    """The daemon's control socket is missing or refuses: it is starting, or it is dead (the
+    caller tells which by asking the runtime whether its process runs)."""
+
+
+class DaemonError(RuntimeError):
+    """The daemon answered, with an error."""
+
+
+@dataclass(frozen=True)
+class SessionState:
+    node: str
+    peer: str
+    afi: str  # ipv4 / ipv6
+    state: str  # Established, Active, Connect, ...
+
+    @property
+    def up(self) -> bool:
+        return self.state == "Established"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route a speaker holds for a prefix (best or not), as its daemon reports it."""
+
+    node: str
+    prefix: str
+    peer: str | None  # the neighbour node it came from; None: originated here (a local protocol)
+    best: bool
+    as_path: tuple[int, ...]
+    local_pref: int | None
+    communities: frozenset[str]  # standard "a:b" and large "a:b:c", as decimal text
+
+    @property
+    def gshut(self) -> bool:
+        """Carries RFC 8326 GRACEFUL_SHUTDOWN (65535:0)."""
+        return "65535:0" in self.communities
+
+
+@dataclass(frozen=True)
+class BestPath:
+    node: str
+    prefix: str
+    as_path: tuple[int, ...] | None  # None: no route
+    paths: int  # how many candidate routes the speaker holds (best or not)
+    from_peers: frozenset[str] = frozenset()  # neighbor nodes it heard the prefix from
+    best_peer: str | None = None  # the neighbor (or local protocol) the best route came from
+
+    @classmethod
+    def of(cls, node: str, prefix: str, routes: list[Route], local: str | None = None) -> BestPath:
+        best = next((r for r in routes if r.best), None)
+        peers = frozenset(r.peer for r in routes if r.peer is not None)
+        best_peer = (best.peer or local) if best else None
+        return cls(node, prefix, best.as_path if best else None, len(routes), peers, best_peer)
+
+
+class LabAccess(Protocol):
+    """What a driver needs of a running lab (lab.orchestrate.handle.LabHandle is one)."""
+
+    @property
+    def lab(self) -> Lab: ...
+
+    @property
+    def dir(self) -> Path:
+        """Node directories (<dir>/<node>/), valid on the host and inside the node."""
+        ...
+
+    @property
+    def runtime(self) -> Runtime: ...
+
+
+class Speaker(Protocol):
+    """One BGP speaker's state, read from its daemon."""
+
+    node: Node
+
+    def sessions(self) -> list[SessionState]: ...
+
+    def routes(self, prefix: str) -> list[Route]: ...
+
+    def best(self, prefix: str) -> BestPath: ...
+
+
+class BgpDriver(Protocol):
+    name: str  # the model's `daemon:` value
+    bgp_process: str  # the process a BGP crash kills
+    config_file: str  # what a (re)started daemon reads, in the node directory
+    run_user: str | None  # the user it drops to (it must own the node directory), None: root
+    bfd: BfdTimers  # what its BFD runs with in this lab (daemon default or the template's)
+
+    def templates(self, node: Node) -> list[tuple[str, str]]:
+        """(template, file in the node directory) for this node's configuration."""
+        ...
+
+    def processes(self, node: Node, node_dir: Path) -> tuple[list[ProcSpec], list[ProcSpec]]:
+        """(base, bgp): what starts first (needs nothing else), and the BGP processes that
+        need the base ready (base_ready files present)."""
+        ...
+
+    def base_ready(self, node_dir: Path) -> list[Path]: ...
+
+    def control_socket(self, node_dir: Path) -> Path:
+        """The file whose presence means the BGP speaker answers."""
+        ...
+
+    def stale_files(self, node_dir: Path, process: str) -> list[Path]:
+        """What a dead instance of `process` leaves behind (sockets, pid files): removed before
+        it starts again, so readiness means the new instance."""
+        ...
+
+    def speaker(self, node: Node, node_dir: Path) -> Speaker: ...
+
+    def agent_speaker(self, node: Node, node_dir: str) -> dict[str, str | int]:
+        """The dnsnode agent's `speaker:` settings for this daemon (after `kind:`)."""
+        ...
+
+    def inventory_vars(self, node_dir: str) -> dict[str, str]:
+        """Ansible host vars that reach this daemon's CLI in the node (bird_socket, vtysh)."""
+        ...
+
+    def shell_argv(self, node_dir: Path) -> list[str]:
+        """The daemon's own CLI, pointed at this node's instance (vtysh, birdc)."""
+        ...
+
+    def set_knobs(
+        self,
+        h: LabAccess,
+        node: Node,
+        targets: list[Session],
+        changes: dict[str, object],
+        render: RenderConfig,
+    ) -> Undo:
+        """Apply knob changes (on top of the model's, lab.model.knobs.knobs_after) to the
+        sessions `targets` of `node`; returns the undo."""
+        ...
+
+    def reset_knobs(self, h: LabAccess, node: Node, targets: list[Session], render: RenderConfig) -> None:
+        """Back to the model's knobs on these sessions (undo of a change made by another process)."""
+        ...
+
+    def originate(self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig) -> Undo:
+        """Announce `prefixes` from `node` besides its own; returns the undo."""
+        ...
+
+    def stop_originating(
+        self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig
+    ) -> None: ...
+
+    def gshut_configured(self, config_text: str) -> bool:
+        """Router maintenance (RFC 8326 drain) is on in this config file text."""
+        ...
+
+    def gshut_running(self, h: LabAccess, node: Node) -> bool:
+        """Router maintenance is on in the running daemon."""
+        ...

@@ -1,0 +1,379 @@
+"""The FRR driver (FRR 8.4, Debian bookworm): zebra + bgpd (+ bfdd), integrated frr.conf.
+
+Every path of a node's daemons is in its node directory: vty sockets (--vty_socket), zserv,
+pid files, logs (no -N pathspace, so nothing lands under /var/run/frr). Each daemon reads the
+whole frr.conf and applies its own part.
+
+State comes from bgpd's vty socket (<node dir>/bgpd.vty), in the protocol vtysh speaks: a
+command terminated by NUL, the answer terminated by three NULs and a status byte. Talking to
+the socket directly (no vtysh process per question) lets the lab poll a 200-router lab in
+one quick pass. Changes go through `vtysh` run in the node by the runtime.
+
+Run-time knob changes: a fault route-map wraps the session's own map (entry 10 `call
+ORIGINAL` + `on-match next`, entry 20 the fault's `set`s), the neighbour is pointed at it and
+a soft clear sends the change at once. Undo points the neighbour back and deletes the map.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import socket
+from pathlib import Path
+
+from lab.daemons.base import (
+    EXPORT_KNOBS,
+    IMPORT_KNOBS,
+    BestPath,
+    BfdTimers,
+    DaemonError,
+    DaemonUnreachable,
+    LabAccess,
+    Net,
+    RenderConfig,
+    Route,
+    SessionState,
+    Undo,
+)
+from lab.model import policy
+from lab.model.topology import Node, Session
+from lab.runtime.base import ProcSpec
+
+FRR_BIN = Path("/usr/lib/frr")
+DAEMONS = ("zebra", "bgpd", "bfdd", "ospfd", "ospf6d")  # what this driver may start
+TIMEOUT = 5.0
+GSHUT_LINE = " bgp graceful-shutdown"  # under `router bgp`, as `write memory` would keep it
+# well-known communities FRR prints by name (RFC 1997, 7999, 8326, 8642), as numbers
+WELL_KNOWN = {
+    "graceful-shutdown": "65535:0",
+    "accept-own": "65535:1",
+    "llgr-stale": "65535:6",
+    "no-llgr": "65535:7",
+    "blackhole": "65535:666",
+    "no-export": "65535:65281",
+    "no-advertise": "65535:65282",
+    "local-AS": "65535:65283",
+    "no-peer": "65535:65284",
+}
+
+
+def session_stem(s: Session) -> str:
+    """The session's route-map stem: FROM-<stem> (import), TO-<stem> (export)."""
+    return s.id.upper().replace("_", "-")
+
+
+def has_export_knobs(s: Session) -> bool:
+    std, large = policy.split_communities(list(s.knobs.communities))
+    return bool(s.knobs.prepend or s.knobs.med is not None or std or large)
+
+
+def export_map(node: Node, s: Session) -> str:
+    """The session's outbound route-map. A site's is the agent's ANYCAST-OUT (the agent's
+    contract, dnsnode/agent/SPEAKERS.md), wrapped only when this end has export knobs."""
+    if node.kind == "site":
+        return f"ANYCAST-OUT-{session_stem(s)}" if has_export_knobs(s) else "ANYCAST-OUT"
+    return f"TO-{session_stem(s)}"
+
+
+def command(vty: Path, text: str, timeout: float = TIMEOUT) -> str:
+    """One command on a daemon's vty socket; its output. A daemon that is not there, refuses,
+    or does not answer in time (a loaded host): DaemonUnreachable, which waits retry."""
+    try:
+        return _command(vty, text, timeout)
+    except TimeoutError:
+        raise DaemonUnreachable(f"{vty}: no answer to {text!r} within {timeout:g} s") from None
+
+
+def _command(vty: Path, text: str, timeout: float) -> str:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.connect(str(vty))
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise DaemonUnreachable(f"{vty}: {exc.strerror}") from None
+        s.sendall(text.encode() + b"\0")
+        buf = bytearray()
+        while not (len(buf) >= 4 and buf[-4:-1] == b"\0\0\0"):
+            chunk = s.recv(65536)
+            if not chunk:
+                raise DaemonUnreachable(f"{vty}: connection closed before the end of {text!r}")
+            buf += chunk
+        status = buf[-1]
+        out = buf[:-4].decode(errors="replace")
+        if status != 0:
+            raise DaemonError(f"{vty}: {text!r} failed (status {status}): {out.strip()}")
+        return out
+
+
+def _afi(prefix: str) -> str:
+    return "ipv6" if ":" in prefix else "ipv4"
+
+
+def _communities(path: dict[str, object]) -> frozenset[str]:
+    out: set[str] = set()
+    for key in ("community", "largeCommunity"):
+        attr = path.get(key)
+        if isinstance(attr, dict):
+            out |= {WELL_KNOWN.get(c, c) for c in str(attr.get("string", "")).split()}
+    return frozenset(out)
+
+
+class FrrSpeaker:
+    def __init__(self, node: Node, node_dir: Path) -> None:
+        self.node = node
+        self.vty = node_dir / "bgpd.vty"
+
+    def _peer_of(self, addr: str) -> str:
+        ip = ipaddress.ip_address(addr.split("%")[0])
+        for s in self.node.sessions:
+            if ip in (s.peer4, s.peer6):
+                return s.peer
+        return addr
+
+    def sessions(self) -> list[SessionState]:
+        data = json.loads(command(self.vty, "show bgp summary json") or "{}")
+        out = []
+        for af, afi in (("ipv4Unicast", "ipv4"), ("ipv6Unicast", "ipv6")):
+            for addr, peer in data.get(af, {}).get("peers", {}).items():
+                out.append(SessionState(self.node.name, self._peer_of(addr), afi, str(peer.get("state"))))
+        return out
+
+    def routes(self, prefix: str) -> list[Route]:
+        data = json.loads(command(self.vty, f"show bgp {_afi(prefix)} unicast {prefix} json") or "{}")
+        out = []
+        for p in data.get("paths", []):
+            peer_id = p.get("peer", {}).get("peerId")
+            peer = None if peer_id in (None, "0.0.0.0", "::") else self._peer_of(peer_id)
+            text = str(p.get("aspath", {}).get("string", ""))
+            out.append(
+                Route(
+                    self.node.name,
+                    prefix,
+                    peer,
+                    bool(p.get("bestpath", {}).get("overall")),
+                    tuple(int(a) for a in text.split() if a.isdigit()),
+                    p.get("locPrf"),
+                    _communities(p),
+                )
+            )
+        return out
+
+    def best(self, prefix: str) -> BestPath:
+        return BestPath.of(self.node.name, prefix, self.routes(prefix), local="local")
+
+
+def _daemon(node: Node, node_dir: Path, daemon: str) -> ProcSpec:
+    argv = [
+        str(FRR_BIN / daemon),
+        "-f",
+        str(node_dir / "frr.conf"),
+        "--vty_socket",
+        str(node_dir),
+        "-z",
+        str(node_dir / "zserv.api"),
+        "-i",
+        str(node_dir / f"{daemon}.pid"),
+        "--log",
+        f"file:{node_dir / daemon}.log",
+        "-P",
+        "0",  # no TCP vty
+    ]
+    if daemon in ("zebra", "bgpd"):  # bfdd refuses -e ("invalid option") and exits
+        # one best path, no ECMP: the catchment is what BGP chose (as lab.predict predicts),
+        # not what a flow hash picked among equal routes
+        argv += ["-e", "1"]
+    return ProcSpec(node.name, daemon, argv, node_dir, node_dir / f"{daemon}.out")
+
+
+class Frr:
+    name = "frr"
+    bgp_process = "bgpd"
+    config_file = "frr.conf"
+    run_user: str | None = "frr"  # it writes its logs in the node directory
+    bfd = BfdTimers(300, 3)  # bfdd's defaults (the template sets none)
+
+    def templates(self, node: Node) -> list[tuple[str, str]]:
+        return [("frr.conf.j2", "frr.conf")]
+
+    def processes(self, node: Node, node_dir: Path) -> tuple[list[ProcSpec], list[ProcSpec]]:
+        bgp = [_daemon(node, node_dir, "bgpd")]
+        if node.bfd:
+            bgp.append(_daemon(node, node_dir, "bfdd"))
+        return [_daemon(node, node_dir, "zebra")], bgp
+
+    def base_ready(self, node_dir: Path) -> list[Path]:
+        return [node_dir / "zserv.api"]
+
+    def control_socket(self, node_dir: Path) -> Path:
+        return node_dir / "bgpd.vty"
+
+    def stale_files(self, node_dir: Path, process: str) -> list[Path]:
+        if process not in DAEMONS:
+            return []  # not ours (the site's dnsnode, the agent)
+        own = [node_dir / f"{process}.vty", node_dir / f"{process}.pid"]
+        return own + ([node_dir / "zserv.api"] if process == "zebra" else [])
+
+    def speaker(self, node: Node, node_dir: Path) -> FrrSpeaker:
+        return FrrSpeaker(node, node_dir)
+
+    def agent_speaker(self, node: Node, node_dir: str) -> dict[str, str | int]:
+        assert node.asn is not None
+        return {"asn": node.asn, "vty_socket": node_dir}
+
+    def inventory_vars(self, node_dir: str) -> dict[str, str]:
+        return {"vtysh": f"vtysh --vty_socket {node_dir}"}
+
+    def shell_argv(self, node_dir: Path) -> list[str]:
+        return ["vtysh", "--vty_socket", str(node_dir)]
+
+    # -- run-time changes, through vtysh in the node -----------------------------------------
+    def vtysh(self, h: LabAccess, node: str, lines: list[str]) -> str:
+        argv = self.shell_argv(h.dir / node)
+        for line in lines:
+            argv += ["-c", line]
+        res = h.runtime.exec(node, argv, timeout=20)
+        bad = [ln for ln in res.stdout.splitlines() if ln.startswith("%")]
+        if res.returncode != 0 or bad:
+            raise DaemonError(f"{node}: vtysh {lines}: {res.stdout.strip()} {res.stderr.strip()}")
+        return res.stdout
+
+    def set_knobs(
+        self,
+        h: LabAccess,
+        node: Node,
+        targets: list[Session],
+        changes: dict[str, object],
+        render: RenderConfig,
+    ) -> Undo:
+        assert node.asn is not None
+        conf: list[str] = ["configure terminal"]
+        back: list[str] = ["configure terminal"]
+        clear: list[str] = []
+        maps: list[str] = []
+        for s in targets:
+            stem, out_map = session_stem(s), export_map(node, s)
+            for direction, orig, knobs in (
+                ("out", out_map, [k for k in changes if k in EXPORT_KNOBS]),
+                ("in", f"FROM-{stem}", [k for k in changes if k in IMPORT_KNOBS]),
+            ):
+                if not knobs:
+                    continue
+                fault = f"LAB-FAULT-{direction.upper()}-{stem}"
+                maps.append(fault)
+                mine = {k: changes[k] for k in knobs}  # an export knob never lands in the import map
+                sets = []
+                if mine.get("prepend"):
+                    sets.append(
+                        "set as-path prepend " + " ".join([str(node.asn)] * int(str(mine["prepend"])))
+                    )
+                if mine.get("med") is not None:
+                    sets.append(f"set metric {mine['med']}")
+                if mine.get("communities"):
+                    comms = mine["communities"]
+                    assert isinstance(comms, list)
+                    sets.append(f"set community {' '.join(comms)} additive")
+                if mine.get("local_pref") is not None:
+                    sets.append(f"set local-preference {mine['local_pref']}")
+                # entry 10 runs the session's own map (its prepends and communities stay: ours add)
+                conf += [
+                    f"route-map {fault} permit 10",
+                    f"call {orig}",
+                    "on-match next",
+                    "exit",
+                    f"route-map {fault} permit 20",
+                    *sets,
+                    "exit",
+                ]
+                if direction == "in":  # GRACEFUL_SHUTDOWN beats a raised local-pref, as in FROM-*;
+                    # entry 40 permits the rest (falling off a route-map's end denies)
+                    gshut = [
+                        f"route-map {fault} permit 30",
+                        "match community GSHUT",
+                        "set local-preference 0",
+                    ]
+                    conf[-1:] = [
+                        "on-match next",
+                        "exit",
+                        *gshut,
+                        "exit",
+                        f"route-map {fault} permit 40",
+                        "exit",
+                    ]
+                conf.append(f"router bgp {node.asn}")
+                back.append(f"router bgp {node.asn}")
+                for af, peer in (("ipv4", s.peer4), ("ipv6", s.peer6)):
+                    conf += [
+                        f"address-family {af} unicast",
+                        f"neighbor {peer} route-map {fault} {direction}",
+                        "exit-address-family",
+                    ]
+                    back += [
+                        f"address-family {af} unicast",
+                        f"neighbor {peer} route-map {orig} {direction}",
+                        "exit-address-family",
+                    ]
+                    clear.append(f"clear bgp {af} unicast {peer} soft {direction}")
+                conf.append("exit")
+                back.append("exit")
+        back += [f"no route-map {m}" for m in maps]
+
+        def apply(lines: list[str]) -> None:
+            self.vtysh(h, node.name, lines)
+            self.vtysh(h, node.name, clear)
+
+        apply(conf)
+        return lambda: apply(back)
+
+    def reset_knobs(self, h: LabAccess, node: Node, targets: list[Session], render: RenderConfig) -> None:
+        assert node.asn is not None
+        back: list[str] = ["configure terminal", f"router bgp {node.asn}"]
+        clear: list[str] = []
+        maps: list[str] = []
+        for s in targets:
+            stem = session_stem(s)
+            for direction, orig in (("out", export_map(node, s)), ("in", f"FROM-{stem}")):
+                maps.append(f"LAB-FAULT-{direction.upper()}-{stem}")
+                for af, peer in (("ipv4", s.peer4), ("ipv6", s.peer6)):
+                    back += [
+                        f"address-family {af} unicast",
+                        f"neighbor {peer} route-map {orig} {direction}",
+                        "exit-address-family",
+                    ]
+                    clear.append(f"clear bgp {af} unicast {peer} soft {direction}")
+        back.append("exit")
+        self.vtysh(h, node.name, back)
+        self.vtysh(h, node.name, clear)
+        for m in maps:  # the fault maps that exist: deleting one that does not is an error
+            with contextlib.suppress(DaemonError):
+                self.vtysh(h, node.name, ["configure terminal", f"no route-map {m}"])
+
+    def _networks(self, node: Node, nets: list[Net], no: bool) -> list[str]:
+        lines = ["configure terminal", f"router bgp {node.asn}"]
+        for net in nets:
+            af = "ipv4" if net.version == 4 else "ipv6"
+            lines += [
+                f"address-family {af} unicast",
+                f"{'no ' if no else ''}network {net}",
+                "exit-address-family",
+            ]
+        return [*lines, "exit"]
+
+    def originate(self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig) -> Undo:
+        # the template turns import-check off: no RIB route is needed for a `network`
+        self.vtysh(h, node.name, self._networks(node, prefixes, no=False))
+        return lambda: self.stop_originating(h, node, prefixes, render)
+
+    def stop_originating(self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig) -> None:
+        self.vtysh(h, node.name, self._networks(node, prefixes, no=True))
+
+    def gshut_configured(self, config_text: str) -> bool:
+        return GSHUT_LINE in config_text.splitlines()
+
+    def gshut_running(self, h: LabAccess, node: Node) -> bool:
+        # bgpd's vty answers `show running-config` only through vtysh
+        argv = [*self.shell_argv(h.dir / node.name), "-d", "bgpd", "-c", "show running-config"]
+        res = h.runtime.exec(node.name, argv, timeout=10)
+        if res.returncode != 0:
+            raise DaemonUnreachable(f"{node.name}: vtysh: {res.stderr.strip() or res.stdout.strip()}")
+        return GSHUT_LINE in res.stdout.splitlines()

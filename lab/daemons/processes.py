@@ -1,0 +1,76 @@
+"""What runs where: every process of a lab, in the stages `lab up` starts them.
+
+    base       what needs nothing else: zebra or BIRD on each speaker, the primary's (and a
+               rogue router's) dnsnode, Unbound on each resolver
+    bgp        FRR's bgpd (and bfdd), once zebra's socket exists
+    services   each site's dnsnode and health agent (the agent announces only once dnsnode
+               answers), once the sites have a route to the hidden primary
+
+Both runtimes start exactly these (the netns runtime directly, a clab node's start.sh by the
+same stages), so faults and restarts find a node's processes here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.daemons import driver_of
+from lab.model.topology import Lab, Node
+from lab.runtime.base import ProcSpec
+
+
+def program(name: str) -> str:
+    """A program of our own package: the venv's (beside this interpreter), else PATH's."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else (shutil.which(name) or name)
+
+
+def _proc(node: Node, nodes_dir: Path, name: str, argv: list[str]) -> ProcSpec:
+    nd = nodes_dir / node.name
+    return ProcSpec(node.name, name, argv, nd, nd / f"{name}.out")
+
+
+def _dnsnode(node: Node, nodes_dir: Path) -> ProcSpec:
+    conf = nodes_dir / node.name / "dnsnode.yml"
+    return _proc(node, nodes_dir, "dnsnode", [program("dnsnode"), "serve", "--config", str(conf)])
+
+
+@dataclass(frozen=True)
+class Stages:
+    base: list[ProcSpec]
+    bgp: list[ProcSpec]
+    services: list[ProcSpec]
+
+    @property
+    def all(self) -> list[ProcSpec]:
+        return [*self.base, *self.bgp, *self.services]
+
+    def of(self, node: str) -> list[ProcSpec]:
+        """The node's processes in start order."""
+        return [p for p in self.all if p.node == node]
+
+    def find(self, node: str, name: str) -> ProcSpec | None:
+        return next((p for p in self.all if p.node == node and p.name == name), None)
+
+
+def stages(lab: Lab, nodes_dir: Path) -> Stages:
+    base: list[ProcSpec] = []
+    bgp: list[ProcSpec] = []
+    services: list[ProcSpec] = []
+    for n in lab.nodes.values():
+        nd = nodes_dir / n.name
+        if n.kind in ("router", "site"):
+            first, then = driver_of(n).processes(n, nd)
+            base += first
+            bgp += then
+        if n.kind == "primary" or (n.kind == "router" and n.role == "rogue"):
+            base.append(_dnsnode(n, nodes_dir))
+        if n.kind == "resolver":
+            base.append(_proc(n, nodes_dir, "unbound", ["unbound", "-d", "-c", str(nd / "unbound.conf")]))
+    for n in lab.of_kind("site"):
+        agent = [program("dnsnode"), "agent", "--config", str(nodes_dir / n.name / "agent.yml")]
+        services += [_dnsnode(n, nodes_dir), _proc(n, nodes_dir, "agent", agent)]
+    return Stages(base, bgp, services)

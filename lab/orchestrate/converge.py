@@ -1,0 +1,182 @@
+"""What "converged" means, and waiting for it.
+
+Converged: every BGP session Established (both families, every configured neighbour), every
+router with a best path for both service prefixes, every site heard by at least one of its
+upstreams, and two consecutive passes agreeing on every best path.
+
+A speaker that does not answer is "not yet" while its daemon runs (starting up); a daemon
+that has exited is an error at once, with the end of its log (DaemonExited), not a timeout.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.daemons import driver_of
+from lab.daemons.base import BestPath, DaemonUnreachable, SessionState, Speaker
+from lab.errors import LabError
+from lab.orchestrate.handle import LabHandle
+from lab.poll import NotYet, wait_until
+from lab.runtime.netns import PARALLEL
+
+Progress = Callable[[str], None]
+LOG_TAIL_LINES = 12
+
+
+class DaemonExited(LabError):
+    """A daemon the lab started is gone: the message carries the end of its log."""
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError as exc:
+        return f"({path}: {exc.strerror})"
+    return "\n".join(f"    {line}" for line in text[-lines:]) or "    (empty)"
+
+
+def exited(h: LabHandle, node: str) -> DaemonExited | None:
+    """The error to raise if one of the node's BGP processes has exited (None: all run, or
+    not started yet)."""
+    n = h.lab.nodes[node]
+    base, bgp = driver_of(n).processes(n, h.node_dir(node))
+    for spec in [*base, *bgp]:
+        if h.runtime.proc_state(node, spec.name) == "exited":
+            logs = "\n".join(
+                f"  {p}:\n{log_tail(p)}" for p in (spec.log, spec.cwd / f"{spec.name}.log") if p.exists()
+            )
+            return DaemonExited(f"{node}/{spec.name} exited; the end of its log:\n{logs}")
+    return None
+
+
+@dataclass
+class Snapshot:
+    sessions: list[SessionState] = field(default_factory=list)
+    best: dict[str, dict[str, BestPath]] = field(default_factory=dict)  # node -> prefix -> best
+    errors: dict[str, str] = field(default_factory=dict)  # node -> why it could not be read
+    missing: list[str] = field(default_factory=list)  # why not converged
+
+    @property
+    def converged(self) -> bool:
+        return not self.missing
+
+    def paths(self) -> dict[str, dict[str, list[int] | None]]:
+        return {
+            n: {p: (list(b.as_path) if b.as_path is not None else None) for p, b in per.items()}
+            for n, per in self.best.items()
+        }
+
+
+def service_prefixes(h: LabHandle) -> list[str]:
+    svc = h.lab.service
+    return [str(svc.prefix4), str(svc.prefix6)]
+
+
+def snapshot(h: LabHandle) -> Snapshot:
+    """One pass over every speaker (in parallel): sessions, and best paths for the service.
+    Raises DaemonExited when a speaker's daemon is gone."""
+    prefixes = service_prefixes(h)
+    snap = Snapshot()
+
+    def one(sp: Speaker) -> tuple[str, list[SessionState], dict[str, BestPath], str | None]:
+        try:
+            return sp.node.name, sp.sessions(), {p: sp.best(p) for p in prefixes}, None
+        except DaemonUnreachable as exc:  # starting, or dead: the runtime knows which
+            gone = exited(h, sp.node.name)
+            if gone is not None:
+                raise gone from None
+            return sp.node.name, [], {}, f"{type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        results = list(pool.map(one, h.speakers()))
+    for node, sessions, best, err in results:
+        snap.sessions += sessions
+        snap.best[node] = best
+        if err:
+            snap.errors[node] = err
+            snap.missing.append(f"{node}: {err}")
+            continue
+        want = 2 * len(h.lab.nodes[node].sessions)
+        down = [f"{s.peer}/{s.afi}={s.state}" for s in sessions if not s.up]
+        if down or len(sessions) != want:
+            snap.missing.append(
+                f"{node}: sessions {len(sessions) - len(down)}/{want} up {' '.join(down[:4])}"
+            )
+        if h.lab.nodes[node].kind == "router":
+            nobest = [p for p, b in best.items() if b.as_path is None]
+            if nobest:
+                snap.missing.append(f"{node}: no route to {' '.join(nobest)}")
+    # every site announces: each is heard by at least one of its upstreams
+    for site in h.lab.of_kind("site"):
+        ups = {s.peer for s in site.sessions}
+        for p in prefixes:
+            if not any(
+                site.name in snap.best.get(u, {}).get(p, BestPath(u, p, None, 0)).from_peers for u in ups
+            ):
+                snap.missing.append(f"{site.name}: {p} not heard by its upstreams (agent not announcing)")
+    return snap
+
+
+class NotConverged(NotYet):
+    def __init__(self, snap: Snapshot) -> None:
+        super().__init__("; ".join(snap.missing[:8]))
+        self.snapshot = snap
+
+
+def wait_converged(h: LabHandle, timeout: float, progress: Progress | None = None) -> tuple[Snapshot, float]:
+    """Poll until converged (module docstring); returns the stable snapshot and the seconds it
+    took. PollTimeout carries the last snapshot; DaemonExited is raised at once."""
+    previous: list[dict[str, dict[str, list[int] | None]]] = [{}]
+
+    def probe() -> Snapshot:
+        snap = snapshot(h)
+        if progress:
+            why = f" (e.g. {snap.missing[0]})" if snap.missing else ", checking stability"
+            progress(f"waiting for convergence: {len(snap.missing)} things missing{why}")
+        return snap
+
+    def ok(snap: Snapshot) -> bool:
+        stable = snap.converged and snap.paths() == previous[0]
+        previous[0] = snap.paths() if snap.converged else {}
+        return stable
+
+    res = wait_until(probe, ok, timeout=timeout, interval=0.2, what=f"lab {h.name} converged")
+    return res.value, res.elapsed
+
+
+def wait_primary_routes(h: LabHandle, timeout: float) -> float:
+    """Until every site's speaker has a route to the hidden primary's LAN: a site's dnsnode
+    started before that would fail its first transfer and wait out its retry timer (5 s)."""
+    primary = h.lab.primary4
+    lan = next(
+        (
+            link
+            for link in h.lab.links
+            if primary and link.prefix4.supernet_of(ipaddress.IPv4Network(primary))
+        ),
+        None,
+    )
+    if lan is None:
+        return 0.0
+    sites = [sp for sp in h.speakers() if sp.node.kind == "site"]
+    prefixes = [str(lan.prefix4), str(lan.prefix6)]
+
+    def missing() -> list[str]:
+        out = []
+        for sp in sites:
+            try:
+                out += [f"{sp.node.name} {p}" for p in prefixes if sp.best(p).as_path is None]
+            except DaemonUnreachable:
+                gone = exited(h, sp.node.name)
+                if gone is not None:
+                    raise gone from None
+                out.append(f"{sp.node.name}: speaker not answering yet")
+        return out
+
+    return wait_until(
+        missing, lambda m: not m, timeout=timeout, interval=0.1, what="routes to the primary"
+    ).elapsed

@@ -1,0 +1,370 @@
+"""Scenarios as data: a YAML file that `lab scenario run FILE --topo MY.yml` and the pytest
+plugin both run, so a user writes scenarios without Python. The shipped library is such files
+(lab/scenarios/library/*.yml).
+
+    name: withdraw-rio            # default: the file's name without .yml
+    summary: rio withdrawn; its clients move to the next site
+    topology: my.yml              # relative to this file, or a shipped name; --topo overrides it
+    steps:                        # in order; each step a fault of `lab fault` (same names and
+      - withdraw: rio             #   arguments: a value, a list in parameter order, or a mapping)
+      - wait_catchment: {timeout: 10, stable: 1}   # until the probes show the expected catchment
+      - loss: {a: ta1, b: home1, pct: 30}
+      - keep: 3                   # keep the faults on this long, by the probes' clock
+    expect:
+      catchment: predicted        # the model with the faults applied; or {alice: fra, bob: sin}
+      bound: timers               # from the first fault's timers; or [lo, hi]; or {timers: hold, margin: 3}
+      lost: {max: 0}              # on IPv4 and IPv6 (also min: N, resolver_max: N)
+    watch: hijack                 # also follow a hijack's more-specifics (routing-change clock)
+
+Every problem is reported as FILE:LINE: what is wrong; the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.daemons.base import LabAccess
+from lab.errors import LocatedIssue, TopologyError, YamlPath
+from lab.faults import catalog
+from lab.faults.base import FaultError, FaultEvent
+from lab.faults.hijacks import hijack_prefixes
+from lab.model.yamlsrc import Source, YamlSyntaxError, parse
+from lab.observe.probes import ProbeSet
+from lab.poll import wait_until
+from lab.predict.changes import Change, KnobChange, catchments
+from lab.scenarios import bounds
+from lab.scenarios.bounds import Bound
+from lab.scenarios.scenario import Ctx, Scenario
+
+# a step that ends what an earlier fault of this kind started: its change leaves the model
+INVERSE = {
+    "link-up": "link-down",
+    "announce": "withdraw",
+    "dns-start": "dns-stop",
+    "undrain": "drain",
+    "restart-bgp": "kill-bgp",
+    "restart-node": "kill-node",
+    "unhijack": "hijack",
+}
+STEP_WORDS = ("wait_catchment", "keep")
+TOP_KEYS = {"name", "summary", "topology", "steps", "expect", "watch"}
+EXPECT_KEYS = {"catchment", "bound", "lost"}
+
+
+class ScenarioFileError(TopologyError):
+    """Every problem of one scenario file, as FILE:LINE: message (TopologyError's form)."""
+
+
+@dataclass
+class FaultStep:
+    kind: catalog.FaultKind
+    args: catalog.Args
+
+
+@dataclass
+class WaitStep:
+    expect: dict[str, str] | None  # None: the catchment predicted so far
+    timeout: float = 10.0
+    stable: float = 1.0
+
+
+@dataclass
+class KeepStep:
+    seconds: float
+
+
+Step = FaultStep | WaitStep | KeepStep
+
+
+@dataclass
+class Parsed:
+    name: str
+    summary: str
+    topology: str
+    steps: list[Step] = field(default_factory=list)
+    catchment: dict[str, str] | None = None  # None: predicted
+    bound: tuple[float, float] | None = None  # explicit
+    timers: str | None = None  # a named rule instead of the first fault's
+    margin: float = bounds.MARGIN
+    why: str = ""  # what the timers mean here, added to the rule's text
+    lost_max: int | None = None
+    lost_min: int = 0
+    resolver_max: int | None = None
+    watch: str | None = None
+
+
+class _Reader:
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.issues: list[LocatedIssue] = []
+
+    def fail(self, path: YamlPath, message: str) -> None:
+        self.issues.append(LocatedIssue(self.src.filename, self.src.line(path), message))
+
+    def number(self, value: object, path: YamlPath, what: str) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(path, f"{what} must be a number of seconds, not {value!r}")
+            return None
+        return float(value)
+
+    def catchment(self, value: object, path: YamlPath) -> dict[str, str] | None:
+        if isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            return dict(value)
+        self.fail(
+            path, f"a catchment is `predicted` or a mapping client: site (e.g. {{alice: fra}}), not {value!r}"
+        )
+        return None
+
+    def step(self, item: object, path: YamlPath) -> Step | None:
+        if not isinstance(item, dict) or len(item) != 1:
+            self.fail(
+                path,
+                "a step is one `fault: arguments` pair (e.g. `- withdraw: rio`), `- keep: SECONDS` "
+                "or `- wait_catchment: {timeout: 10}`",
+            )
+            return None
+        ((word, value),) = item.items()
+        at = (*path, word)
+        if word == "keep":
+            secs = self.number(value, at, "keep")
+            return KeepStep(secs) if secs is not None else None
+        if word == "wait_catchment":
+            opts = value if isinstance(value, dict) else {}
+            if value is not None and not isinstance(value, dict):
+                self.fail(
+                    at,
+                    "wait_catchment takes a mapping: {expect: predicted or {client: site}, "
+                    "timeout: S, stable: S}",
+                )
+                return None
+            bad = sorted(set(opts) - {"expect", "timeout", "stable"})
+            if bad:
+                self.fail(at, f"wait_catchment: unknown key(s) {bad}; it takes expect, timeout, stable")
+            want = opts.get("expect", "predicted")
+            expect = None if want == "predicted" else self.catchment(want, (*at, "expect"))
+            timeout = self.number(opts.get("timeout", 10.0), (*at, "timeout"), "timeout") or 10.0
+            stable = self.number(opts.get("stable", 1.0), (*at, "stable"), "stable") or 1.0
+            return WaitStep(expect, timeout, stable)
+        if word not in catalog.KINDS:
+            self.fail(
+                at, f"no fault {word!r}; faults: {', '.join(catalog.KINDS)} (or {', '.join(STEP_WORDS)})"
+            )
+            return None
+        kind = catalog.KINDS[word]
+        if isinstance(value, dict):
+            values = dict(value)
+        elif isinstance(value, list):
+            if len(value) > len(kind.params):
+                self.fail(
+                    at, f"{word} takes at most {len(kind.params)} arguments ({[p.name for p in kind.params]})"
+                )
+                return None
+            values = {p.name: v for p, v in zip(kind.params, value, strict=False)}
+        elif value is None:
+            values = {}
+        else:
+            values = {kind.params[0].name: value} if kind.params else {}
+        try:
+            return FaultStep(kind, kind.args(values))
+        except FaultError as exc:
+            self.fail(at, f"{exc}; arguments: {', '.join(p.name for p in kind.params)}")
+            return None
+
+
+def _parse(src: Source, default_name: str) -> Parsed:
+    r = _Reader(src)
+    data = src.data
+    if not isinstance(data, dict):
+        raise ScenarioFileError(
+            [LocatedIssue(src.filename, 1, "a scenario file is a mapping: name:, steps:, expect:")]
+        )
+    for key in sorted(set(data) - TOP_KEYS):
+        r.fail((key,), f"unknown key {key!r}; a scenario has {', '.join(sorted(TOP_KEYS))}")
+    p = Parsed(
+        str(data.get("name", default_name)), str(data.get("summary", "")), str(data.get("topology", ""))
+    )
+    steps = data.get("steps")
+    if not isinstance(steps, list) or not steps:
+        r.fail(("steps",), "steps: is a list of at least one fault (e.g. `steps: [{withdraw: rio}]`)")
+        steps = []
+    for i, item in enumerate(steps):
+        step = r.step(item, ("steps", i))
+        if step is not None:
+            p.steps.append(step)
+    if p.steps and not isinstance(p.steps[0], FaultStep):
+        r.fail(("steps", 0), "the first step must be a fault: the report's clock starts there")
+    expect = data.get("expect", {})
+    if not isinstance(expect, dict):
+        r.fail(("expect",), "expect: is a mapping: catchment:, bound:, lost:")
+        expect = {}
+    for key in sorted(set(expect) - EXPECT_KEYS):
+        r.fail(("expect", key), f"unknown key {key!r}; expect takes {', '.join(sorted(EXPECT_KEYS))}")
+    catch = expect.get("catchment", "predicted")
+    if catch != "predicted":
+        p.catchment = r.catchment(catch, ("expect", "catchment"))
+    elif any(isinstance(s, FaultStep) and s.kind.name == "hijack" for s in p.steps):
+        r.fail(
+            ("expect", "catchment"),
+            "the model does not predict hijacks: write the catchment out (e.g. {alice: rogue, bob: sin})",
+        )
+    bound = expect.get("bound", "timers")
+    if isinstance(bound, list) and len(bound) == 2 and all(isinstance(b, int | float) for b in bound):
+        p.bound = (float(bound[0]), float(bound[1]))
+    elif isinstance(bound, dict):
+        p.timers = str(bound.get("timers")) if bound.get("timers") is not None else None
+        if p.timers is not None and p.timers not in RULES:
+            r.fail(("expect", "bound", "timers"), f"timers {p.timers!r}: use one of {', '.join(RULES)}")
+        m = r.number(bound.get("margin", bounds.MARGIN), ("expect", "bound", "margin"), "margin")
+        p.margin = m if m is not None else bounds.MARGIN
+        p.why = str(bound.get("why", ""))
+        for key in sorted(set(bound) - {"timers", "margin", "why"}):
+            r.fail(("expect", "bound", key), f"unknown key {key!r}; bound takes timers, margin, why")
+    elif bound != "timers":
+        r.fail(("expect", "bound"), "bound: is `timers`, [lo, hi] in seconds, or {timers: RULE, margin: S}")
+    lost = expect.get("lost", {})
+    if not isinstance(lost, dict) or set(lost) - {"max", "min", "resolver_max"}:
+        r.fail(("expect", "lost"), "lost: is a mapping with max:, min: and/or resolver_max: (query counts)")
+    else:
+        p.lost_max, p.lost_min, p.resolver_max = (
+            lost.get("max"),
+            int(lost.get("min", 0)),
+            lost.get("resolver_max"),
+        )
+    watch = data.get("watch")
+    if watch not in (None, "hijack"):
+        r.fail(("watch",), f"watch: {watch!r}: the only extra prefixes to follow are `hijack`'s")
+    p.watch = watch
+    if r.issues:
+        raise ScenarioFileError(r.issues)
+    return p
+
+
+def _targets(s: FaultStep) -> frozenset[str]:
+    """The nodes a fault step names (a link's two ends, a site, a node)."""
+    return frozenset(v for name in s.kind.nodes if (v := s.args.opt(name)) is not None)
+
+
+def changes_of(steps: list[Step]) -> list[Change]:
+    """What the model sees of the fault steps so far: a restoring step (link-up, announce,
+    undrain, ...) removes the change of the fault it ends; `prepend: [NODE, 0]` the node's knobs."""
+    out: list[tuple[FaultStep, Change]] = []
+    for s in steps:
+        if not isinstance(s, FaultStep):
+            continue
+        inverse = INVERSE.get(s.kind.name)
+        if inverse is not None:
+            out = [(f, c) for f, c in out if not (f.kind.name == inverse and _targets(f) == _targets(s))]
+        elif s.kind.name == "prepend" and s.args.i("count") == 0:
+            out = [(f, c) for f, c in out if not (isinstance(c, KnobChange) and c.node == s.args.s("node"))]
+        elif (ch := s.kind.change(s.args)) is not None:
+            out.append((s, ch))
+    return [c for _, c in out]
+
+
+def _first_fault(steps: list[Step]) -> FaultStep:
+    return next(s for s in steps if isinstance(s, FaultStep))
+
+
+def _keep_after_first(steps: list[Step]) -> float:
+    return next((s.seconds for s in steps if isinstance(s, KeepStep)), 0.0)
+
+
+def _rule_for(p: Parsed) -> Callable[[LabAccess], Bound]:
+    if p.bound is not None:
+        lo, hi = p.bound
+        return lambda h: Bound(lo, hi, p.why or f"explicit ({p.name})")
+    first = _first_fault(p.steps)
+    timer = p.timers or first.kind.timer
+
+    def rule(h: LabAccess) -> Bound:
+        b = RULES[timer](h, first, p)
+        return Bound(b.lo, b.hi, f"{b.why}; {p.why}" if p.why else b.why)
+
+    return rule
+
+
+RULES: dict[str, Callable[[LabAccess, FaultStep, Parsed], Bound]] = {
+    "propagation": lambda h, f, p: bounds.propagation(p.margin),
+    "agent": lambda h, f, p: bounds.agent(h, f.args.s("site"), p.margin),
+    "hold": lambda h, f, p: bounds.hold(h.lab, f.args.s("node"), p.margin),
+    "window": lambda h, f, p: bounds.window(_keep_after_first(p.steps), p.margin),
+}
+
+
+def probed_for(probes: ProbeSet, since: float, seconds: float) -> float:
+    """Until every client's probes have run `seconds` past `since` (its newest direct record,
+    answered or lost, was sent that late): the probes' clock, not a sleep. The elapsed wait."""
+
+    def oldest_newest() -> float:
+        recs = probes.records()
+        return min(
+            (max((r.mono for r in rs if r.kind == "direct"), default=0.0) for rs in recs.values()),
+            default=0.0,
+        )
+
+    return wait_until(
+        oldest_newest,
+        lambda t: t >= since + seconds,
+        timeout=seconds + 10,
+        interval=0.1,
+        what=f"probes ran {seconds} s",
+    ).elapsed
+
+
+def to_scenario(p: Parsed, source: str) -> Scenario:
+    def predicted(h: LabAccess, steps: list[Step]) -> dict[str, str]:
+        pred = catchments(h.lab, changes_of(steps))
+        return {c.name: str(pred[c.name]) for c in h.lab.of_kind("client")}
+
+    def inject(ctx: Ctx) -> list[FaultEvent]:
+        events: list[FaultEvent] = []
+        for i, step in enumerate(p.steps):
+            if isinstance(step, FaultStep):
+                catalog.check_nodes(ctx.h, step.kind, step.args)
+                events.append(step.kind.apply(ctx.h, step.args))
+            elif isinstance(step, WaitStep):
+                want = step.expect if step.expect is not None else predicted(ctx.h, p.steps[:i])
+                ctx.wait_sites(want, step.timeout, step.stable)
+            else:
+                probed_for(ctx.probes, events[-1].done, step.seconds)
+        return events
+
+    def expect(h: LabAccess) -> dict[str, str]:
+        return dict(p.catchment) if p.catchment is not None else predicted(h, p.steps)
+
+    return Scenario(
+        p.name,
+        p.summary,
+        p.topology,
+        inject,
+        expect,
+        _rule_for(p),
+        max_lost=p.lost_max,
+        min_lost=p.lost_min,
+        max_lost_resolver=p.resolver_max,
+        watch=(lambda h: [str(x) for x in hijack_prefixes(h)]) if p.watch == "hijack" else None,
+        source=source,
+    )
+
+
+def load(path: str | Path) -> Scenario:
+    """A scenario file as a Scenario; ScenarioFileError lists every problem with its line."""
+    path = Path(path)
+    try:
+        src = parse(path.read_text(), str(path))
+    except OSError as exc:
+        raise ScenarioFileError(
+            [LocatedIssue(str(path), 1, f"cannot read the scenario: {exc.strerror}")]
+        ) from None
+    except YamlSyntaxError as exc:
+        raise ScenarioFileError(
+            [LocatedIssue(str(path), exc.line, f"YAML syntax error: {exc.problem}")]
+        ) from None
+    p = _parse(src, path.stem)
+    if p.topology and not Path(p.topology).is_absolute() and (path.parent / p.topology).is_file():
+        p.topology = str((path.parent / p.topology).resolve())  # relative to the file, not the cwd
+    return to_scenario(p, str(path))

@@ -1,0 +1,82 @@
+"""The scenario type and its one verdict.
+
+A scenario: a topology, an inject step (faults, and waits between them), the catchment to
+expect afterwards, a convergence bound from the timers in force, and bounds on lost queries.
+`check(report)` is the verdict `lab scenario run` exits on and the pytest plugin asserts: a
+list of what did not hold, empty when the scenario held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lab.daemons.base import LabAccess
+from lab.faults.base import FaultEvent
+from lab.measure.report import ScenarioReport
+from lab.observe.probes import ProbeSet
+from lab.observe.routewatch import RouteWatch
+from lab.scenarios.bounds import Bound
+
+Expect = Callable[[LabAccess], dict[str, str]]  # the running lab -> client -> site after the fault
+BoundRule = Callable[[LabAccess], Bound]  # the running lab (its timers) -> the bound
+
+
+@dataclass
+class Ctx:
+    """What a scenario's inject step can use: the lab, its probes (multi-step faults wait on
+    what users see) and the route watch."""
+
+    h: LabAccess
+    probes: ProbeSet
+    watch: RouteWatch
+    wait_sites: Callable[[dict[str, str], float, float], float]  # want, timeout, stable -> seconds
+
+
+@dataclass
+class Scenario:
+    name: str
+    summary: str
+    topology: str  # a shipped topology's name, or a path (lab.model.shipped.resolve)
+    inject: Callable[[Ctx], list[FaultEvent]]
+    expect: Expect
+    bound: BoundRule
+    max_lost: int | None = None  # on each direct family (v4, v6), e.g. 0 for a graceful drain
+    min_lost: int = 0  # v4 direct: > 0 where users must feel an outage (site failure)
+    max_lost_resolver: int | None = None
+    tags: list[str] = field(default_factory=list)
+    # prefixes the route watcher follows besides the service's (e.g. a hijack's more-specifics:
+    # without them the routing-change clock never starts for a hijack)
+    watch: Callable[[LabAccess], list[str]] | None = None
+    source: str = ""  # the scenario file it came from, if any
+
+    def check(self, report: ScenarioReport) -> list[str]:
+        """What did not hold (empty: the scenario held)."""
+        problems = []
+        if report.settle_error is not None:
+            problems.append(f"did not settle: {report.settle_error}")
+        if report.v4.after != report.expected:
+            problems.append(f"catchment after (IPv4) {report.v4.after} != expected {report.expected}")
+        if report.v6.clients and report.v6.after != report.expected:
+            problems.append(f"catchment after (IPv6) {report.v6.after} != expected {report.expected}")
+        lo, hi = report.bound
+        if not lo <= report.convergence_s <= hi:
+            problems.append(
+                f"convergence {report.convergence_s} s outside {lo:g}..{hi:g} s ({report.bound_why})"
+            )
+        if self.max_lost is not None:
+            for fam, res in (("IPv4", report.v4), ("IPv6", report.v6)):
+                if res.lost > self.max_lost:
+                    per = {c: r.lost for c, r in res.clients.items() if r.lost}
+                    problems.append(f"lost {res.lost} {fam} queries, at most {self.max_lost} allowed: {per}")
+        if self.max_lost_resolver is not None and report.resolver.lost > self.max_lost_resolver:
+            problems.append(
+                f"lost {report.resolver.lost} queries via resolvers, at most {self.max_lost_resolver}"
+            )
+        if report.v4.lost < self.min_lost:
+            problems.append(
+                f"lost {report.v4.lost} queries, at least {self.min_lost} expected (users must feel it)"
+            )
+        if report.restore is not None and report.restore.errors:
+            problems.append(f"restoring the lab failed: {'; '.join(report.restore.errors)}")
+        return problems
