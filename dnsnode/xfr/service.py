@@ -1,4 +1,4 @@
-"""TransferService: the one object the serving core talks to (dnsnode.hooks.TransferHandler).
+"""TransferService: the one object the serving core talks to (dnsnode.serving.hooks.TransferHandler).
 
 It parses (and TSIG-verifies) what the core hands over, routes NOTIFY to the secondary side
 and AXFR/IXFR to the primary side, signs answers to signed plain queries, keeps a journal of
@@ -26,9 +26,10 @@ import dns.rrset
 import dns.tsig
 import dns.zone
 
-from dnsnode.config import ServerConfig
-from dnsnode.hooks import Peer, ResolveQuery, Transport
-from dnsnode.stats import Stats
+from dnsnode.ops.config import ServerConfig
+from dnsnode.ops.stats import Stats
+from dnsnode.serving.hooks import Peer, ResolveQuery, Transport
+from dnsnode.serving.zonestore import ZoneEntry, ZoneStore, ZoneVersion, soa_serial
 from dnsnode.xfr.diff import compute_diff
 from dnsnode.xfr.events import event
 from dnsnode.xfr.journal import Journal
@@ -41,7 +42,6 @@ from dnsnode.xfr.secondary import SecondaryZone
 from dnsnode.xfr.serial import serial_gt
 from dnsnode.xfr.tsigkeys import Keys
 from dnsnode.xfr.zonecopy import ZoneCopy
-from dnsnode.zonestore import ZoneEntry, ZoneStore, ZoneVersion, soa_serial
 
 _TSIG_ERRORS: list[tuple[type[Exception], dns.rcode.Rcode]] = [
     (dns.message.UnknownTSIGKey, dns.rcode.BADKEY),

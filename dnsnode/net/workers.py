@@ -38,11 +38,11 @@ from typing import Any
 
 import dns.name
 
-from dnsnode.hooks import Peer, Transport
-from dnsnode.server import Server, load_zone_copy
-from dnsnode.tcp import TcpServer
-from dnsnode.udp import UdpServer
-from dnsnode.zonestore import ZoneEntry
+from dnsnode.net.server import Server, load_zone_copy
+from dnsnode.net.tcp import TcpServer
+from dnsnode.net.udp import UdpServer
+from dnsnode.serving.hooks import Peer, Transport
+from dnsnode.serving.zonestore import ZoneEntry
 
 
 class Channel:
@@ -474,7 +474,7 @@ def _worker_main(server: Server, number: int, commands: Channel, relay: Channel)
         commands.send(_worker_command(server, request))
     udp = []
     tcp_socks = []
-    from dnsnode.sockets import tcp_socket, udp_socket
+    from dnsnode.net.sockets import tcp_socket, udp_socket
 
     for host, port in server.config.listen:
         udp.append(UdpServer(udp_socket(host, port, reuse_port=True), responder))

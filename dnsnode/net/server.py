@@ -15,18 +15,18 @@ from typing import Any
 import dns.name
 import dns.zone
 
-from dnsnode.config import ServerConfig, ZoneConfig
-from dnsnode.control import ControlServer
-from dnsnode.hooks import TransferHandler
-from dnsnode.index import build_index
-from dnsnode.log import EventLog, route_logger
-from dnsnode.responder import Responder
-from dnsnode.sockets import tcp_socket, udp_socket
-from dnsnode.stats import Stats
-from dnsnode.tcp import TcpServer
-from dnsnode.udp import UdpServer
-from dnsnode.zonefile import ZoneFileError, load_zone_file
-from dnsnode.zonestore import ZoneStore
+from dnsnode.net.sockets import tcp_socket, udp_socket
+from dnsnode.net.tcp import TcpServer
+from dnsnode.net.udp import UdpServer
+from dnsnode.ops.config import ServerConfig, ZoneConfig
+from dnsnode.ops.control import ControlServer
+from dnsnode.ops.log import EventLog, route_logger
+from dnsnode.ops.stats import Stats
+from dnsnode.serving.hooks import TransferHandler
+from dnsnode.serving.index import build_index
+from dnsnode.serving.responder import Responder
+from dnsnode.serving.zonefile import ZoneFileError, load_zone_file
+from dnsnode.serving.zonestore import ZoneStore
 
 STATS_INTERVAL = 1.0  # seconds between stats.json writes (and the main loop's tick)
 
