@@ -264,6 +264,7 @@ class TransferService:
         journal = self.journals[origin]
         base: dns.zone.Zone | None
         base_serial: int | None
+        reason = "no earlier version to diff against"
         if previous is not None:
             base, base_serial = previous.zone, previous.serial
         else:
@@ -271,9 +272,13 @@ class TransferService:
             base_serial = journal.last_serial
             loaded = journal.load_base() if base_serial is not None else None
             base = loaded if loaded is not None and soa_serial(loaded) == base_serial else None
+            if base_serial is not None and loaded is None:
+                reason = "the journal's base copy is missing or unreadable"
+            elif base_serial is not None and loaded is not None and base is None:
+                reason = f"the base copy has serial {soa_serial(loaded)}, the journal ends at {base_serial}"
         if base is None or base_serial is None:
             journal.reset(version.zone)
-            event("journal.reset", origin, version.serial, None, reason="no earlier version to diff against")
+            event("journal.reset", origin, version.serial, None, reason=reason)
             return True
         if version.serial == base_serial:
             if previous is not None:
