@@ -47,6 +47,7 @@ $(STAMPS)/venv: pyproject.toml
 lint: venv
 	$(VENV)/bin/ruff check dnsnode lab tests bench examples
 	$(VENV)/bin/ruff format --check dnsnode lab tests bench examples
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: venv
 	$(VENV)/bin/mypy dnsnode lab

@@ -27,11 +27,11 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import zonegen
-from dnsnode.config import ServerConfig
-from dnsnode.index import build_index
-from dnsnode.responder import Responder
-from dnsnode.zonefile import load_zone_file
-from dnsnode.zonestore import ZoneStore
+from dnsnode.ops.config import ServerConfig
+from dnsnode.serving.index import build_index
+from dnsnode.serving.responder import Responder
+from dnsnode.serving.zonefile import load_zone_file
+from dnsnode.serving.zonestore import ZoneStore
 
 PEER = ("127.0.0.1", 5300)
 

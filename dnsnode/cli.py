@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from dnsnode.config import ConfigError, ServerConfig, TsigKey, ZoneConfig, parse_hostport
-from dnsnode.configfile import load_config_file
+from dnsnode.ops.config import ConfigError, ServerConfig, TsigKey, ZoneConfig, parse_hostport
+from dnsnode.ops.configfile import load_config_file
 
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -122,8 +122,8 @@ def _replace_zone(config: ServerConfig, zone: ZoneConfig) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from dnsnode.log import EventLog
-    from dnsnode.runner import run_server
+    from dnsnode.net.runner import run_server
+    from dnsnode.ops.log import EventLog
 
     try:
         config = build_config(args)
@@ -138,7 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _ctl(args: argparse.Namespace) -> int:
-    from dnsnode.control import request
+    from dnsnode.ops.control import request
 
     try:
         reply = request(args.socket, args.cmd, args.zone)

@@ -22,7 +22,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    lab_fixtures.configure(config.getoption("--runtime") or "netns", config.getoption("--clab-deployer") or "containerlab")
+    lab_fixtures.configure(
+        config.getoption("--runtime") or "netns", config.getoption("--clab-deployer") or "containerlab"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -19,7 +19,7 @@ import dns.rcode
 import dns.rdatatype
 import yaml
 
-from dnsnode.config import ConfigError, parse_hostport
+from dnsnode.ops.config import ConfigError, parse_hostport
 
 Prefix = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -24,7 +24,7 @@ import dns.rdatatype
 import dns.rrset
 import dns.tsig
 
-from dnsnode.stats import Stats
+from dnsnode.ops.stats import Stats
 from dnsnode.xfr.events import event
 
 

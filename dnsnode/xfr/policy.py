@@ -8,7 +8,7 @@ import dns.message
 import dns.name
 import dns.tsig
 
-from dnsnode.config import ZoneConfig
+from dnsnode.ops.config import ZoneConfig
 from dnsnode.xfr.acl import Acl, hosts_acl
 from dnsnode.xfr.tsigkeys import Keys
 

@@ -9,15 +9,15 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from dnsnode.hooks import Peer, Transport
-from dnsnode.stats import Stats
+from dnsnode.ops.stats import Stats
+from dnsnode.serving.hooks import Peer, Transport
+from dnsnode.serving.zonestore import ZoneStore
 from dnsnode.xfr.events import event
 from dnsnode.xfr.journal import Journal
 from dnsnode.xfr.outbound import axfr_rrsets, ixfr_rrsets, render_stream, response_to
 from dnsnode.xfr.policy import ZonePolicy
 from dnsnode.xfr.rrsets import soa_rrset
 from dnsnode.xfr.serial import serial_gt
-from dnsnode.zonestore import ZoneStore
 
 
 class Outbound:

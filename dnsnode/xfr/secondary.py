@@ -24,12 +24,12 @@ import dns.tsig
 import dns.xfr
 import dns.zone
 
-from dnsnode.config import ZoneConfig
-from dnsnode.stats import Stats
+from dnsnode.ops.config import ZoneConfig
+from dnsnode.ops.stats import Stats
+from dnsnode.serving.zonestore import ZoneStore, soa_serial
 from dnsnode.xfr.events import event
 from dnsnode.xfr.serial import serial_gt
 from dnsnode.xfr.zonecopy import ZoneCopy
-from dnsnode.zonestore import ZoneStore, soa_serial
 
 MIN_TIMER = 1.0  # never poll a primary more often than this, whatever the SOA says
 NO_DATA_RETRY = 5.0  # before the first transfer there is no SOA to take timers from

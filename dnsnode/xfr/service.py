@@ -1,4 +1,4 @@
-"""TransferService: the one object the serving core talks to (dnsnode.hooks.TransferHandler).
+"""TransferService: the one object the serving core talks to (dnsnode.serving.hooks.TransferHandler).
 
 It parses (and TSIG-verifies) what the core hands over, routes NOTIFY to the secondary side
 and AXFR/IXFR to the primary side, signs answers to signed plain queries, keeps a journal of
@@ -26,9 +26,10 @@ import dns.rrset
 import dns.tsig
 import dns.zone
 
-from dnsnode.config import ServerConfig
-from dnsnode.hooks import Peer, ResolveQuery, Transport
-from dnsnode.stats import Stats
+from dnsnode.ops.config import ServerConfig
+from dnsnode.ops.stats import Stats
+from dnsnode.serving.hooks import Peer, ResolveQuery, Transport
+from dnsnode.serving.zonestore import ZoneEntry, ZoneStore, ZoneVersion, soa_serial
 from dnsnode.xfr.diff import compute_diff
 from dnsnode.xfr.events import event
 from dnsnode.xfr.journal import Journal
@@ -41,7 +42,6 @@ from dnsnode.xfr.secondary import SecondaryZone
 from dnsnode.xfr.serial import serial_gt
 from dnsnode.xfr.tsigkeys import Keys
 from dnsnode.xfr.zonecopy import ZoneCopy
-from dnsnode.zonestore import ZoneEntry, ZoneStore, ZoneVersion, soa_serial
 
 _TSIG_ERRORS: list[tuple[type[Exception], dns.rcode.Rcode]] = [
     (dns.message.UnknownTSIGKey, dns.rcode.BADKEY),
@@ -264,6 +264,7 @@ class TransferService:
         journal = self.journals[origin]
         base: dns.zone.Zone | None
         base_serial: int | None
+        reason = "no earlier version to diff against"
         if previous is not None:
             base, base_serial = previous.zone, previous.serial
         else:
@@ -271,9 +272,13 @@ class TransferService:
             base_serial = journal.last_serial
             loaded = journal.load_base() if base_serial is not None else None
             base = loaded if loaded is not None and soa_serial(loaded) == base_serial else None
+            if base_serial is not None and loaded is None:
+                reason = "the journal's base copy is missing or unreadable"
+            elif base_serial is not None and loaded is not None and base is None:
+                reason = f"the base copy has serial {soa_serial(loaded)}, the journal ends at {base_serial}"
         if base is None or base_serial is None:
             journal.reset(version.zone)
-            event("journal.reset", origin, version.serial, None, reason="no earlier version to diff against")
+            event("journal.reset", origin, version.serial, None, reason=reason)
             return True
         if version.serial == base_serial:
             if previous is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import dns.name
 import dns.tsig
 
-from dnsnode.config import ServerConfig, TsigKey
+from dnsnode.ops.config import ServerConfig, TsigKey
 
 Keyring = dict[dns.name.Name, dns.tsig.Key]
 

@@ -13,7 +13,7 @@ any lab, and "already applied" is a plain comparison, which makes a re-run a no-
 not bump the serial again.
 
 The candidate is the current zone (as dnspython writes it) with the change and the new serial;
-it is written beside the zone file and loaded by dnsnode.zonefile before anything is installed,
+it is written beside the zone file and loaded by dnsnode.serving.zonefile before anything is installed,
 so a bad record fails as `<zone>.candidate:LINE: reason (change record N: ...)` and the
 primary's zone file is never touched.
 
@@ -37,8 +37,8 @@ import dns.name
 import dns.rdatatype
 import dns.zone
 
+from dnsnode.serving.zonefile import ZoneFileError, load_zone_file
 from dnsnode.xfr.serial import serial_add, serial_gt
-from dnsnode.zonefile import ZoneFileError, load_zone_file
 from lab.ansible import zonecheck
 from lab.errors import LabError
 from lab.orchestrate.handle import LabHandle

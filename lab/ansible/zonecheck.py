@@ -21,8 +21,8 @@ from typing import Any
 import dns.rdatatype
 import dns.zone
 
+from dnsnode.serving.zonefile import ZoneFileError, load_zone_file
 from dnsnode.xfr.serial import serial_gt
-from dnsnode.zonefile import ZoneFileError, load_zone_file
 
 NOT_TOUCHED = "the primary's zone was not touched"
 

@@ -105,7 +105,7 @@ class DnsnodeProc:
 
     def ctl(self, cmd: str, zone: str | None = None) -> dict[str, Any]:
         """A control-socket request: {"cmd": cmd, "zone": zone} -> the JSON reply."""
-        from dnsnode.control import request
+        from dnsnode.ops.control import request
 
         if self.control_socket is None:
             raise RuntimeError("started without a control socket")

@@ -14,7 +14,7 @@ import dns.message
 import dns.query
 import pytest
 
-from dnsnode.workers import restart_delay
+from dnsnode.net.workers import restart_delay
 from lab.poll import wait_until
 from tests.integration.dnsnode_proc import DnsnodeProc, dnsnode_factory
 

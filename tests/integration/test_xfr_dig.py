@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dnsnode.config import ZoneConfig
+from dnsnode.ops.config import ZoneConfig
 from tests.integration.xfr_peers import (
     Key,
     XfrNode,

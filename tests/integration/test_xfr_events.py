@@ -38,3 +38,28 @@ def test_refused_notify_is_logged_as_an_event() -> None:
         assert isinstance(event["mono"], float)
     finally:
         proc.stop()
+
+
+def test_a_damaged_journal_line_is_logged_with_file_and_line_and_kept_aside(tmp_path: Path) -> None:
+    journal = tmp_path / "state" / "journal" / "example.net.jsonl"
+    journal.parent.mkdir(parents=True)
+    journal.write_text('{"from": 1, "to": 2, "deleted": [\n')  # a line torn by a crash
+    proc = start_dnsnode(
+        {"example.net": DATA / "example.net.zone"},
+        state=False,
+        extra_args=["--state-dir", str(tmp_path / "state")],
+    )
+    try:
+        seen = wait_until(
+            proc.log_events,
+            lambda events: any(e.get("event") == "journal.damaged" for e in events),
+            timeout=5,
+            what="journal.damaged in the server log",
+        )
+        bad = next(e for e in seen.value if e.get("event") == "journal.bad_line")
+        assert bad["file"] == str(journal) and bad["line"] == 1 and bad["zone"] == "example.net."
+        damaged = next(e for e in seen.value if e.get("event") == "journal.damaged")
+        assert Path(damaged["saved_as"]).read_text() == '{"from": 1, "to": 2, "deleted": [\n'
+        assert proc.query("www.example.net").answer  # still serving
+    finally:
+        proc.stop()

@@ -14,7 +14,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from dnsnode.config import ZoneConfig
+from dnsnode.ops.config import ZoneConfig
 from lab.poll import wait_until
 from tests.integration.xfr_peers import (
     Knot,

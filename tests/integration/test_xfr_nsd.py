@@ -8,7 +8,7 @@ from pathlib import Path
 import dns.name
 import pytest
 
-from dnsnode.config import ZoneConfig
+from dnsnode.ops.config import ZoneConfig
 from lab.poll import PollTimeout, wait_until
 from tests.integration.xfr_peers import (
     Key,

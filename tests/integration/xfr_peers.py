@@ -35,12 +35,12 @@ import dns.rdatatype
 import dns.zone
 import yaml
 
-from dnsnode.config import ServerConfig, TsigKey, ZoneConfig
-from dnsnode.hooks import Transport
-from dnsnode.stats import Stats
+from dnsnode.ops.config import ServerConfig, TsigKey, ZoneConfig
+from dnsnode.ops.stats import Stats
+from dnsnode.serving.hooks import Transport
+from dnsnode.serving.zonestore import ZoneStore
 from dnsnode.xfr import TransferService
 from dnsnode.xfr.rrsets import absolute_rrset
-from dnsnode.zonestore import ZoneStore
 from tests.integration.dnsnode_proc import DnsnodeProc, start_dnsnode
 
 

@@ -9,11 +9,11 @@ import dns.edns
 import dns.message
 import dns.name
 
-from dnsnode.config import ServerConfig
-from dnsnode.index import build_index
-from dnsnode.responder import HANDOFF, Responder
-from dnsnode.zonefile import load_zone_file
-from dnsnode.zonestore import ZoneStore
+from dnsnode.ops.config import ServerConfig
+from dnsnode.serving.index import build_index
+from dnsnode.serving.responder import HANDOFF, Responder
+from dnsnode.serving.zonefile import load_zone_file
+from dnsnode.serving.zonestore import ZoneStore
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ZONE_FILE = DATA / "example.net.zone"

@@ -45,7 +45,7 @@ def test_frr_site_has_what_the_agent_parses() -> None:
 
 @pytest.mark.parametrize("topo", ["workshop.yml", "global.yml"])
 def test_dnsnode_and_agent_configs_load_with_their_own_loaders(topo: str, tmp_path: Path) -> None:
-    configfile = pytest.importorskip("dnsnode.configfile")
+    configfile = pytest.importorskip("dnsnode.ops.configfile")
     agent_config = pytest.importorskip("dnsnode.agent.config")
     lab = load(ROOT / "topologies" / topo)
     for rel, text in render_files(lab).items():

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from dnsnode.cli import _serve_args, build_config
-from dnsnode.config import ConfigError
-from dnsnode.configfile import load_config_file
-from dnsnode.zonefile import ZoneFileError, load_zone_file
+from dnsnode.ops.config import ConfigError
+from dnsnode.ops.configfile import load_config_file
+from dnsnode.serving.zonefile import ZoneFileError, load_zone_file
 
 
 def write(tmp_path: Path, text: str) -> Path:

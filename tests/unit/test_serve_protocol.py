@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dnsnode.responder import HANDOFF
+from dnsnode.serving.responder import HANDOFF
 from tests.unit.serve_helpers import PEER, answer_wire, ask, make_responder, query_wire
 
 
@@ -365,11 +365,11 @@ def test_replaced_index_is_freed_by_refcount_without_a_gc_pass(monkeypatch: pyte
     import time
     import weakref
 
-    import dnsnode.responder
-    from dnsnode.zonefile import load_zone_file
+    import dnsnode.serving.responder
+    from dnsnode.serving.zonefile import load_zone_file
     from tests.unit.serve_helpers import ZONE_FILE
 
-    monkeypatch.setattr(dnsnode.responder, "RETIRE_GRACE", 0.0)
+    monkeypatch.setattr(dnsnode.serving.responder, "RETIRE_GRACE", 0.0)
     r = make_responder()
     ask(r, "www.example.net")
     ask(r, "x.wild.example.net")  # memoised plans and renderings hang off the old index too

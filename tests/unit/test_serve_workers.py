@@ -1,8 +1,8 @@
-"""The worker restart backoff schedule (dnsnode/workers.py)."""
+"""The worker restart backoff schedule (dnsnode/net/workers.py)."""
 
 from __future__ import annotations
 
-from dnsnode.workers import BACKOFF_FIRST, BACKOFF_MAX, restart_delay
+from dnsnode.net.workers import BACKOFF_FIRST, BACKOFF_MAX, restart_delay
 
 
 def test_restart_delay_doubles_per_quick_death_and_is_capped() -> None:

@@ -6,7 +6,7 @@ import dns.message
 import dns.tsig
 import dns.tsigkeyring
 
-from dnsnode.config import ServerConfig, TsigKey, ZoneConfig
+from dnsnode.ops.config import ServerConfig, TsigKey, ZoneConfig
 from dnsnode.xfr.acl import Acl
 from dnsnode.xfr.policy import ZonePolicy
 from dnsnode.xfr.tsigkeys import Keys

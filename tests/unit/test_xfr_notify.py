@@ -14,9 +14,9 @@ import dns.rrset
 import pytest
 
 from dnsnode.cli import _serve_args, build_config
-from dnsnode.config import ConfigError
-from dnsnode.configfile import load_config_file
-from dnsnode.stats import Stats
+from dnsnode.ops.config import ConfigError
+from dnsnode.ops.configfile import load_config_file
+from dnsnode.ops.stats import Stats
 from dnsnode.xfr.notify import NotifyPolicy, NotifySender
 
 SOA_TEXT = "ns1.example.net. h.example.net. 7 3600 600 86400 300"

@@ -19,12 +19,12 @@ import dns.xfr
 import dns.zone
 import pytest
 
-from dnsnode.config import ServerConfig, TsigKey, ZoneConfig
-from dnsnode.hooks import Transport
-from dnsnode.stats import Stats
+from dnsnode.ops.config import ServerConfig, TsigKey, ZoneConfig
+from dnsnode.ops.stats import Stats
+from dnsnode.serving.hooks import Transport
+from dnsnode.serving.zonestore import ZoneStore
 from dnsnode.xfr import TransferService
 from dnsnode.xfr.rrsets import absolute_rrset
-from dnsnode.zonestore import ZoneStore
 from tests.unit.test_xfr_diff import ORIGIN, parse_stream, rr_texts, zone
 
 SECRET = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="

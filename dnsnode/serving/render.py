@@ -17,8 +17,8 @@ import dns.name
 import dns.rdatatype
 import dns.rrset
 
-from dnsnode.index import name_wire
-from dnsnode.plan import Plan
+from dnsnode.serving.index import name_wire
+from dnsnode.serving.plan import Plan
 
 _RR = struct.Struct("!HHIH")
 _PTR = struct.Struct("!H")

@@ -17,7 +17,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from dnsnode.index import Node, ZoneIndex, wire_key
+from dnsnode.serving.index import Node, ZoneIndex, wire_key
 
 CNAME = dns.rdatatype.CNAME
 DS = dns.rdatatype.DS

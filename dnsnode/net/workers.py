@@ -18,13 +18,15 @@ How zone changes reach the workers (the design choice):
   from the threaded parent is unsafe, so workers are forked by a zygote: a single-threaded copy
   of the parent made before any thread starts. A new worker replays every zone change since
   start-up before it joins the broadcasts; the others keep serving meanwhile.
+
+The messages on these channels are typed (dnsnode.net.worker_messages); a message that is not
+understood is logged (`worker_message_bad`) and answered with Failed, never taken for a
+closed channel.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -34,66 +36,62 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import dns.name
 
-from dnsnode.hooks import Peer, Transport
-from dnsnode.server import Server, load_zone_copy
-from dnsnode.tcp import TcpServer
-from dnsnode.udp import UdpServer
-from dnsnode.zonestore import ZoneEntry
+from dnsnode.net.server import Server, load_zone_copy
+from dnsnode.net.sockets import tcp_socket, udp_socket
+from dnsnode.net.tcp import TcpServer
+from dnsnode.net.udp import UdpServer
+from dnsnode.net.worker_messages import (
+    Channel,
+    Command,
+    Counters,
+    Done,
+    Failed,
+    GetCounters,
+    Handoff,
+    HandoffReply,
+    Loaded,
+    LoadZone,
+    MessageError,
+    Reap,
+    Reaped,
+    Reply,
+    Serve,
+    SetExpired,
+    Spawn,
+    Spawned,
+    ZygoteReply,
+    ZygoteRequest,
+    command_end,
+    decode_zygote_reply,
+    decode_zygote_request,
+    encode,
+    relay_end,
+    worker_command_end,
+    worker_relay_end,
+)
+from dnsnode.ops.log import EventLog
+from dnsnode.serving.hooks import Peer, Transport
+from dnsnode.serving.zonestore import ZoneEntry
 
-
-class Channel:
-    """JSON lines over one end of a socketpair; call() is one request/response, serialised."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self._reader = sock.makefile("rb")
-        self._lock = threading.Lock()
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.sock.sendall(json.dumps(message).encode() + b"\n")
-
-    def recv(self) -> dict[str, Any] | None:
-        line = self._reader.readline()
-        if not line:
-            return None
-        message: dict[str, Any] = json.loads(line)
-        return message
-
-    def recv_or_closed(self) -> dict[str, Any] | None:
-        """recv(), with a broken channel (reset, torn line) read as closed: None."""
-        try:
-            return self.recv()
-        except (OSError, ValueError):
-            return None
-
-    def call(self, message: dict[str, Any]) -> dict[str, Any] | None:
-        with self._lock:
-            self.send(message)
-            return self.recv()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
+CommandEnd = Channel[Command, Reply]  # the parent's end of a worker's command channel
+RelayEnd = Channel[HandoffReply, Handoff]  # the parent's end of a worker's relay channel
 
 
 class ParentRelay:
-    """A worker's transfer handler: relays the message to the parent's real handler."""
+    """A worker's transfer handler: relays the message to the parent's real handler. A reply
+    the worker cannot read raises MessageError, which the responder logs and answers REFUSED."""
 
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel[Handoff, HandoffReply]) -> None:
         self.channel = channel
 
     def handle(self, wire: bytes, peer: Peer, transport: Transport) -> list[bytes] | None:
-        reply = self.channel.call(
-            {"wire": base64.b64encode(wire).decode(), "peer": list(peer), "transport": transport}
-        )
-        if reply is None or reply.get("replies") is None:
+        reply = self.channel.call(Handoff(wire, peer, transport))
+        if reply is None or reply.replies is None:
             return None
-        return [base64.b64decode(r) for r in reply["replies"]]
+        return list(reply.replies)
 
     def start(self) -> None: ...
 
@@ -128,8 +126,9 @@ class Zygote:
     is not, so dead workers can be replaced at any time. A new worker starts with the zones
     as they were at start-up; the pool replays every change since (load/state messages).
 
-    Protocol: SOCK_SEQPACKET (one message per datagram), JSON; a spawn reply carries the
-    parent ends of the worker's command and relay channels as SCM_RIGHTS file descriptors.
+    Protocol: SOCK_SEQPACKET, one message per datagram (Spawn -> Spawned, Reap -> Reaped, or
+    Failed); Spawned carries the parent ends of the worker's command and relay channels as
+    SCM_RIGHTS file descriptors.
     """
 
     def __init__(self, server: Server) -> None:
@@ -146,27 +145,38 @@ class Zygote:
         self.sock = parent_end
         self._lock = threading.Lock()
 
-    def _call(self, message: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
+    def _call(self, message: ZygoteRequest) -> tuple[ZygoteReply, list[int]]:
+        """One request and its reply; OSError when the zygote is gone or answers nonsense."""
         with self._lock:
-            self.sock.sendall(json.dumps(message).encode())
+            self.sock.sendall(encode(message))
             data, fds, _flags, _addr = socket.recv_fds(self.sock, 65536, 2)
         if not data:
+            _close_fds(fds)
             raise OSError("the worker zygote is gone")
-        reply: dict[str, Any] = json.loads(data)
+        try:
+            reply = decode_zygote_reply(data)
+        except MessageError as exc:
+            _close_fds(fds)
+            raise OSError(f"zygote: bad reply: {exc}") from exc
         return reply, fds
 
-    def spawn(self, number: int) -> tuple[int, Channel, Channel]:
-        reply, fds = self._call({"cmd": "spawn", "worker": number})
-        if len(fds) != 2:
-            raise OSError(f"zygote: spawn failed: {reply.get('error')}")
-        cmd = Channel(socket.socket(fileno=fds[0]))
-        relay = Channel(socket.socket(fileno=fds[1]))
-        return int(reply["pid"]), cmd, relay
+    def spawn(self, number: int) -> tuple[int, CommandEnd, RelayEnd]:
+        reply, fds = self._call(Spawn(number))
+        if not isinstance(reply, Spawned) or len(fds) != 2:
+            _close_fds(fds)
+            why = reply.error if isinstance(reply, Failed) else f"{reply.KIND} with {len(fds)} descriptors"
+            raise OSError(f"zygote: spawn failed: {why}")
+        cmd = command_end(socket.socket(fileno=fds[0]))
+        relay = relay_end(socket.socket(fileno=fds[1]))
+        return reply.pid, cmd, relay
 
     def reap(self, pid: int) -> str:
         """Wait for a worker the zygote forked; how it ended."""
-        reply, _ = self._call({"cmd": "reap", "pid": pid})
-        return str(reply.get("status"))
+        reply, fds = self._call(Reap(pid))
+        _close_fds(fds)
+        if isinstance(reply, Reaped):
+            return reply.status
+        return f"unknown ({reply.error if isinstance(reply, Failed) else reply.KIND})"
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -177,6 +187,12 @@ class Zygote:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, signal.SIGKILL)
                 os.waitpid(self.pid, 0)
+
+
+def _close_fds(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _zygote_main(server: Server, sock: socket.socket) -> int:
@@ -191,37 +207,29 @@ def _zygote_main(server: Server, sock: socket.socket) -> int:
             data = b""
         if not data:
             break  # the parent is gone or stopping
-        request = json.loads(data)
-        if request.get("cmd") == "spawn":
-            number = int(request["worker"])
-            cmd_parent, cmd_child = socket.socketpair()
-            xfr_parent, xfr_child = socket.socketpair()
-            pid = os.fork()
-            if pid == 0:
-                sock.close()
-                cmd_parent.close()
-                xfr_parent.close()
-                code = 1
-                try:
-                    code = _worker_main(server, number, Channel(cmd_child), Channel(xfr_child))
-                finally:
-                    os._exit(code)
-            # the worker holds the only child ends: its death closes them (the parent's EOF)
-            cmd_child.close()
-            xfr_child.close()
+        try:
+            request = decode_zygote_request(data)
+        except MessageError as exc:
+            server.log.event("worker_message_bad", channel="zygote", error=str(exc))
+            sock.sendall(encode(Failed(f"bad message: {exc}")))
+            continue
+        if isinstance(request, Spawn):
+            try:
+                pid, ends = _fork_worker(server, request.worker, sock)
+            except OSError as exc:  # out of processes or descriptors: the pool logs it
+                sock.sendall(encode(Failed(repr(exc))))
+                continue
             children.add(pid)
-            fds = [cmd_parent.fileno(), xfr_parent.fileno()]
-            socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], fds)
-            cmd_parent.close()
-            xfr_parent.close()
-        elif request.get("cmd") == "reap":
-            pid = int(request["pid"])
+            socket.send_fds(sock, [encode(Spawned(pid))], [end.fileno() for end in ends])
+            for end in ends:
+                end.close()
+        else:
             status = "unknown"
-            if pid in children:
-                children.discard(pid)
-                _, raw = os.waitpid(pid, 0)  # it closed its channels: exiting or gone already
+            if request.pid in children:
+                children.discard(request.pid)
+                _, raw = os.waitpid(request.pid, 0)  # it closed its channels: exiting or gone already
                 status = _describe(raw)
-            sock.sendall(json.dumps({"status": status}).encode())
+            sock.sendall(encode(Reaped(status)))
     for pid in children:  # workers exit when the parent closes their command channels
         with contextlib.suppress(ChildProcessError):
             if not _wait(pid, 5.0):
@@ -231,14 +239,39 @@ def _zygote_main(server: Server, sock: socket.socket) -> int:
     return 0
 
 
+def _fork_worker(server: Server, number: int, zygote: socket.socket) -> tuple[int, list[socket.socket]]:
+    """Fork worker `number` (in the zygote); its pid and the parent ends of its two channels."""
+    cmd_parent, cmd_child = socket.socketpair()
+    xfr_parent, xfr_child = socket.socketpair()
+    try:
+        pid = os.fork()
+    except OSError:
+        for end in (cmd_parent, cmd_child, xfr_parent, xfr_child):
+            end.close()
+        raise
+    if pid == 0:
+        zygote.close()
+        cmd_parent.close()
+        xfr_parent.close()
+        code = 1
+        try:
+            code = _worker_main(server, number, worker_command_end(cmd_child), worker_relay_end(xfr_child))
+        finally:
+            os._exit(code)
+    # the worker holds the only child ends: its death closes them (the parent's EOF)
+    cmd_child.close()
+    xfr_child.close()
+    return pid, [cmd_parent, xfr_parent]
+
+
 @dataclass
 class Slot:
     """One worker position: the process currently in it and its restart history."""
 
     number: int
     pid: int
-    commands: Channel
-    relay: Channel
+    commands: CommandEnd
+    relay: RelayEnd
     started: float  # monotonic
     restarts: int = 0
     quick_deaths: int = 0  # consecutive deaths within STABLE_AFTER s of a start
@@ -259,7 +292,7 @@ class WorkerPool:
         )
         self._lock = threading.Lock()  # slots' channels, broadcasts and the replay log
         # the last load and state message per zone since start-up: what a new worker replays
-        self._replay: dict[tuple[str, str], dict[str, Any]] = {}
+        self._replay: dict[tuple[str, str], LoadZone | SetExpired] = {}
         self._retired: dict[str, int] = {}  # last known counters of dead workers (totals never drop)
 
     @property
@@ -273,7 +306,7 @@ class WorkerPool:
         for number in range(self.server.config.workers):
             pid, cmd, relay = self.zygote.spawn(number)
             self.slots.append(Slot(number, pid, cmd, relay, time.monotonic()))
-            cmd.call({"cmd": "serve"})  # nothing to replay yet
+            cmd.call(Serve())  # nothing to replay yet
             self.server.log.event("worker_started", worker=number, pid=pid)
         for slot in self.slots:
             name = f"relay-{slot.number}"
@@ -285,7 +318,7 @@ class WorkerPool:
     def _watch(self, slot: Slot) -> None:
         """Relay the worker's transfer messages; when it dies, log it and start another."""
         while True:
-            self._relay(slot.relay)
+            self._relay(slot)
             if self.stopping.is_set() or self.server.stop_event.is_set():
                 return  # stopping: SIGTERM to the process group ends the workers too
             assert self.zygote is not None
@@ -328,12 +361,15 @@ class WorkerPool:
             slot.started = time.monotonic()
             slot.restarts += 1
             failed = 0
-            for message in [*self._replay.values(), {"cmd": "serve"}]:
+            for message in [*self._replay.values(), Serve()]:
                 try:
                     reply = cmd.call(message)
-                except (OSError, ValueError):
+                except MessageError as exc:
+                    self._bad_message(slot, "commands", exc)
                     reply = None
-                failed += not (reply and reply.get("ok"))
+                except OSError:
+                    reply = None
+                failed += not isinstance(reply, Done | Loaded)
         self.server.stats.incr("workers.restarted")
         self.server.log.event(
             "worker_restarted",
@@ -345,22 +381,34 @@ class WorkerPool:
             failed=failed,
         )
 
-    def _relay(self, channel: Channel) -> None:
-        """Answer a worker's transfer messages with the parent's handler until it goes away."""
-        while True:
-            request = channel.recv_or_closed()
-            if request is None:
-                return
-            wire = base64.b64decode(request["wire"])
-            peer = (str(request["peer"][0]), int(request["peer"][1]))
-            replies = self.server.responder.handoff(wire, peer, request["transport"])
-            with contextlib.suppress(OSError):
-                channel.send({"replies": [base64.b64encode(r).decode() for r in replies]})
+    def _bad_message(self, slot: Slot, channel: str, exc: MessageError) -> None:
+        self.server.log.event(
+            "worker_message_bad", worker=slot.number, pid=slot.pid, channel=channel, error=str(exc)
+        )
+        self.server.stats.incr("workers.bad_messages")
 
-    def _broadcast(self, message: dict[str, Any], replay: bool = False) -> list[dict[str, Any] | None]:
+    def _relay(self, slot: Slot) -> None:
+        """Answer a worker's transfer messages with the parent's handler until it goes away."""
+        channel = slot.relay
+        while True:
+            reply: HandoffReply
+            try:
+                request = channel.recv_or_closed()
+            except MessageError as exc:
+                self._bad_message(slot, "relay", exc)
+                reply = HandoffReply(None)  # the worker waits for a reply: it answers REFUSED itself
+            else:
+                if request is None:
+                    return
+                replies = self.server.responder.handoff(request.wire, request.peer, request.transport)
+                reply = HandoffReply(tuple(replies))
+            with contextlib.suppress(OSError):
+                channel.send(reply)
+
+    def _broadcast(self, message: Command, replay: bool = False) -> list[Reply | None]:
         with self._lock:
-            if replay:
-                self._replay[(str(message["zone"]), str(message["cmd"]))] = message
+            if replay and isinstance(message, LoadZone | SetExpired):
+                self._replay[(message.zone, message.KIND)] = message
             live = []
             for slot in self.slots:
                 try:
@@ -368,11 +416,14 @@ class WorkerPool:
                     live.append(slot)
                 except OSError:
                     self.server.log.event("worker_unreachable", worker=slot.number, pid=slot.pid)
-            replies = []
+            replies: list[Reply | None] = []
             for slot in live:
                 try:
                     replies.append(slot.commands.recv())
-                except (OSError, ValueError):
+                except MessageError as exc:
+                    self._bad_message(slot, "commands", exc)
+                    replies.append(None)
+                except OSError:
                     self.server.log.event("worker_unreachable", worker=slot.number, pid=slot.pid)
                     replies.append(None)
             return replies
@@ -384,10 +435,8 @@ class WorkerPool:
             tmp = path.with_name(f".{name}.zone.tmp")
             new.version.zone.to_file(str(tmp), relativize=False, want_origin=True)
             os.replace(tmp, path)
-            replies = self._broadcast(
-                {"cmd": "load", "zone": name, "path": str(path), "source": new.version.source}, replay=True
-            )
-            failed = [r for r in replies if not r or not r.get("ok")]
+            replies = self._broadcast(LoadZone(name, str(path), new.version.source), replay=True)
+            failed = [r for r in replies if not isinstance(r, Loaded)]
             self.server.log.event(
                 "workers_loaded",
                 zone=name,
@@ -396,24 +445,24 @@ class WorkerPool:
                 failed=len(failed),
             )
         if old is None or old.expired != new.expired or (old.version is None and new.version is None):
-            self._broadcast({"cmd": "state", "zone": name, "expired": new.expired}, replay=True)
+            self._broadcast(SetExpired(name, new.expired), replay=True)
 
     def worker_counters(self) -> dict[str, int]:
         with self._lock:
             total = dict(self._retired)
-        replies = self._broadcast({"cmd": "stats"})
-        by_pid = {int(r["pid"]): r.get("counters") or {} for r in replies if r and "pid" in r}
+        replies = self._broadcast(GetCounters())
+        by_pid = {r.pid: r.counters for r in replies if isinstance(r, Counters)}
         for slot in self.slots:
             counters = by_pid.get(slot.pid)
             if counters is not None:
-                slot.counters = {k: int(v) for k, v in counters.items()}
+                slot.counters = dict(counters)
                 slot.queries = slot.counters.get("udp", 0) + slot.counters.get("tcp", 0)
         for counters in by_pid.values():
             for key, value in counters.items():
-                total[key] = total.get(key, 0) + int(value)
+                total[key] = total.get(key, 0) + value
         return total
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> dict[str, object]:
         """For `dnsnode ctl status`: each worker's PID, restarts and queries answered."""
         self.worker_counters()  # refresh each slot's query count
         return {
@@ -454,7 +503,23 @@ def _wait(pid: int, timeout: float) -> bool:
         time.sleep(0.02)
 
 
-def _worker_main(server: Server, number: int, commands: Channel, relay: Channel) -> int:
+def _next_command(commands: Channel[Reply, Command], log: EventLog) -> Command | None:
+    """The parent's next command; None once it is gone. One that is not understood is logged
+    and answered Failed (the parent waits for one reply per command), then the next is read."""
+    while True:
+        try:
+            return commands.recv_or_closed()
+        except MessageError as exc:
+            log.event("worker_message_bad", channel="commands", error=str(exc))
+            try:
+                commands.send(Failed(f"bad message: {exc}"))
+            except OSError:
+                return None
+
+
+def _worker_main(
+    server: Server, number: int, commands: Channel[Reply, Command], relay: Channel[Handoff, HandoffReply]
+) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # reloads go through the parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda _s, _f: os._exit(0))
@@ -465,17 +530,15 @@ def _worker_main(server: Server, number: int, commands: Channel, relay: Channel)
     # first the zone changes made since the zygote was forked, then "serve": a new worker never
     # answers a query from the start-up zones once a reload has replaced them
     while True:
-        request = commands.recv_or_closed()
+        request = _next_command(commands, log)
         if request is None:
             return 0
-        if request.get("cmd") == "serve":
-            commands.send({"ok": True})
+        if isinstance(request, Serve):
+            commands.send(Done())
             break
         commands.send(_worker_command(server, request))
     udp = []
     tcp_socks = []
-    from dnsnode.sockets import tcp_socket, udp_socket
-
     for host, port in server.config.listen:
         udp.append(UdpServer(udp_socket(host, port, reuse_port=True), responder))
         tcp_socks.append(tcp_socket(host, port, reuse_port=True))
@@ -485,7 +548,7 @@ def _worker_main(server: Server, number: int, commands: Channel, relay: Channel)
         u.start()
     log.event("worker_serving", pid=os.getpid())
     while True:
-        request = commands.recv_or_closed()
+        request = _next_command(commands, log)
         if request is None:
             break  # the parent is gone or stopping
         commands.send(_worker_command(server, request))
@@ -496,21 +559,19 @@ def _worker_main(server: Server, number: int, commands: Channel, relay: Channel)
     return 0
 
 
-def _worker_command(server: Server, request: dict[str, Any]) -> dict[str, Any]:
-    cmd = request.get("cmd")
+def _worker_command(server: Server, request: Command) -> Reply:
     try:
-        if cmd == "stats":
-            return {"ok": True, "pid": os.getpid(), "counters": dict(server.stats.counters)}
-        origin = dns.name.from_text(str(request["zone"]))
-        if cmd == "load":
-            serial = load_zone_copy(server.store, origin, Path(request["path"]), str(request["source"]))
-            return {"ok": True, "serial": serial}
-        if cmd == "state":
-            if server.store.get(origin) is None:
-                server.store.declare(origin)
-            server.store.set_expired(origin, bool(request["expired"]))
-            return {"ok": True}
-    except Exception as exc:
-        server.log.event("worker_command_failed", cmd=cmd, error=repr(exc))
-        return {"ok": False, "error": repr(exc)}
-    return {"ok": False, "error": f"unknown command {cmd!r}"}
+        if isinstance(request, GetCounters):
+            return Counters(os.getpid(), dict(server.stats.counters))
+        if isinstance(request, Serve):
+            return Failed("already serving")
+        origin = dns.name.from_text(request.zone)
+        if isinstance(request, LoadZone):
+            return Loaded(load_zone_copy(server.store, origin, Path(request.path), request.source))
+        if server.store.get(origin) is None:
+            server.store.declare(origin)
+        server.store.set_expired(origin, request.expired)
+        return Done()
+    except Exception as exc:  # a worker answers, and keeps serving, whatever one zone does
+        server.log.event("worker_command_failed", cmd=request.KIND, error=repr(exc))
+        return Failed(repr(exc))

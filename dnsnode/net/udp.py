@@ -7,7 +7,7 @@ import contextlib
 import socket
 import threading
 
-from dnsnode.responder import HANDOFF, Responder
+from dnsnode.serving.responder import HANDOFF, Responder
 
 MAX_UDP = 65535
 

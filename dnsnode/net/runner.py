@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dnsnode.config import ServerConfig
-from dnsnode.log import EventLog
-from dnsnode.server import Server
+from dnsnode.net.server import Server
+from dnsnode.ops.config import ServerConfig
+from dnsnode.ops.log import EventLog
 
 
 def run_server(config: ServerConfig, log: EventLog) -> int:
@@ -12,7 +12,7 @@ def run_server(config: ServerConfig, log: EventLog) -> int:
     server.install_signals()
     server.load_all()
     if config.workers > 1:
-        from dnsnode.workers import WorkerPool
+        from dnsnode.net.workers import WorkerPool
 
         pool = WorkerPool(server)
         pool.spawn()  # forks before any thread exists; children never return from here

@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -15,18 +16,18 @@ from typing import Any
 import dns.name
 import dns.zone
 
-from dnsnode.config import ServerConfig, ZoneConfig
-from dnsnode.control import ControlServer
-from dnsnode.hooks import TransferHandler
-from dnsnode.index import build_index
-from dnsnode.log import EventLog, route_logger
-from dnsnode.responder import Responder
-from dnsnode.sockets import tcp_socket, udp_socket
-from dnsnode.stats import Stats
-from dnsnode.tcp import TcpServer
-from dnsnode.udp import UdpServer
-from dnsnode.zonefile import ZoneFileError, load_zone_file
-from dnsnode.zonestore import ZoneStore
+from dnsnode.net.sockets import tcp_socket, udp_socket
+from dnsnode.net.tcp import TcpServer
+from dnsnode.net.udp import UdpServer
+from dnsnode.ops.config import ServerConfig, ZoneConfig
+from dnsnode.ops.control import ControlServer
+from dnsnode.ops.log import EventLog, route_logger
+from dnsnode.ops.stats import Stats
+from dnsnode.serving.hooks import ResolveQuery, TransferHandler
+from dnsnode.serving.index import build_index
+from dnsnode.serving.responder import Responder
+from dnsnode.serving.zonefile import ZoneFileError, load_zone_file
+from dnsnode.serving.zonestore import ZoneStore
 
 STATS_INTERVAL = 1.0  # seconds between stats.json writes (and the main loop's tick)
 
@@ -63,8 +64,8 @@ class Server:
         self._udp: list[UdpServer] = []
         self._tcp: TcpServer | None = None
         self._control: ControlServer | None = None
-        self.extra_stats: list[Any] = []  # callables returning counters to add (workers)
-        self.status_extra: list[Any] = []  # callables returning keys to add to status (workers)
+        self.extra_stats: list[Callable[[], dict[str, int]]] = []  # counters to add (workers)
+        self.status_extra: list[Callable[[], dict[str, object]]] = []  # keys to add to status (workers)
 
     # ---- zones ------------------------------------------------------------------------------
 
@@ -158,7 +159,7 @@ class Server:
             udp.start()
         self.log.event("listening", listen=[f"{h}:{p}" for h, p in self.config.listen])
 
-    def start_transfers(self, resolve: Any = None) -> None:
+    def start_transfers(self, resolve: ResolveQuery | None = None) -> None:
         try:
             from dnsnode.xfr import TransferService
         except ImportError as exc:
@@ -214,7 +215,7 @@ class Server:
         if cmd == "stats":
             return {"ok": True, "stats": self.counters()}
         if cmd == "status":
-            status = {
+            status: dict[str, Any] = {
                 "ok": True,
                 "identity": self.config.identity,
                 "pid": os.getpid(),

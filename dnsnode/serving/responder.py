@@ -27,14 +27,14 @@ import dns.rdataclass
 import dns.rdatatype
 
 from dnsnode import __version__
-from dnsnode.config import ServerConfig
-from dnsnode.hooks import Peer, TransferHandler, Transport
-from dnsnode.index import Node, ZoneIndex, build_index, name_wire, retire, unservable_index
-from dnsnode.log import NULL_LOG, EventLog
-from dnsnode.plan import REFUSED, Plan, chaos_plan, plan_below, plan_exact
-from dnsnode.render import EdnsOut, Variant, render
-from dnsnode.stats import Stats
-from dnsnode.zonestore import ZoneEntry, ZoneStore
+from dnsnode.ops.config import ServerConfig
+from dnsnode.ops.log import NULL_LOG, EventLog
+from dnsnode.ops.stats import Stats
+from dnsnode.serving.hooks import Peer, TransferHandler, Transport
+from dnsnode.serving.index import Node, ZoneIndex, build_index, name_wire, retire, unservable_index
+from dnsnode.serving.plan import REFUSED, Plan, chaos_plan, plan_below, plan_exact
+from dnsnode.serving.render import EdnsOut, Variant, render
+from dnsnode.serving.zonestore import ZoneEntry, ZoneStore
 
 HANDOFF: Final = object()  # answer() result: call handoff() (the transfer handler may block)
 

@@ -10,9 +10,9 @@ import struct
 import threading
 from concurrent.futures import Future
 
-from dnsnode.config import ServerConfig
-from dnsnode.log import EventLog
-from dnsnode.responder import HANDOFF, Responder
+from dnsnode.ops.config import ServerConfig
+from dnsnode.ops.log import EventLog
+from dnsnode.serving.responder import HANDOFF, Responder
 
 _LEN = struct.Struct("!H")
 

@@ -1,4 +1,4 @@
-"""Read a YAML server config into dnsnode.config.ServerConfig; errors say FILE:LINE, what, and the fix.
+"""Read a YAML server config into dnsnode.ops.config.ServerConfig; errors say FILE:LINE, what, and the fix.
 
 Relative paths (zone files, sockets, state dir, log file) are relative to the YAML file's folder.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from dnsnode.config import ConfigError, ServerConfig, TsigKey, ZoneConfig, parse_hostport
+from dnsnode.ops.config import ConfigError, ServerConfig, TsigKey, ZoneConfig, parse_hostport
 
 _SERVER_FIELDS = {f.name for f in fields(ServerConfig)}
 _ZONE_FIELDS = {f.name for f in fields(ZoneConfig)}
