@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 scripts/make-base-image.sh
-exec "$PY" -m lab.runtime.clab_images "$@"
+exec "$PY" -m lab.runtime.clab.images "$@"

@@ -17,7 +17,7 @@ records; for an item both know, the later lifecycle status wins (intent < create
 Kinds: netns (a namespace), link (a veth pair or a LAN member; gone with its namespaces),
 proc (pid + start time in clock ticks from /proc/PID/stat), dir and file (paths outside the
 run directory, which itself is removed last); for a clab lab deployed by the docker stand-in
-(lab.runtime.clab_docker): container and network (by name), veth (a temporary host-side name
+(lab.runtime.clab.docker_deployer): container and network (by name), veth (a temporary host-side name
 between creating a pair and moving it into its containers).
 """
 

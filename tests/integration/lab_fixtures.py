@@ -8,7 +8,8 @@ exactly, and a check that nothing the lab recorded is left behind.
 The runtime is netns unless pytest ran with `--runtime clab` (tests/conftest.py): then the
 lab is deployed as containers, by containerlab, or by the docker-SDK stand-in
 (lab.runtime.clab_docker) with `--clab-deployer docker`. Either way the test gets a handle
-with the same API (lab.lifecycle.LabHandle).
+with the same API (lab.orchestrate.handle.LabHandle), from the one lifecycle
+(lab.orchestrate.lifecycle.up with a RuntimeChoice).
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lab.orchestrate import clab as clab_lifecycle
 from lab.orchestrate import lifecycle
+from lab.orchestrate.handle import run_dir
+from lab.orchestrate.provider import RuntimeChoice
 from lab.runtime import procs
-from lab.runtime.clab.runtime import LAB_LABEL, ContainerlabCLI, Deployer, find_containerlab
+from lab.runtime.clab.runtime import LAB_LABEL, find_containerlab
 from lab.runtime.netns import ETC_NETNS, NETNS_DIR
 from lab.runtime.state import STATE_FILE
 
@@ -36,12 +38,12 @@ LAB_BIN = ROOT / ".venv" / "bin" / "lab"
 
 
 @dataclass
-class RuntimeChoice:
+class SuiteRuntime:
     runtime: str = "netns"  # or "clab"
     deployer: str = "containerlab"  # clab: or "docker" (the stand-in)
 
 
-CHOICE = RuntimeChoice()  # set by tests/conftest.py from --runtime / --clab-deployer
+CHOICE = SuiteRuntime()  # set by tests/conftest.py from --runtime / --clab-deployer
 CLAB_IMAGES = ["base", "router", "dnsnode", "resolver", "client"]
 
 
@@ -70,7 +72,7 @@ class Footprint:
 
     @classmethod
     def of(cls, name: str) -> Footprint:
-        d = lifecycle.run_dir(name)
+        d = run_dir(name)
         data = json.loads((d / STATE_FILE).read_text())
         items = data["items"]
         return cls(
@@ -112,21 +114,18 @@ def docker_client() -> Any:
     return client
 
 
-def clab_deployer(client: Any) -> Deployer:
+def clab_deployer() -> str:
     """containerlab where it is installed (unless --clab-deployer docker); the docker-SDK
     stand-in only when asked for: a test run never silently swaps one for the other."""
-    from lab.runtime.clab.docker_deployer import DockerDeployer
-
     if CHOICE.deployer == "docker":
-        return DockerDeployer(client)
-    binary = find_containerlab()
-    if binary is None:
+        return "docker"
+    if find_containerlab() is None:
         pytest.skip(
             "containerlab not installed: no `containerlab` or `clab` on PATH "
             "(https://containerlab.dev/install/); "
-            "pass --clab-deployer docker to use the docker-SDK stand-in (lab.runtime.clab_docker)"
+            "pass --clab-deployer docker to use the docker-SDK stand-in (lab.runtime.clab.docker_deployer)"
         )
-    return ContainerlabCLI(binary)
+    return "containerlab"
 
 
 def need_images(client: Any) -> None:
@@ -142,38 +141,38 @@ def running_clab(
     force_daemon: str | None = None,
     prefix: str = "t",
     timeout: float = 240.0,
-    deployer_for: Callable[[Any], Deployer] | None = None,
-) -> Iterator[clab_lifecycle.ClabUp]:
+    deployer: str | None = None,
+) -> Iterator[lifecycle.UpResult]:
     """running_lab on the clab runtime: deployed, converged, destroyed, checked gone (no
     container or network with the lab's label, no run directory). The deployer is the one
-    pytest was asked for, unless `deployer_for(docker client)` names one."""
+    pytest was asked for, unless `deployer` names one."""
     need_root()
     client = docker_client()
     need_images(client)
-    deployer = deployer_for(client) if deployer_for else clab_deployer(client)
+    choice = RuntimeChoice("clab", deployer or clab_deployer())
     name = unique_name(prefix)
     try:
-        res = clab_lifecycle.up(topology, name, force_daemon, timeout=timeout, deployer=deployer)
+        res = lifecycle.up(topology, name, force_daemon, timeout=timeout, choice=choice)
     except BaseException:
-        if (lifecycle.run_dir(name) / STATE_FILE).exists():
-            clab_lifecycle.down(name)
+        if (run_dir(name) / STATE_FILE).exists():
+            lifecycle.down(name)
         raise
     took = res.seconds_to_converged
-    print(f"\nlab {name} ({topology.name}) on clab ({CHOICE.deployer}) converged in {took:.1f}s")
+    print(f"\nlab {name} ({topology.name}) on {choice} converged in {took:.1f}s")
     try:
         yield res
     finally:
-        td = clab_lifecycle.down(name)
+        td = lifecycle.down(name)
         assert not td.errors, td.errors
         label = {"label": f"{LAB_LABEL}={name}"}
         left = [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
         left += [f"network {n.name}" for n in client.networks.list(filters=label)]
-        assert left == [] and not lifecycle.run_dir(name).exists(), left
+        assert left == [] and not run_dir(name).exists(), left
 
 
 def running_lab(
     topology: Path, force_daemon: str | None = None, prefix: str = "t", timeout: float = 120.0
-) -> Iterator[lifecycle.UpResult | clab_lifecycle.ClabUp]:
+) -> Iterator[lifecycle.UpResult]:
     """Fixture body: bring a lab up (unique name), yield it, tear it down and check it is gone.
     On the runtime pytest was asked for (--runtime; netns by default)."""
     if CHOICE.runtime == "clab":
@@ -184,7 +183,7 @@ def running_lab(
     try:
         res = lifecycle.up(topology, name=name, force_daemon=force_daemon, timeout=timeout)
     except BaseException:
-        if (lifecycle.run_dir(name) / STATE_FILE).exists():
+        if (run_dir(name) / STATE_FILE).exists():
             lifecycle.down(name)
         raise
     print(f"\nlab {name} ({topology.name}) converged in {res.seconds_to_converged:.1f}s")

@@ -29,13 +29,15 @@ import pytest
 
 from lab import faults
 from lab.observe.catchment import measure, parse_dig
-from lab.orchestrate import clab as clab_lifecycle
-from lab.orchestrate import lifecycle
+from lab.orchestrate import converge, lifecycle
+from lab.orchestrate.handle import run_dir
+from lab.orchestrate.lifecycle import UpResult
+from lab.orchestrate.provider import RuntimeChoice
 from lab.poll import wait_until
 from lab.predict.bgp import catchments
 from lab.runtime.clab import images as clab_images
-from lab.runtime.clab.docker_deployer import DockerDeployer
 from lab.runtime.clab.runtime import LAB_LABEL
+from lab.runtime.state import STATE_FILE
 from lab.scenarios import get
 from tests.scenarios.conftest import run_and_check
 
@@ -136,14 +138,14 @@ def test_dnsnode_image_answers_with_its_nsid(
 
 
 @pytest.fixture(scope="module")
-def workshop(client: Any, images: list[clab_images.Built]) -> Iterator[clab_lifecycle.ClabUp]:
+def workshop(client: Any, images: list[clab_images.Built]) -> Iterator[UpResult]:
     name = f"c{secrets.token_hex(3)}"
-    deployer = DockerDeployer(client)
+    choice = RuntimeChoice("clab", "docker")
     try:
-        res = clab_lifecycle.up(ROOT / "topologies" / "workshop.yml", name, timeout=180, deployer=deployer)
+        res = lifecycle.up(ROOT / "topologies" / "workshop.yml", name, timeout=180, choice=choice)
     except BaseException:
-        if clab_lifecycle.is_clab(name):
-            clab_lifecycle.down(name, deployer)
+        if (run_dir(name) / STATE_FILE).exists():
+            lifecycle.down(name)
         raise
     print(f"\nlab {name} on containers converged in {res.seconds_to_converged:.1f}s")
     yield res
@@ -153,7 +155,7 @@ def workshop(client: Any, images: list[clab_images.Built]) -> Iterator[clab_life
     assert out.returncode == 0 and "removed" in out.stderr, out.stderr
     assert client.containers.list(all=True, filters={"label": f"{LAB_LABEL}={name}"}) == []
     assert client.networks.list(filters={"label": f"{LAB_LABEL}={name}"}) == []
-    assert not clab_lifecycle.run_dir(name).exists()
+    assert not run_dir(name).exists()
 
 
 def _lab(*args: str) -> subprocess.CompletedProcess[str]:
@@ -161,7 +163,7 @@ def _lab(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_workshop_on_containers_measures_the_predicted_catchment(workshop: clab_lifecycle.ClabUp) -> None:
+def test_workshop_on_containers_measures_the_predicted_catchment(workshop: UpResult) -> None:
     h = workshop.handle
     measured = measure(h.lab, h.runtime)
     predicted = catchments(h.lab)
@@ -174,7 +176,7 @@ def test_workshop_on_containers_measures_the_predicted_catchment(workshop: clab_
 
 
 @pytest.mark.slow
-def test_link_down_in_a_container_moves_the_catchment_and_back(workshop: clab_lifecycle.ClabUp) -> None:
+def test_link_down_in_a_container_moves_the_catchment_and_back(workshop: UpResult) -> None:
     """ams's only upstream goes down (pyroute2 in ams's netns): alice leaves ams for fra;
     up again: alice is back at ams."""
     h = workshop.handle
@@ -196,7 +198,7 @@ def test_link_down_in_a_container_moves_the_catchment_and_back(workshop: clab_li
 
 
 @pytest.mark.slow
-def test_lab_commands_open_a_clab_lab(workshop: clab_lifecycle.ClabUp) -> None:
+def test_lab_commands_open_a_clab_lab(workshop: UpResult) -> None:
     """status, exec and catchment from another process find the lab's containers by its state."""
     h = workshop.handle
     res = _lab("status", "--name", h.name, "--json")
@@ -220,10 +222,10 @@ def test_lab_commands_open_a_clab_lab(workshop: clab_lifecycle.ClabUp) -> None:
 
 
 @pytest.mark.slow
-def test_bgp_daemon_stopped_and_started_by_its_recorded_pid(workshop: clab_lifecycle.ClabUp) -> None:
+def test_bgp_daemon_stopped_and_started_by_its_recorded_pid(workshop: UpResult) -> None:
     """SIGTERM to ta1's bgpd (by the PID recorded in its container): ams's session to ta1
     leaves Established (the NOTIFICATION); started again, the lab converges."""
-    h = lifecycle.LabHandle.open(workshop.handle.name)
+    h = lifecycle.open_lab(workshop.handle.name)
     assert h.runtime.running("ta1", "bgpd")
     ams = next(sp for sp in h.speakers() if sp.node.name == "ams")
 
@@ -238,14 +240,14 @@ def test_bgp_daemon_stopped_and_started_by_its_recorded_pid(workshop: clab_lifec
     finally:
         faults.start_proc(h, "ta1", "bgpd")
     assert h.runtime.running("ta1", "bgpd")
-    snap, took = lifecycle.wait_converged(h, timeout=90)
+    snap, took = converge.wait_converged(h, timeout=90)
     print(f"converged again {took:.1f}s after bgpd started")
     assert snap.converged
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["site-failure", "drain-graceful"])
-def test_scenario_on_containers(workshop: clab_lifecycle.ClabUp, name: str) -> None:
+def test_scenario_on_containers(workshop: UpResult, name: str) -> None:
     """The scenario suite's own check (tests/scenarios/conftest.py) with the netns bounds."""
     report = run_and_check(workshop.handle, get(name))
     if name == "drain-graceful":

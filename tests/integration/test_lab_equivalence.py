@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab.orchestrate import lifecycle
+from lab.orchestrate import converge, lifecycle
 from lab.poll import wait_until
 from lab.runtime.netns import NETNS_DIR
 from tests.integration.lab_fixtures import TOPOLOGIES, Footprint, need_root, unique_name
@@ -39,7 +39,7 @@ def pair() -> Iterator[tuple[lifecycle.UpResult, lifecycle.UpResult]]:
 def _router_paths(res: lifecycle.UpResult) -> dict[str, dict[str, list[int] | None]]:
     h = res.handle
     snap = wait_until(
-        lambda: lifecycle.snapshot(h), lambda s: s.converged, timeout=30, what=f"{h.name} converged"
+        lambda: converge.snapshot(h), lambda s: s.converged, timeout=30, what=f"{h.name} converged"
     ).value
     return {n: p for n, p in snap.paths().items() if h.lab.nodes[n].kind == "router"}
 
@@ -68,4 +68,4 @@ def test_two_labs_side_by_side_and_one_goes_alone(
     # the other lab is whole: namespaces, processes, sessions
     assert all((NETNS_DIR / n).exists() for n in foot_f.namespaces)
     assert all(p.alive for p in frr.handle.runtime.processes())
-    assert lifecycle.snapshot(frr.handle).converged
+    assert converge.snapshot(frr.handle).converged

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from lab import faults
-from lab.cli.runtime_cmds import status_json
-from lab.daemons.state import Speaker
+from lab.cli.status import status_json
+from lab.daemons import speaker
 from lab.observe.catchment import measure
 from lab.orchestrate import lifecycle
 from lab.poll import wait_until
@@ -123,7 +123,7 @@ def test_restarted_bird_router_is_back_within_its_connect_delay(workshop: lifecy
     want = 2 * len({s.peer for s in tb1.sessions})  # IPv4 and IPv6 with every neighbour
 
     def up() -> int:
-        return sum(s.up for s in Speaker.of(tb1, h.dir).sessions())
+        return sum(s.up for s in speaker(tb1, h.dir / "tb1").sessions())
 
     wait_until(up, lambda n: n == want, timeout=30, what="tb1: every session Established before")
     faults.stop_proc(h, "tb1", "bird", signal.SIGTERM)

@@ -18,8 +18,7 @@ import pytest
 
 from dnsnode.xfr.serial import serial_add
 from lab.ansible import ops, rollout, runner
-from lab.orchestrate import clab as clab_lifecycle
-from lab.runtime.clab.docker_deployer import DockerDeployer
+from lab.orchestrate.lifecycle import UpResult
 from lab.runtime.clab.runtime import IMAGE_VENV, ClabRuntime
 from tests.integration.lab_fixtures import LAB_BIN, ROOT, TOPOLOGIES, running_clab
 
@@ -28,11 +27,9 @@ PLAYBOOKS = ROOT / "playbooks"
 
 
 @pytest.fixture(scope="module")
-def workshop() -> Iterator[clab_lifecycle.ClabUp]:
+def workshop() -> Iterator[UpResult]:
     """The workshop on containers (stand-in deployer), destroyed and checked gone after."""
-    yield from running_clab(
-        TOPOLOGIES / "workshop.yml", prefix="rbc", timeout=180, deployer_for=DockerDeployer
-    )
+    yield from running_clab(TOPOLOGIES / "workshop.yml", prefix="rbc", timeout=180, deployer="docker")
 
 
 def _events(rep: dict[str, Any]) -> list[dict[str, Any]]:
@@ -40,7 +37,7 @@ def _events(rep: dict[str, Any]) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(d.glob("*/job_events/*.json"))]
 
 
-def test_maintenance_of_ams_on_containers_loses_nothing(workshop: clab_lifecycle.ClabUp) -> None:
+def test_maintenance_of_ams_on_containers_loses_nothing(workshop: UpResult) -> None:
     h = workshop.handle
     assert isinstance(h.runtime, ClabRuntime)
     before = ops.site_state(h, "ams")["catchment"]["members"]
@@ -87,7 +84,7 @@ def test_maintenance_of_ams_on_containers_loses_nothing(workshop: clab_lifecycle
     assert set(after["catchment"]["by_dig"]) == set(after["catchment"]["predicted"]) >= {"alice", "carol"}
 
 
-def test_zone_rollout_on_containers_installs_on_the_primary(workshop: clab_lifecycle.ClabUp) -> None:
+def test_zone_rollout_on_containers_installs_on_the_primary(workshop: UpResult) -> None:
     """The candidate is installed and validated inside the primary's container (its Python runs
     lab.ansible.zonecheck), the primary reloads, every site serves the new serial."""
     h = workshop.handle

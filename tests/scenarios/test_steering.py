@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,11 +16,13 @@ from lab import measure
 from lab.model import shipped
 from lab.model.loader import load
 from lab.orchestrate import lifecycle
-from lab.scenarios import get, library
+from lab.predict import KnobChange, client_catchments
+from lab.scenarios import get
 from tests.integration.lab_fixtures import ROOT, running_lab
 from tests.scenarios.conftest import run_and_check
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+LOSS_PCT, LOSS_WINDOW = 30.0, 3.0  # as lab/scenarios/library/link-loss.yml
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +65,9 @@ def test_steering(
 def test_med_decides_at_bird() -> None:
     """The control for med-bird, from the model: the prepends alone leave bob at sin (tb1 breaks
     the tie on router id), so it is the MED that moves him."""
-    h = SimpleNamespace(lab=load(shipped.resolve(library.WORKSHOP)))
-    node, peer, ch = library.MED_BIRD_CHANGE
-    assert library.predicted((node, peer, {"prepend": ch["prepend"]}))(h)["bob"] == "sin"
-    assert library.predicted(library.MED_BIRD_CHANGE)(h)["bob"] == "fra"
+    lab = load(shipped.resolve("workshop"))
+    assert client_catchments(lab, [KnobChange.of("sin", "tb1", {"prepend": 2})])["bob"] == "sin"
+    assert client_catchments(lab, [KnobChange.of("sin", "tb1", {"prepend": 2, "med": 100})])["bob"] == "fra"
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,12 @@ def test_link_loss(workshop: lifecycle.UpResult) -> None:
     t0 = report["t0"]
     lossy = (on["done"] - t0, off["mono"] - t0)  # the loss was in force on both ends
     clean = (off["done"] - t0, report["window"][1] - t0 - 1.0)  # after it; minus one probe timeout
-    p = measure.roundtrip_loss(library.LOSS_PCT / 100)
+    p = measure.roundtrip_loss(LOSS_PCT / 100)
     for code in ("d", "v"):  # IPv4 and IPv6 cross the same link
         w = window(report, "alice", code, *lossy)
         lo, hi = measure.binomial_range(w.sent, p)
         print(f"alice {code}: lost {w.lost} of {w.sent} ({w.fraction:.0%}, expected {p:.0%}: {lo}..{hi})")
-        assert w.sent >= 0.7 * library.LOSS_WINDOW / report["probe_interval_s"], w  # the probes kept going
+        assert w.sent >= 0.7 * LOSS_WINDOW / report["probe_interval_s"], w  # the probes kept going
         assert lo <= w.lost <= hi, (w, p)
         for c in ("bob", "carol"):  # their paths do not cross ta1-home1
             assert window(report, c, code, *lossy).lost == 0, c

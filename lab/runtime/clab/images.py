@@ -1,6 +1,6 @@
 """Build the lab's container images (images/<name>/Dockerfile) through the docker SDK.
 
-    python -m lab.runtime.clab_images [--tag TAG]        (scripts/build-images.sh, `make images`)
+    python -m lab.runtime.clab.images [--tag TAG]        (scripts/build-images.sh, `make images`)
 
 One chain so layers are shared: base -> router -> dnsnode -> client, and base -> resolver.
 The build context is a tar made in memory: the Dockerfile, and for the dnsnode image a
@@ -144,7 +144,7 @@ def build_all(client: Any, tag: str = IMAGE_TAG, log: Callable[[str], None] | No
 def main(argv: list[str] | None = None) -> int:
     import docker
 
-    p = argparse.ArgumentParser(prog="python -m lab.runtime.clab_images", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m lab.runtime.clab.images", description=__doc__.split("\n")[0])
     p.add_argument("--tag", default=IMAGE_TAG)
     p.add_argument("-v", "--verbose", action="store_true", help="print the build output")
     args = p.parse_args(argv)

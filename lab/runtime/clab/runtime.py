@@ -23,7 +23,7 @@ clab-node-name=<node>), so the container name prefix does not matter.
     our package    a path in the host's venv (dnsnode, python -m lab.probe) runs as the same
                    program of the image's venv (/opt/anycast-lab, images/dnsnode)
 
-`DockerDeployer` (lab.runtime.clab_docker) does what containerlab does for `linux` nodes with
+`DockerDeployer` (lab.runtime.clab.docker_deployer) does what containerlab does for `linux` nodes with
 the docker SDK and pyroute2; the tests use it where the containerlab binary is missing.
 """
 
