@@ -50,15 +50,14 @@ def command(sock: Path, text: str, timeout: float = TIMEOUT) -> list[str]:
         return _command(sock, text, timeout)
     except TimeoutError:
         raise DaemonUnreachable(f"{sock}: no answer to {text!r} within {timeout:g} s") from None
+    except (FileNotFoundError, ConnectionError) as exc:  # not there, refused, or reset (it died)
+        raise DaemonUnreachable(f"{sock}: {exc.strerror or exc}") from None
 
 
 def _command(sock: Path, text: str, timeout: float) -> list[str]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
-        try:
-            s.connect(str(sock))
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise DaemonUnreachable(f"{sock}: {exc.strerror}") from None
+        s.connect(str(sock))
         f = s.makefile("rwb")
         f.readline()  # 0001 BIRD x.y.z ready.
         f.write(text.encode() + b"\n")

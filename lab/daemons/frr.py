@@ -83,15 +83,14 @@ def command(vty: Path, text: str, timeout: float = TIMEOUT) -> str:
         return _command(vty, text, timeout)
     except TimeoutError:
         raise DaemonUnreachable(f"{vty}: no answer to {text!r} within {timeout:g} s") from None
+    except (FileNotFoundError, ConnectionError) as exc:  # not there, refused, or reset (it died)
+        raise DaemonUnreachable(f"{vty}: {exc.strerror or exc}") from None
 
 
 def _command(vty: Path, text: str, timeout: float) -> str:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
-        try:
-            s.connect(str(vty))
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise DaemonUnreachable(f"{vty}: {exc.strerror}") from None
+        s.connect(str(vty))
         s.sendall(text.encode() + b"\0")
         buf = bytearray()
         while not (len(buf) >= 4 and buf[-4:-1] == b"\0\0\0"):

@@ -226,8 +226,14 @@ def _parse(src: Source, default_name: str) -> Parsed:
     elif bound != "timers":
         r.fail(("expect", "bound"), "bound: is `timers`, [lo, hi] in seconds, or {timers: RULE, margin: S}")
     lost = expect.get("lost", {})
-    if not isinstance(lost, dict) or set(lost) - {"max", "min", "resolver_max"}:
-        r.fail(("expect", "lost"), "lost: is a mapping with max:, min: and/or resolver_max: (query counts)")
+    counts_ok = isinstance(lost, dict) and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in lost.values()
+    )
+    if not isinstance(lost, dict) or set(lost) - {"max", "min", "resolver_max"} or not counts_ok:
+        r.fail(
+            ("expect", "lost"),
+            f"lost: is a mapping with max:, min: and/or resolver_max: (whole numbers >= 0), not {lost!r}",
+        )
     else:
         p.lost_max, p.lost_min, p.resolver_max = (
             lost.get("max"),

@@ -1,0 +1,202 @@
+"""Scenario files (lab/scenarios/files.py): the shipped library expects what the Python library
+expected before it became files (catchments and bounds, from the same model and timers), and
+bad files are refused with FILE:LINE and the fix, every problem at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.errors import LabError
+from lab.faults import catalog
+from lab.faults.base import FaultEvent, FaultJournal, recording, timed
+from lab.model.loader import load
+from lab.model.shipped import resolve
+from lab.model.topology import Lab
+from lab.runtime.base import Runtime
+from lab.scenarios import SCENARIOS, get
+from lab.scenarios.files import ScenarioFileError
+from lab.scenarios.files import load as load_file
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+WITHOUT_AMS = {"alice": "fra", "bob": "sin", "carol": "fra"}
+BASE = {"alice": "ams", "bob": "sin", "carol": "ams"}
+
+
+class Model:
+    """A LabAccess with the model only (no running lab): what expectations and bounds need."""
+
+    def __init__(self, lab: Lab, d: Path) -> None:
+        self._lab, self._dir = lab, d
+
+    @property
+    def lab(self) -> Lab:
+        return self._lab
+
+    @property
+    def dir(self) -> Path:
+        return self._dir
+
+    @property
+    def runtime(self) -> Runtime:
+        raise AssertionError("no runtime in a model-only check")
+
+
+def model(name: str, tmp_path: Path) -> Model:
+    return Model(load(resolve(name)), tmp_path)
+
+
+# what lab/scenarios/library.py (Python) expected, and its bounds, before the library became files
+OLD = {
+    "site-failure": (WITHOUT_AMS, (2.0, 5.5)),
+    "link-cut": (WITHOUT_AMS, (0.0, 3.0)),
+    "prepend": ({"alice": "ams", "bob": "fra", "carol": "ams"}, (0.0, 2.0)),
+    "drain-graceful": (WITHOUT_AMS, (0.0, 2.0)),
+    "withdraw-hard": (WITHOUT_AMS, (0.0, 2.0)),
+    "crash-hold": (WITHOUT_AMS, (5.5, 11.0)),
+    "crash-bfd": (WITHOUT_AMS, (0.0, 1.5)),
+    "partial-withdrawal": ({"alice": "ams", "bob": "sin", "carol": "sin"}, (0.0, 2.0)),
+    "hijack": ({"alice": "rogue", "bob": "rogue", "carol": "rogue"}, (0.0, 2.0)),
+    "hijack-rov": ({"alice": "rogue", "bob": "sin", "carol": "rogue"}, (0.0, 2.0)),
+    "local-pref": ({"alice": "ams", "bob": "sin", "carol": "sin"}, (0.0, 2.0)),
+    "med": ({"alice": "fra", "bob": "sin", "carol": "fra"}, (0.0, 2.0)),
+    "med-bird": ({"alice": "ams", "bob": "fra", "carol": "ams"}, (0.0, 2.0)),
+    "drain-prepend": ({"alice": "ams", "bob": "sin", "carol": "sin"}, (0.0, 2.0)),
+    "link-loss": (BASE, (2.5, 5.0)),
+}
+LOST = {"site-failure": (None, 1), "crash-hold": (None, 1), "crash-bfd": (None, 1), "link-loss": (None, 1),
+        "prepend": (0, 0), "drain-graceful": (0, 0), "partial-withdrawal": (0, 0), "local-pref": (0, 0),
+        "med": (0, 0), "med-bird": (0, 0), "drain-prepend": (0, 0)}  # fmt: skip
+
+
+def test_the_library_is_the_files_and_nothing_was_lost() -> None:
+    assert sorted(SCENARIOS) == sorted(OLD)
+
+
+@pytest.mark.parametrize("name", sorted(OLD))
+def test_library_expects_what_it_expected_as_python(name: str, tmp_path: Path) -> None:
+    sc = get(name)
+    h = model(sc.topology, tmp_path)
+    want, (lo, hi) = OLD[name]
+    assert sc.expect(h) == want
+    b = sc.bound(h)
+    assert (b.lo, b.hi) == pytest.approx((lo, hi)), b.why
+    assert (sc.max_lost, sc.min_lost) == LOST.get(name, (None, 0))
+
+
+def test_bounds_follow_the_timers_in_force(tmp_path: Path) -> None:
+    """The hold bound reads the sessions' knobs and the agent bound the site's agent.yml: a lab
+    with other timers gets other bounds (the library wrote 3 and 9 as literals before)."""
+    h = model("workshop", tmp_path)
+    (tmp_path / "ams").mkdir()
+    (tmp_path / "ams" / "agent.yml").write_text(
+        "prefixes: [198.51.100.0/25]\n"
+        "check: {server: 198.51.100.53, name: lab.example., interval: 0.5, fall: 5}\n"
+        "speaker: {kind: bird, include_file: /x/anycast.conf, socket: /x/bird.ctl}\n"
+        "control_socket: /x/agent.sock\n"
+    )
+    b = get("site-failure").bound(h)
+    assert (b.lo, b.hi) == pytest.approx((4 * 0.5, 5 * 0.5 + 0.5 + 2.0)), b.why
+    lab = load(resolve("workshop"))
+    slow = lab.nodes["ams"].sessions[0]
+    lab.nodes["ams"].sessions[0] = type(slow)(
+        **{**vars(slow), "knobs": slow.knobs.model_copy(update={"hold": 30})}
+    )
+    b = get("crash-hold").bound(Model(lab, tmp_path))
+    assert (b.lo, b.hi) == pytest.approx((30 - 3 - 0.5, 30 + 2.0)), b.why
+
+
+@pytest.mark.parametrize(
+    ("name", "lines"),
+    [
+        ("bad-fault.yml", {5: "no fault 'widthdraw'"}),
+        (
+            "bad-args.yml",
+            {2: "unknown argument(s) ['c']", 3: "missing argument(s) ['count']", 5: "lost: is a mapping"},
+        ),
+        ("bad-expect.yml", {5: "does not predict hijacks", 6: "timers 'sometimes'", 7: "unknown key 'lots'"}),
+        ("bad-first-step.yml", {2: "the first step must be a fault"}),
+    ],
+)
+def test_bad_files_name_the_line_and_the_fix(name: str, lines: dict[int, str]) -> None:
+    with pytest.raises(ScenarioFileError) as info:
+        load_file(DATA / name)
+    got = {i.line: i.message for i in info.value.issues}
+    for line, text in lines.items():
+        assert line in got and text in got[line], (line, text, str(info.value))
+    assert str(info.value).startswith(str(DATA / name) + ":")
+
+
+def test_an_unknown_scenario_says_what_there_is() -> None:
+    with pytest.raises(LabError, match="site-failure"):
+        get("no-such-scenario")
+
+
+def test_a_relative_topology_is_relative_to_the_file(tmp_path: Path) -> None:
+    (tmp_path / "net.yml").write_text(resolve("workshop").read_text())
+    (tmp_path / "s.scenario.yml").write_text("topology: net.yml\nsteps: [{withdraw: ams}]\n")
+    sc = load_file(tmp_path / "s.scenario.yml")
+    assert sc.topology == str(tmp_path / "net.yml") and sc.name == "s.scenario"
+
+
+def test_restoring_steps_take_their_fault_out_of_the_prediction(tmp_path: Path) -> None:
+    path = tmp_path / "x.yml"
+    path.write_text("steps:\n  - withdraw: ams\n  - link-down: [ta1, fra]\n  - announce: ams\n")
+    sc = load_file(path)
+    h = model("workshop", tmp_path)
+    # ams is back; fra lost its ta1 link: alice and carol at ams again, as at the start
+    assert sc.expect(h) == BASE
+
+
+def test_every_catalog_fault_has_the_cli_and_file_name_and_its_arguments_are_checked() -> None:
+    names = set(catalog.KINDS)
+    assert {
+        "link-down",
+        "link-up",
+        "loss",
+        "dns-stop",
+        "dns-start",
+        "drain",
+        "undrain",
+        "withdraw",
+        "announce",
+        "prepend",
+        "kill-bgp",
+        "restart-bgp",
+        "kill-node",
+        "restart-node",
+        "hijack",
+        "unhijack",
+    } <= names
+    with pytest.raises(catalog.FaultError, match="unknown argument"):
+        catalog.kind("withdraw").args({"sight": "ams"})
+    with pytest.raises(catalog.FaultError, match="missing"):
+        catalog.kind("med").args({"node": "ams", "peer": "ta1"})
+
+
+def test_the_journal_undoes_every_applied_fault_newest_first_past_a_failing_undo() -> None:
+    order: list[str] = []
+
+    def fault(name: str, fail_undo: bool = False) -> FaultEvent:
+        def undo() -> FaultEvent:
+            if fail_undo:
+                raise RuntimeError("daemon gone")
+            return timed(f"undo {name}", lambda: order.append(name), None)
+
+        return timed(name, lambda: None, undo)
+
+    with recording() as journal:
+        fault("drain")
+        ev = fault("loss")
+        fault("prepend", fail_undo=True)
+        ev.undo()  # undone by the scenario itself: not again
+        fault("link-down")
+    assert isinstance(journal, FaultJournal)
+    undone, errors = journal.undo_all()
+    assert order == ["loss", "link-down", "drain"]
+    assert len(undone) == 2 and errors == ["undo prepend: RuntimeError: daemon gone"]
+    assert journal.pending() == [e for e in journal.events if e.name == "prepend"]
+    with fault("outside"):  # a fault is a context manager that undoes it
+        pass
+    assert order[-1] == "outside"
