@@ -36,7 +36,13 @@ def prediction_json(lab: Lab) -> dict[str, dict[str, str | None]]:
 
 
 def table(predicted: dict[str, str | None], measured: dict[str, Probe] | None) -> Table:
-    t = Table(title="catchment")
+    t = Table(title="catchment" if measured is not None else "catchment predicted by the model")
+    if measured is None:
+        t.add_column("client")
+        t.add_column("predicted")
+        for client, site in predicted.items():
+            t.add_row(client, site or "[red]unreachable[/]")
+        return t
     for col in ("client", "predicted", "measured v4", "measured v6", "rtt ms"):
         t.add_column(col)
     for client, site in predicted.items():
