@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from lab.daemons import driver_of
+from lab.daemons import DRIVERS, driver_of
 from lab.model.topology import Lab, Node
 from lab.runtime.clab.runtime import IMAGE_VENV, NODE_ROOT, NODES_DIR
 
@@ -146,7 +146,7 @@ def inventory(
     for n in lab.of_kind("router"):
         by_as.setdefault(f"as{n.asn}", {"hosts": {}, "vars": {"asn": n.asn}})["hosts"][n.name] = {}
     group("routers", [], children=dict(sorted(by_as.items())))
-    for daemon in ("frr", "bird"):
+    for daemon in DRIVERS:
         group(daemon, [n.name for n in lab.nodes.values() if n.daemon == daemon])
     group("resolvers", [n.name for n in lab.of_kind("resolver")])
     group("clients", [n.name for n in lab.of_kind("client")])

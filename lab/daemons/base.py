@@ -165,6 +165,10 @@ class BgpDriver(Protocol):
         """The daemon's own CLI, pointed at this node's instance (vtysh, birdc)."""
         ...
 
+    def cli_argv(self, node_dir: Path, command: str) -> list[str]:
+        """That CLI running one command (as `lab exec NODE -- vtysh -c CMD` would)."""
+        ...
+
     def set_knobs(
         self,
         h: LabAccess,

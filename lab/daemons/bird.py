@@ -198,6 +198,9 @@ class Bird:
     def shell_argv(self, node_dir: Path) -> list[str]:
         return ["birdc", "-s", str(node_dir / "bird.ctl")]
 
+    def cli_argv(self, node_dir: Path, command: str) -> list[str]:
+        return [*self.shell_argv(node_dir), *command.split()]  # birdc takes the words as arguments
+
     # -- run-time changes: render, write, configure ------------------------------------------
     def apply(self, h: LabAccess, node: str, text: str) -> None:
         path = h.dir / node / self.config_file

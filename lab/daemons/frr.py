@@ -226,6 +226,9 @@ class Frr:
     def shell_argv(self, node_dir: Path) -> list[str]:
         return ["vtysh", "--vty_socket", str(node_dir)]
 
+    def cli_argv(self, node_dir: Path, command: str) -> list[str]:
+        return [*self.shell_argv(node_dir), "-c", command]
+
     # -- run-time changes, through vtysh in the node -----------------------------------------
     def vtysh(self, h: LabAccess, node: str, lines: list[str]) -> str:
         argv = self.shell_argv(h.dir / node)

@@ -56,8 +56,7 @@ class Node:
         n = self.h.lab.nodes[self.name]
         if n.daemon != daemon:
             raise LabError(f"{self.name} runs {n.daemon or 'no BGP daemon'}, not {daemon}")
-        cli = driver_of(n).shell_argv(self.h.dir / self.name)
-        res = self.exec([*cli, "-c", command] if daemon == "frr" else [*cli, *command.split()])
+        res = self.exec(driver_of(n).cli_argv(self.h.dir / self.name, command))
         if res.returncode != 0:
             raise LabError(f"{self.name}: {daemon}: {command!r}: {res.stderr.strip() or res.stdout.strip()}")
         return res.stdout
