@@ -19,7 +19,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from lab.model.topology import Lab, Node, Session
 from lab.poll import NotYet
@@ -48,6 +48,20 @@ class DaemonUnreachable(NotYet):
 
 class DaemonError(RuntimeError):
     """The daemon answered, with an error."""
+
+
+T = TypeVar("T")
+
+
+def over_socket(call: Callable[[Path, str, float], T], path: Path, text: str, timeout: float) -> T:
+    """One exchange on a daemon's control socket; a daemon that is not there, refuses, resets
+    (it died) or does not answer in time is DaemonUnreachable, which waits retry."""
+    try:
+        return call(path, text, timeout)
+    except TimeoutError:
+        raise DaemonUnreachable(f"{path}: no answer to {text!r} within {timeout:g} s") from None
+    except (FileNotFoundError, ConnectionError) as exc:
+        raise DaemonUnreachable(f"{path}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)

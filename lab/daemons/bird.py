@@ -30,6 +30,7 @@ from lab.daemons.base import (
     Route,
     SessionState,
     Undo,
+    over_socket,
 )
 from lab.model.knobs import knobs_after
 from lab.model.topology import Node, Session
@@ -46,12 +47,7 @@ TRIPLE = re.compile(r"\((\d+),\s*(\d+),\s*(\d+)\)")
 def command(sock: Path, text: str, timeout: float = TIMEOUT) -> list[str]:
     """The reply's lines, codes stripped (continuation lines keep their text). A daemon that is
     not there, refuses, or does not answer in time: DaemonUnreachable, which waits retry."""
-    try:
-        return _command(sock, text, timeout)
-    except TimeoutError:
-        raise DaemonUnreachable(f"{sock}: no answer to {text!r} within {timeout:g} s") from None
-    except (FileNotFoundError, ConnectionError) as exc:  # not there, refused, or reset (it died)
-        raise DaemonUnreachable(f"{sock}: {exc.strerror or exc}") from None
+    return over_socket(_command, sock, text, timeout)
 
 
 def _command(sock: Path, text: str, timeout: float) -> list[str]:

@@ -35,6 +35,7 @@ from lab.daemons.base import (
     Route,
     SessionState,
     Undo,
+    over_socket,
 )
 from lab.model import policy
 from lab.model.topology import Node, Session
@@ -79,12 +80,7 @@ def export_map(node: Node, s: Session) -> str:
 def command(vty: Path, text: str, timeout: float = TIMEOUT) -> str:
     """One command on a daemon's vty socket; its output. A daemon that is not there, refuses,
     or does not answer in time (a loaded host): DaemonUnreachable, which waits retry."""
-    try:
-        return _command(vty, text, timeout)
-    except TimeoutError:
-        raise DaemonUnreachable(f"{vty}: no answer to {text!r} within {timeout:g} s") from None
-    except (FileNotFoundError, ConnectionError) as exc:  # not there, refused, or reset (it died)
-        raise DaemonUnreachable(f"{vty}: {exc.strerror or exc}") from None
+    return over_socket(_command, vty, text, timeout)
 
 
 def _command(vty: Path, text: str, timeout: float) -> str:
