@@ -64,6 +64,7 @@ class Limits:
     sites: int = 126  # 198.51.100.129-254
     client_lans: int = 16  # /28s in 203.0.113.0/24
     clients_per_lan: int = 12  # .3-.14
+    full_mesh: int = 64  # routers of one AS without route reflectors (n(n-1)/2 iBGP sessions)
 
 
 LIMITS = Limits()

@@ -12,6 +12,24 @@ ASes with several routers add (all with defaults, so one-router labs resolve as 
   update-source the loopback, next-hop-self for eBGP-learned routes (`next_hop_self`), and on
   a reflector `rr_client` for each of its clients;
 - `Node.pop`, `Node.route_reflector`, `Node.cluster_id` (a reflector's effective cluster id).
+
+What renderers do with them (the policy itself: `lab.model.policy`):
+- `Node.runs_igp`: OSPFv2 and OSPFv3 (FRR ospfd/ospf6d, BIRD `ospf v2`/`v3`), one area per
+  AS, router id `Node.router_id`; every `Node.igp_ifaces` interface point-to-point with cost
+  `Iface.igp_cost`; the loopback passive/stub with cost `policy.LOOPBACK_IGP_COST`; BIRD's
+  kernel protocol exports the OSPF routes too (the iBGP sessions need the loopbacks).
+- `Session.ibgp`: neighbour `peer4`/`peer6` (loopbacks) with remote-as = own ASN, update-source
+  the loopback (FRR `update-source lo`; BIRD `local <local4>`, multihop and recursive gateway
+  are its iBGP defaults); `next_hop_self`: FRR `next-hop-self` (never `force`: reflected
+  routes keep their next hop), BIRD `next hop self ebgp`; `rr_client`: FRR
+  `route-reflector-client` and `bgp cluster-id <Node.cluster_id>`, BIRD `rr client` and
+  `rr cluster id <Node.cluster_id>` on those sessions; import and export by
+  `policy.import_rule` / `policy.export_rule` (keep local-pref and tags, no knobs, no actions).
+- every speaker: `policy.FRR_BGP_SETTINGS` / `policy.BIRD_BGP_SETTINGS`, so both daemons
+  choose the same best path; eBGP export matches `policy.no_announce_forms(peer_asn)` and
+  `policy.prepend_forms(peer_asn)` (the large forms for 4-byte ASNs).
+- `Node.pop`: a label (descriptions, `lab status`); `Link.igp_cost`: nothing for a runtime,
+  an internal link is a veth pair like any other.
 """
 
 from __future__ import annotations

@@ -601,6 +601,19 @@ def _limits(spec: TopologySpec) -> list[Issue]:
     if speakers > LIMITS.speakers:
         msg = f"{speakers} routers and sites; the address plan holds {LIMITS.speakers}"
         out.append(Issue(("routers",), msg))
+    members: dict[int, list[int]] = {}
+    for i, r in enumerate(spec.routers):
+        members.setdefault(r.asn, []).append(i)
+    for asn, idx in members.items():
+        if len(idx) > LIMITS.full_mesh and not any(spec.routers[i].route_reflector for i in idx):
+            n = len(idx)
+            out.append(
+                Issue(
+                    ("routers", idx[0]),
+                    f"AS {asn} has {n} routers in an iBGP full mesh ({n * (n - 1) // 2} sessions, over "
+                    f"{LIMITS.full_mesh} routers); make one or two of them route_reflector: true",
+                )
+            )
     if len(spec.sites) > LIMITS.sites:
         out.append(Issue(("sites",), f"{len(spec.sites)} sites; the address plan holds {LIMITS.sites}"))
     per_lan: dict[tuple[int, str], int] = {}

@@ -168,6 +168,22 @@ def test_several_problems_are_reported_together() -> None:
     assert lines[1].startswith('x.yml:12: site "ams" has no upstream')
 
 
+def test_a_large_full_mesh_asks_for_reflectors() -> None:
+    routers = "".join(f"  - {{name: r{k}, asn: 64500}}\n" for k in range(65))
+    links = "".join(f"  - {{a: r{k}, b: r{k + 1}, rel: internal}}\n" for k in range(64))
+    text = (
+        "name: mesh\nases:\n  - {asn: 64500, name: ta, role: transit}\n"
+        f"routers:\n{routers}links:\n{links}sites:\n  - {{name: ams, upstreams: [r0]}}\n"
+    )
+    with pytest.raises(TopologyError) as info:
+        loads(text, "mesh.yml")
+    assert str(info.value) == (
+        "mesh.yml:5: AS 64500 has 65 routers in an iBGP full mesh (2080 sessions, over 64 routers); "
+        "make one or two of them route_reflector: true"
+    )
+    assert loads(text.replace("{name: r0, asn: 64500}", "{name: r0, asn: 64500, route_reflector: true}"))
+
+
 def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(TopologyError, match=r"missing.yml:1: cannot read the topology"):
         load(tmp_path / "missing.yml")
