@@ -3,12 +3,17 @@
 The address plan itself (ranges, numbering, interface names) is documented in `lab.plan`.
 Order of processing, which fixes every number:
 1. BGP speakers get router ids: routers in file order, then sites.
-2. p2p links: `links:` in file order (skipping links to IXP route servers), then each site's
-   upstreams in file order. Link ln takes the n-th /31 and /126.
+2. p2p links: `links:` in file order (skipping links to IXP route servers; internal links
+   included, with their IGP cost and no BGP session), then each site's upstreams in file
+   order. Link ln takes the n-th /31 and /126.
 3. IXP fabrics: one LAN per IXP AS, in `ases:` order: the route server is .1, members follow in
    `links:` order (198.18.(15+j).0/24, 2001:db8:ff02:j::/64 for the j-th IXP).
-4. Eyeball LANs: eyeball ASes that have clients, in `ases:` order.
-5. The hidden primary's LAN.
+4. iBGP sessions between the loopbacks of each multi-router AS (no addresses of their own):
+   a full mesh, or with route reflectors: reflectors meshed, each client with its reflectors.
+   Each node lists them after its eBGP sessions, peers in `routers:` order.
+5. Eyeball LANs: per eyeball AS with clients (`ases:` order), one LAN per router with clients
+   (`routers:` order; a client without `router:` is on its AS's first router).
+6. The hidden primary's LAN.
 Each node numbers its interfaces eth1, eth2, ... in that same order.
 """
 
@@ -19,8 +24,8 @@ from collections import Counter
 
 from lab.model import plan
 from lab.model.spec import Knobs, LinkSpec, TopologySpec
-from lab.model.topology import Iface, Lab, Link, Node, Relation, Service, Session
-from lab.model.validate import resolver_name
+from lab.model.topology import IBGP_IFNAME, Iface, Lab, Link, Node, Relation, Service, Session
+from lab.model.validate import client_lans, reflectors_of, resolver_name
 
 _REL_A: dict[str, tuple[Relation, Relation]] = {
     # rel (a to b) -> (what b is to a, what a is to b)
@@ -45,8 +50,8 @@ class _Builder:
             self.as_by_ref[a.name] = a.asn
         self.ixp_routers = {r.name for r in spec.routers if self.as_role.get(r.asn) == "ixp"}
 
-    def add_iface(self, node: Node, link: str, a4: plan.If4, a6: plan.If6) -> Iface:
-        iface = Iface(node.name, f"eth{len(node.ifaces) + 1}", link, a4, a6)
+    def add_iface(self, node: Node, link: str, a4: plan.If4, a6: plan.If6, cost: int | None = None) -> Iface:
+        iface = Iface(node.name, f"eth{len(node.ifaces) + 1}", link, a4, a6, cost)
         node.ifaces.append(iface)
         return iface
 
@@ -56,9 +61,11 @@ class _Builder:
         for r in self.spec.routers:
             n += 1
             lo4, lo6 = plan.loopback(n)
+            cluster = (r.cluster_id or lo4.ip) if r.route_reflector else None
             self.nodes[r.name] = Node(
-                r.name, "router", r.asn, self.as_role.get(r.asn), r.daemon, lo4.ip, lo4, lo6, rov=r.rov
-            )
+                r.name, "router", r.asn, self.as_role.get(r.asn), r.daemon, lo4.ip, lo4, lo6, rov=r.rov,
+                pop=r.pop, route_reflector=r.route_reflector, cluster_id=cluster,
+            )  # fmt: skip
         for k, s in enumerate(self.spec.sites, start=1):
             n += 1
             lo4, lo6 = plan.loopback(n)
@@ -77,14 +84,17 @@ class _Builder:
         for s in self.spec.sites:
             for up in s.upstreams:
                 items.append((up.router, s.name, "p2c", None, up.ends, up.latency, up.loss))
-        pair_count = Counter(frozenset((a, b)) for a, b, *_ in items)
-        for n, (a, b, rel, _spec, ends, latency, loss) in enumerate(items, start=1):
+        pair_count = Counter(frozenset((a, b)) for a, b, rel, *_ in items if rel != "internal")
+        for n, (a, b, rel, spec, ends, latency, loss) in enumerate(items, start=1):
             lid = f"l{n}"
             (a4, b4), (a6, b6) = plan.p2p(n)
             na, nb = self.nodes[a], self.nodes[b]
-            ia = self.add_iface(na, lid, a4, a6)
-            ib = self.add_iface(nb, lid, b4, b6)
-            self.links.append(Link(lid, "p2p", [ia, ib], a4.network, a6.network, latency, loss))
+            cost = spec.igp_cost if spec is not None and rel == "internal" else None
+            ia = self.add_iface(na, lid, a4, a6, cost)
+            ib = self.add_iface(nb, lid, b4, b6, cost)
+            self.links.append(Link(lid, "p2p", [ia, ib], a4.network, a6.network, latency, loss, cost))
+            if rel == "internal":
+                continue  # the IGP runs here; iBGP runs between loopbacks (ibgp())
             rel_b, rel_a = _REL_A[rel]
             parallel = pair_count[frozenset((a, b))] > 1
             for here, there, mine, theirs, rel_there in ((na, nb, ia, ib, rel_b), (nb, na, ib, ia, rel_a)):
@@ -138,34 +148,77 @@ class _Builder:
                 )  # fmt: skip
             self.links.append(Link(lid, "lan", ends, net4, net6))
 
+    def ibgp(self) -> None:
+        """Sessions between loopbacks inside every AS with several routers."""
+        order = {r.name: i for i, r in enumerate(self.spec.routers)}
+        pairs: list[tuple[str, str, bool]] = []  # (a, b, b is a's reflector client)
+        for asn in dict.fromkeys(r.asn for r in self.spec.routers):
+            members = [r for r in self.spec.routers if r.asn == asn]
+            if len(members) < 2:
+                continue
+            reflectors = [r for r in members if r.route_reflector]
+            if not reflectors:
+                pairs += [(x.name, y.name, False) for i, x in enumerate(members) for y in members[i + 1 :]]
+                continue
+            pairs += [(x.name, y.name, False) for i, x in enumerate(reflectors) for y in reflectors[i + 1 :]]
+            for c in members:
+                pairs += [(rr, c.name, True) for rr in reflectors_of(self.spec, c)]
+        sessions: dict[str, list[Session]] = {}
+        for a, b, client in pairs:
+            for here, there, rr_client in ((a, b, client), (b, a, False)):
+                mine, theirs = self.nodes[here], self.nodes[there]
+                assert mine.loopback4 and mine.loopback6 and theirs.loopback4 and theirs.loopback6
+                assert theirs.asn is not None
+                sessions.setdefault(here, []).append(
+                    Session(
+                        _ident(there), there, theirs.asn, "internal", IBGP_IFNAME, "",
+                        mine.loopback4.ip, theirs.loopback4.ip, mine.loopback6.ip, theirs.loopback6.ip,
+                        Knobs(), rr_client=rr_client, next_hop_self=True,
+                    )
+                )  # fmt: skip
+        for name, items in sessions.items():
+            self.nodes[name].sessions += sorted(items, key=lambda s: order[s.peer])
+
     def eyeball_lans(self) -> None:
         m = 0
+        lans = client_lans(self.spec)
+        used: set[str] = set()
         for a in self.spec.ases:
-            clients = [c for c in self.spec.clients if self.as_by_ref.get(c.as_) == a.asn]
-            if a.role != "eyeball" or not clients:
+            if a.role != "eyeball":
                 continue
-            m += 1
-            net4, net6 = plan.lan(m)
-            lid = f"lan-{a.name}"[:15]
-            router = next(self.nodes[r.name] for r in self.spec.routers if r.asn == a.asn)
-            gw4, gw6 = plan.host(net4, net6, 1)
-            ends = [self.add_iface(router, lid, gw4, gw6)]
-            router.originate4.append(net4)
-            router.originate6.append(net6)
-            res = Node(resolver_name(a.name), "resolver", a.asn, lan_of=a.asn)
-            res.gateway4, res.gateway6 = gw4.ip, gw6.ip
-            r4, r6 = plan.host(net4, net6, 2)
-            ends.append(self.add_iface(res, lid, r4, r6))
-            self.nodes[res.name] = res
-            for k, c in enumerate(clients, start=3):
-                node = Node(
-                    c.name, "client", a.asn, gateway4=gw4.ip, gateway6=gw6.ip,
-                    resolver4=r4.ip, resolver6=r6.ip, lan_of=a.asn,
-                )  # fmt: skip
-                c4, c6 = plan.host(net4, net6, k)
-                ends.append(self.add_iface(node, lid, c4, c6))
-                self.nodes[node.name] = node
-            self.links.append(Link(lid, "lan", ends, net4, net6))
+            resolver: tuple[plan.V4, plan.V6] | None = None
+            for r in self.spec.routers:
+                clients = [self.spec.clients[i] for asn, rtr, i in lans if (asn, rtr) == (a.asn, r.name)]
+                if not clients:
+                    continue
+                m += 1
+                net4, net6 = plan.lan(m)
+                # the AS's first LAN keeps today's name; a PoP's LAN is named after its router
+                lid = f"lan-{a.name}"[:15] if resolver is None else f"lan-{r.name}"[:15]
+                if lid in used:
+                    lid = f"lan{m}"
+                used.add(lid)
+                router = self.nodes[r.name]
+                gw4, gw6 = plan.host(net4, net6, 1)
+                ends = [self.add_iface(router, lid, gw4, gw6)]
+                router.originate4.append(net4)
+                router.originate6.append(net6)
+                if resolver is None:  # one resolver per eyeball AS, on its first LAN
+                    res = Node(resolver_name(a.name), "resolver", a.asn, lan_of=a.asn)
+                    res.gateway4, res.gateway6 = gw4.ip, gw6.ip
+                    r4, r6 = plan.host(net4, net6, 2)
+                    ends.append(self.add_iface(res, lid, r4, r6))
+                    self.nodes[res.name] = res
+                    resolver = (r4.ip, r6.ip)
+                for k, c in enumerate(clients, start=3):
+                    node = Node(
+                        c.name, "client", a.asn, gateway4=gw4.ip, gateway6=gw6.ip,
+                        resolver4=resolver[0], resolver6=resolver[1], lan_of=a.asn,
+                    )  # fmt: skip
+                    c4, c6 = plan.host(net4, net6, k)
+                    ends.append(self.add_iface(node, lid, c4, c6))
+                    self.nodes[node.name] = node
+                self.links.append(Link(lid, "lan", ends, net4, net6))
 
     def primary(self) -> tuple[plan.V4 | None, plan.V6 | None]:
         p = self.spec.primary
@@ -198,6 +251,7 @@ def build(spec: TopologySpec, source: str = "<memory>") -> Lab:
     b.speakers()
     b.p2p_links()
     b.ixps()
+    b.ibgp()
     b.eyeball_lans()
     p4, p6 = b.primary()
     svc = spec.service

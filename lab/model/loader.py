@@ -95,7 +95,10 @@ def _from_pydantic(src: Source, err: Any) -> LocatedIssue:
         text = str(err["msg"]).removeprefix("Value error, ")
         msg = f"{where}: {text} (got {err.get('input')!r})" if "input" in err else f"{where}: {text}"
         if loc and loc[-1] == "rel":
-            msg += "; rel reads from a to b: p2c = a is b's provider, c2p = a is b's customer, p2p = peers"
+            msg += (
+                "; rel reads from a to b: p2c = a is b's provider, c2p = a is b's customer, p2p = peers, "
+                "internal = two routers of one AS"
+            )
     return LocatedIssue(src.filename, src.line(loc), msg)
 
 

@@ -4,18 +4,27 @@ Only documentation and benchmarking ranges are used (see DESIGN.md). Numbers are
 and follow the order of the YAML file, so the same file always gives the same addresses.
 
     what                                   IPv4                          IPv6
-    router ids / loopbacks, speaker n      198.18.0.n/32                 2001:db8:ff00::n/128
-      (routers in file order, then sites)
+    router ids / loopbacks, speaker n      198.18.b.h/32 with            2001:db8:ff00::n/128
+      (routers in file order, then sites)  b = (n-1) // 254, h = (n-1) % 254 + 1:
+                                           n <= 254 is 198.18.0.n, then 198.18.1.1 ...
+                                           198.18.15.254 (4064 speakers, no .0 or .255)
     point-to-point link ln                 198.19.0.0/16 split in /31:   2001:db8:ff01:n::/126
-      (links:, then site upstreams)        a = 198.19.0.0 + 2(n-1),      a = ::1, b = ::2
-                                           b = a + 1
+      (links:, internal ones included,     a = 198.19.0.0 + 2(n-1),      a = ::1, b = ::2
+      then site upstreams)                 b = a + 1
+    IXP fabric j (lab.model.addressing)    198.18.(15+j).0/24            2001:db8:ff02:j::/64
     anycast service (announced by agent)   198.51.100.0/25 (.53)         2001:db8:53::/48 (::53)
     site n identity/management (unicast)   198.51.100.(128+n)/32         2001:db8:54::n/128
-    eyeball LAN m (eyeball ASes with       203.0.113.16(m-1)/28          2001:db8:100:m::/64
-      clients, in ases: order)             router .1, resolver .2,       router ::1, resolver ::2,
-                                           clients .3, .4, ...           clients ::3, ::4, ...
+    eyeball LAN m (one per eyeball AS      203.0.113.16(m-1)/28          2001:db8:100:m::/64
+      and router with clients: ases:       router .1, resolver .2,       router ::1, resolver ::2,
+      order, then routers: order)          clients .3, .4, ...           clients ::3, ::4, ...
+      the AS's resolver is on its first LAN; clients of its other PoPs use it across the AS
     hidden primary LAN                     192.0.2.0/24                  2001:db8:2::/64
                                            router .1, primary .53        router ::1, primary ::53
+
+The first 254 speakers keep the addresses they had before loopbacks grew past one /24, so a
+small lab's addresses never change. Internal links (two routers of one AS) are numbered with
+the other links: they are veth pairs like any other; only the IGP runs on them instead of
+eBGP. iBGP runs between the loopbacks, which OSPF advertises.
 
 For a p2p link, end "a" is the link's `a:` router; for a site upstream, "a" is the upstream
 router and "b" the site. Interface names: each node's interfaces are eth1, eth2, ... in the
@@ -33,7 +42,8 @@ V6 = ipaddress.IPv6Address
 If4 = ipaddress.IPv4Interface
 If6 = ipaddress.IPv6Interface
 
-LOOPBACK4 = ipaddress.IPv4Network("198.18.0.0/24")
+LOOPBACK4 = ipaddress.IPv4Network("198.18.0.0/20")  # 198.18.16.0/20 is the IXPs'
+LOOPBACK_HOSTS = 254  # per /24 of LOOPBACK4: .1-.254
 LOOPBACK6 = ipaddress.IPv6Network("2001:db8:ff00::/48")
 P2P4 = ipaddress.IPv4Network("198.19.0.0/16")
 P2P6 = ipaddress.IPv6Network("2001:db8:ff01::/48")
@@ -49,11 +59,12 @@ PRIMARY6 = ipaddress.IPv6Network("2001:db8:2::/64")
 
 @dataclass(frozen=True)
 class Limits:
-    speakers: int = 254  # 198.18.0.1-254
+    speakers: int = 16 * LOOPBACK_HOSTS  # 198.18.0.1 .. 198.18.15.254
     links: int = 32768  # /31s in 198.19.0.0/16
     sites: int = 126  # 198.51.100.129-254
     client_lans: int = 16  # /28s in 203.0.113.0/24
     clients_per_lan: int = 12  # .3-.14
+    full_mesh: int = 64  # routers of one AS without route reflectors (n(n-1)/2 iBGP sessions)
 
 
 LIMITS = Limits()
@@ -61,7 +72,9 @@ LIMITS = Limits()
 
 def loopback(n: int) -> tuple[If4, If6]:
     """Router id / loopback of the n-th BGP speaker (1-based)."""
-    return If4(f"{LOOPBACK4.network_address + n}/32"), If6(f"{LOOPBACK6.network_address + n}/128")
+    block, host = divmod(n - 1, LOOPBACK_HOSTS)
+    addr4 = LOOPBACK4.network_address + 256 * block + host + 1
+    return If4(f"{addr4}/32"), If6(f"{LOOPBACK6.network_address + n}/128")
 
 
 def p2p(n: int) -> tuple[tuple[If4, If4], tuple[If6, If6]]:

@@ -1,46 +1,172 @@
-"""Routing policy shared by every router, whatever its daemon (Gao-Rexford, RFC 8326).
+"""Routing policy shared by every router, whatever its daemon (Gao-Rexford, RFC 8326, RFC 4456).
 
-Import, per session, in this order:
-1. delete our own relationship tags a neighbor may have sent back;
-2. tag the route with where it came from: large community (ASN, 1, 1) customer,
-   (ASN, 1, 2) peer, (ASN, 1, 3) provider (ASN = the receiving router's ASN);
+This docstring is the one place the policy is written down; renderers take every decision
+from the functions below, and `lab.predict.bgp` simulates exactly this.
+
+Communities
+-----------
+Relationship tags (internal to one AS, large communities, RFC 8092), set at ingress:
+    (ASN, 1, 1) learned from a customer, (ASN, 1, 2) from a peer, (ASN, 1, 3) from a provider,
+    ASN = the AS that sets and reads them (4-byte ASNs fit: a large community's parts are
+    32-bit). iBGP carries them, so every border of a multi-router AS exports on the tag the
+    route got where it entered the AS, and valley-free export holds inside the AS.
+
+Action communities, honoured by every router of the lab at every eBGP export (the route
+server conventions of Euro-IX / BIRD, with the large forms of the same functions):
+    do not announce to AS X          0:X                 0:0:X
+    prepend own ASN N times to AS X  65501:X (N=1)       0:101:X
+                                     65502:X (N=2)       0:102:X
+                                     65503:X (N=3)       0:103:X
+The standard form exists only for a 16-bit X; a 4-byte X (RFC 6793) needs the large form.
+Both forms are honoured whenever they can name X. Global administrator 0 is nobody's ASN
+(RFC 7607), the same trick as the standard 0:X: the action is the lab's, not one AS's. When
+several prepend actions name X the largest N applies, on top of the session's `prepend` knob.
+GRACEFUL_SHUTDOWN 65535:0 (RFC 8326) is well-known.
+
+Import (per session)
+--------------------
+eBGP session:
+1. delete our own relationship tags a neighbour may have sent back;
+2. tag the route with where it came from (customer / peer / provider, as above);
 3. local-pref by relationship: customer 200 > peer 100 > provider 50, unless the session's
-   `local_pref` knob says otherwise;
-4. GRACEFUL_SHUTDOWN (65535:0, RFC 8326) present -> local-pref 0, on every router.
+   `local_pref` knob says otherwise; a route server (no relationship) uses 100;
+4. GRACEFUL_SHUTDOWN present -> local-pref 0, on every router.
+iBGP session (rel "internal"): keep everything as the ingress border set it: local-pref,
+tags, MED, communities. (Setting local-pref 0 on GRACEFUL_SHUTDOWN again is harmless: the
+border already did.)
 
-Export, per session:
-- never a route carrying 0:X to a neighbor in AS X ("do not announce to AS X");
-- to customers: everything; to peers and providers: only our own prefixes and routes tagged
-  "from a customer" (valley-free);
-- then the session's knobs: AS-path prepend, MED, extra communities.
+Export (per session)
+--------------------
+eBGP session:
+- never a route carrying a "do not announce to AS X" action for the neighbour's AS X;
+- to customers (and a route server's clients): everything; to peers and providers: only our
+  own prefixes and routes tagged "from a customer" (valley-free);
+- AS-path prepend: the session's `prepend` knob plus the largest prepend action for the
+  neighbour's AS; then MED (`med` knob; a MED received from another AS is never passed on,
+  RFC 4271 5.1.4) and the knob's extra communities.
+iBGP session: every best route, unchanged except NEXT_HOP: next-hop-self for routes learned
+over eBGP (the border's loopback, so other routers need no route to eBGP link subnets) and the
+next hop unchanged for reflected routes (so hot potato sees the real exit). Never the knobs,
+never the actions. The daemons' own iBGP rules apply:
+- a router that is not a reflector never passes a route learned over iBGP to another iBGP
+  peer (full mesh: every router hears every border directly);
+- a reflector (RFC 4456) passes its best route learned from a client to every iBGP peer but
+  that client, and one learned from a non-client only to its clients; it adds ORIGINATOR_ID
+  (when absent) and prepends its cluster id to CLUSTER_LIST;
+- a route whose ORIGINATOR_ID is the receiver's router id, or whose CLUSTER_LIST holds the
+  receiver's cluster id, is dropped on receipt.
 
 An IXP route server neither tags nor filters by relationship (it passes everything between
 its clients and does not add its ASN); its members see it as a peer.
 
-Best path, identical in FRR (`bgp bestpath compare-routerid`, `bgp deterministic-med`) and
-BIRD (its defaults): local-pref, AS-path length, origin (all IGP here), MED (only between
-routes from the same neighbor AS), then the lowest neighbor router id, then the lowest
-neighbor address. `lab.catchment` simulates exactly this.
+Best path
+---------
+Identical in FRR 8.4 and BIRD 2.0.12 (Debian bookworm) with the settings below, in this order:
+1. highest LOCAL_PREF;
+2. shortest AS_PATH;
+3. lowest ORIGIN (always IGP in this lab: the step never decides);
+4. lowest MED, only between routes whose AS_PATH starts with the same AS (the neighbour AS),
+   deterministically: the best route of each neighbour-AS group first, then the best of those
+   (so MED never compares routes from different ASes and the order of arrival never matters);
+   a missing MED counts as 0;
+5. eBGP over iBGP;
+6. lowest IGP cost to the NEXT_HOP (hot potato): the OSPF cost to the border's loopback, the
+   sum of the link costs on the shortest path plus LOOPBACK_IGP_COST; 0 over eBGP;
+7. lowest ORIGINATOR_ID if the route has one (reflected), else the neighbour's router id;
+8. shortest CLUSTER_LIST;
+9. lowest neighbour address.
+Sources: FRR 8.4.4 bgpd/bgp_route.c bgp_path_info_cmp (steps 1 weight, 2 local-pref,
+3 locally originated, 4 AS path, 5 origin, 6 MED (aspath_cmp_left), 7 peer type, 8 IGP metric
+(extra->igpmetric), 9 cluster length only with `maximum-paths ibgp N equal-cluster-length`,
+12 older eBGP path unless `bgp bestpath compare-routerid`, 13 router id (originator id),
+14 cluster length, 15 neighbour address) and bgp_best_selection (deterministic-med groups by
+aspath_cmp_left); BIRD v2.0.12 proto/bgp/attrs.c bgp_rte_better (local-pref, AIGP (absent
+here), AS path, origin, MED if `med metric` or same bgp_get_neighbor, is_interior, igp_metric
+if `igp metric`, `prefer older`, ORIGINATOR_ID else remote_id, cluster list length, remote IP)
+and bgp_rte_recalculate (`deterministic med`), BIRD's documentation (bird.sgml: `igp metric`
+default on, `med metric` default off, `prefer older` default off, `deterministic med` default
+off, `next hop self ebgp`, `rr client`, `rr cluster id`).
+Settings (FRR_BGP_SETTINGS, BIRD_BGP_SETTINGS below): FRR needs `bgp deterministic-med` and
+`bgp bestpath compare-routerid` (else step 7 keeps the older of two eBGP routes) and
+`maximum-paths 1` / `maximum-paths ibgp 1` in each address family (its default is ECMP over
+equal paths, which would split a client's packets over exits the model does not choose; and
+never `equal-cluster-length`, which would move step 8 before step 7); BIRD needs
+`deterministic med on` (its default compares MED pairwise, order-dependent), keeps `igp metric
+on`, `med metric off`, `prefer older off` (its defaults) and its kernel protocol without
+`merge paths`. Both: OSPF costs set explicitly on every internal interface and
+LOOPBACK_IGP_COST on the loopback (FRR derives a default from the interface speed).
+One difference the renderers must close: FRR drops a route whose CLUSTER_LIST holds its cluster
+id (its router id when none is set) from any iBGP peer; BIRD only on sessions to its clients.
+With the default cluster ids (each reflector's router id) this never happens; two reflectors
+sharing a cluster id need, on BIRD, an import filter on their non-client iBGP sessions that
+rejects routes whose bgp_cluster_list contains that id.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from lab.model.topology import Relation, Session
 
 LOCAL_PREF: dict[Relation, int] = {"customer": 200, "peer": 100, "provider": 50}
 REL_CODE: dict[Relation, int] = {"customer": 1, "peer": 2, "provider": 3}
+REL_FUNCTION = 1  # the large-community function of the relationship tags
 GSHUT = "65535:0"
 RS_LOCAL_PREF = 100  # a route server does not rank routes by relationship
 
+ACTION_ADMIN = 0  # global administrator of the large action communities (nobody's ASN)
+NO_ANNOUNCE_FUNCTION = 0
+MAX_ACTION_PREPEND = 3
+PREPEND_STD_HIGH = {1: 65501, 2: 65502, 3: 65503}  # N -> high half of the standard form
+PREPEND_FUNCTION = {1: 101, 2: 102, 3: 103}  # N -> function of the large form
+MAX_STD_ASN = 0xFFFF
+
+LOOPBACK_IGP_COST = 10  # OSPF cost of the loopback stub (the /32, /128 iBGP runs between)
+
+DECISION_ORDER: tuple[str, ...] = (
+    "highest local-pref",
+    "shortest AS path",
+    "lowest origin",
+    "lowest MED among routes from the same neighbour AS (deterministic)",
+    "eBGP over iBGP",
+    "lowest IGP cost to the next hop",
+    "lowest originator id, else neighbour router id",
+    "shortest cluster list",
+    "lowest neighbour address",
+)
+FRR_BGP_SETTINGS: tuple[str, ...] = (  # under `router bgp`, then per address family
+    "bgp deterministic-med",
+    "bgp bestpath compare-routerid",
+    "maximum-paths 1",
+    "maximum-paths ibgp 1",
+)
+BIRD_BGP_SETTINGS: tuple[str, ...] = (  # in every `protocol bgp`
+    "deterministic med on",
+    "igp metric on",
+    "med metric off",
+    "prefer older off",
+)
+
+
+def is_ibgp(s: Session) -> bool:
+    return s.rel == "internal"
+
 
 def import_local_pref(s: Session) -> int:
+    """The local-pref an eBGP session sets on import (iBGP keeps the one set at ingress)."""
+    if is_ibgp(s):
+        raise ValueError(f"session {s.id} is iBGP: it keeps the local-pref set at the AS's ingress")
     if s.knobs.local_pref is not None:
         return s.knobs.local_pref
     return RS_LOCAL_PREF if s.rs_client else LOCAL_PREF[s.rel]
 
 
 def rel_tag(asn: int, rel: Relation) -> tuple[int, int, int]:
-    return (asn, 1, REL_CODE[rel])
+    """The large community AS `asn` tags a route with when it enters over a `rel` session."""
+    if rel == "internal":
+        raise ValueError("iBGP routes keep the tag they got at ingress; there is no internal tag")
+    return (asn, REL_FUNCTION, REL_CODE[rel])
 
 
 def exports_everything(s: Session) -> bool:
@@ -49,7 +175,44 @@ def exports_everything(s: Session) -> bool:
 
 
 def no_announce_to(asn: int) -> str:
-    return f"0:{asn}"
+    """The "do not announce to AS `asn`" action as a user writes it: standard if it fits."""
+    return f"0:{asn}" if asn <= MAX_STD_ASN else f"{ACTION_ADMIN}:{NO_ANNOUNCE_FUNCTION}:{asn}"
+
+
+def prepend_towards(asn: int, n: int) -> str:
+    """The "prepend N times towards AS `asn`" action as a user writes it (N = 1..3)."""
+    if not 1 <= n <= MAX_ACTION_PREPEND:
+        raise ValueError(f"prepend actions ask for 1..{MAX_ACTION_PREPEND} copies, not {n}")
+    if asn <= MAX_STD_ASN:
+        return f"{PREPEND_STD_HIGH[n]}:{asn}"
+    return f"{ACTION_ADMIN}:{PREPEND_FUNCTION[n]}:{asn}"
+
+
+def no_announce_forms(asn: int) -> tuple[str, ...]:
+    """Every community that stops an export to AS `asn` (match any of them)."""
+    large = f"{ACTION_ADMIN}:{NO_ANNOUNCE_FUNCTION}:{asn}"
+    return (f"0:{asn}", large) if asn <= MAX_STD_ASN else (large,)
+
+
+def prepend_forms(asn: int) -> dict[str, int]:
+    """Every community that asks for prepends towards AS `asn`, with its number of copies."""
+    out: dict[str, int] = {}
+    for n in range(1, MAX_ACTION_PREPEND + 1):
+        if asn <= MAX_STD_ASN:
+            out[f"{PREPEND_STD_HIGH[n]}:{asn}"] = n
+        out[f"{ACTION_ADMIN}:{PREPEND_FUNCTION[n]}:{asn}"] = n
+    return out
+
+
+def blocks_export(communities: Iterable[str], asn: int) -> bool:
+    """Whether a route carrying `communities` must not be announced to AS `asn`."""
+    return not set(no_announce_forms(asn)).isdisjoint(communities)
+
+
+def action_prepend(communities: Iterable[str], asn: int) -> int:
+    """Extra copies of the exporter's ASN the actions ask for towards AS `asn` (largest wins)."""
+    forms = prepend_forms(asn)
+    return max((forms[c] for c in communities if c in forms), default=0)
 
 
 def split_communities(items: list[str]) -> tuple[list[str], list[str]]:
@@ -57,3 +220,48 @@ def split_communities(items: list[str]) -> tuple[list[str], list[str]]:
     std = [c for c in items if c.count(":") == 1]
     large = [c for c in items if c.count(":") == 2]
     return std, large
+
+
+@dataclass(frozen=True)
+class ImportRule:
+    """What a router does with a route received over one session."""
+
+    delete_own_tags: bool  # drop (ASN, 1, *) a neighbour sent back
+    tag: tuple[int, int, int] | None  # relationship tag to add (None: keep what came)
+    local_pref: int | None  # local-pref to set (None: keep what came, iBGP)
+    gshut_zero: bool  # GRACEFUL_SHUTDOWN -> local-pref 0
+
+
+@dataclass(frozen=True)
+class ExportRule:
+    """What a router does with its best route before announcing it over one session."""
+
+    block_tags: tuple[tuple[int, int, int], ...]  # deny routes carrying any of these
+    no_announce: tuple[str, ...]  # deny routes carrying any of these actions
+    prepend_actions: dict[str, int]  # action community -> extra copies (largest wins)
+    knobs: bool  # apply the session's prepend / MED / communities
+    next_hop_self: bool  # iBGP: own loopback as next hop for routes learned over eBGP
+
+
+def import_rule(asn: int, s: Session) -> ImportRule:
+    if is_ibgp(s):
+        return ImportRule(delete_own_tags=False, tag=None, local_pref=None, gshut_zero=True)
+    return ImportRule(
+        delete_own_tags=True,
+        tag=None if s.rs_client else rel_tag(asn, s.rel),
+        local_pref=import_local_pref(s),
+        gshut_zero=True,
+    )
+
+
+def export_rule(asn: int, s: Session) -> ExportRule:
+    if is_ibgp(s):
+        return ExportRule((), (), {}, knobs=False, next_hop_self=True)
+    block = () if exports_everything(s) else tuple(rel_tag(asn, r) for r in ("peer", "provider"))
+    return ExportRule(
+        block_tags=block,
+        no_announce=no_announce_forms(s.peer_asn),
+        prepend_actions=prepend_forms(s.peer_asn),
+        knobs=True,
+        next_hop_self=False,
+    )

@@ -5,7 +5,7 @@ between its parts (names exist, relationships make sense) and `lab.addressing` t
 the resolved `lab.topology.Lab` (addresses, interfaces, BGP sessions) that renderers and
 runtimes consume.
 
-A minimal file:
+A minimal file (one router per AS):
 
     name: tiny
     ases:
@@ -23,7 +23,29 @@ A minimal file:
       - {name: alice, as: home}
 
 `rel` reads from `a` to `b`: p2c = a is the provider of b, c2p = a is a customer of b,
-p2p = settlement-free peers.
+p2p = settlement-free peers, internal = two routers of one AS (an IGP link, not a BGP session).
+
+An AS may have several routers (PoPs). They are joined by `rel: internal` links with an IGP
+(OSPF) cost; iBGP runs between their loopbacks, as a full mesh unless some of them are route
+reflectors (then every other router of the AS is a client of every reflector, or of the ones
+its `reflectors:` names):
+
+    routers:
+      - {name: tna-nyc, asn: 64500, pop: nyc, route_reflector: true}
+      - {name: tna-chi, asn: 64500, pop: chi}
+      - {name: tna-sfo, asn: 64500, pop: sfo}
+    links:
+      - {a: tna-nyc, b: tna-chi, rel: internal, cost: 10}
+      - {a: tna-chi, b: tna-sfo, rel: internal, cost: 20, latency: 25ms}
+      - {a: tna-sfo, b: home1, rel: p2c}        # eBGP at one PoP, as before
+    sites:
+      - {name: iad, upstreams: [{router: tna-nyc, as: tna}]}   # `as:` is optional, and checked
+    clients:
+      - {name: alice, as: home, router: home1}   # `router:` picks the PoP of a multi-router eyeball
+
+Internal links live in `links:` beside eBGP links because they are the same thing to a
+runtime (a veth pair with latency and loss, numbered in file order by the address plan); only
+the control plane differs. The cost is one number per link, the same in both directions.
 """
 
 from __future__ import annotations
@@ -32,18 +54,76 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,10}$"  # <= 11 chars: leaves room for runtime prefixes in netns names
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 # rogue: a hijacker for scenarios: serves the zone as "rogue", announces nothing until a fault does
 Role = Literal["transit", "eyeball", "content", "ixp", "rogue"]
-Rel = Literal["p2c", "c2p", "p2p"]
+Rel = Literal["p2c", "c2p", "p2p", "internal"]
 Daemon = Literal["frr", "bird"]
-# 16-bit, not 0, not AS_TRANS (23456), not 65535: standard communities 0:ASN must be able to name it.
-Asn = Annotated[int, Field(ge=1, le=65534)]
+POP_PATTERN = r"^[a-z][a-z0-9-]{0,15}$"
+Pop = Annotated[str, Field(pattern=POP_PATTERN)]  # a city label: "nyc", "fra"; shared by a PoP's routers
+
+AS_TRANS = 23456
+MAX_ASN = 0xFFFFFFFE
+_RESERVED_ASNS = {
+    0: "reserved (RFC 7607)",
+    AS_TRANS: "AS_TRANS (RFC 6793), the placeholder old speakers see for a 4-byte ASN",
+    65535: "reserved (RFC 7300)",
+    0xFFFFFFFF: "reserved (RFC 7300)",
+}
+ASN_HINT = (
+    "documentation ASNs are 64496-64511 and 65536-65551, private ones 64512-65534 and 4200000000-4294967294"
+)
+
+
+def _check_asn(value: int) -> int:
+    """RFC 6793 4-byte ASNs: 1..4294967294, except AS_TRANS and the reserved 65535."""
+    if value in _RESERVED_ASNS:
+        raise ValueError(f"AS {value} is {_RESERVED_ASNS[value]}; use another number ({ASN_HINT})")
+    if not 1 <= value <= MAX_ASN:
+        raise ValueError(f"{value} is not an ASN (4-byte ASNs are 1..{MAX_ASN}, asplain); {ASN_HINT}")
+    return value
+
+
+# 4-byte (RFC 6793), written asplain. Action communities for an AS above 65535 take the large
+# form (lab.model.policy).
+Asn = Annotated[int, AfterValidator(_check_asn)]
+
+IGP_COST_MIN, IGP_COST_MAX = 1, 65535  # an OSPF interface cost (FRR `ip ospf cost`, BIRD `cost`)
+# BIRD's default interface cost; FRR's would follow the interface speed, so renderers always set it
+DEFAULT_IGP_COST = 10
+
+
+def _check_igp_cost(value: int) -> int:
+    if not IGP_COST_MIN <= value <= IGP_COST_MAX:
+        raise ValueError(
+            f"IGP cost {value} is out of range; an OSPF interface cost is {IGP_COST_MIN}..{IGP_COST_MAX}"
+        )
+    return value
+
+
+IgpCost = Annotated[int, AfterValidator(_check_igp_cost)]
+
+
+def _cluster_id(value: Any) -> Any:
+    """A cluster id as an IPv4 address ("198.18.0.1") or a 32-bit number, stored as an address."""
+    if isinstance(value, bool):
+        raise ValueError("cluster_id: write an IPv4 address (e.g. 198.18.0.1) or a number 1..4294967295")
+    if isinstance(value, int):
+        if not 1 <= value <= 0xFFFFFFFF:
+            raise ValueError(f"cluster_id {value} is not a number 1..4294967295; or write an IPv4 address")
+        return ipaddress.IPv4Address(value)
+    return value
+
+
+ClusterId = Annotated[ipaddress.IPv4Address, BeforeValidator(_cluster_id)]
 
 _STD = re.compile(r"^(\d+):(\d+)$")
+# lab.model.policy's action communities, standard high half -> large function (kept here: spec
+# must not import policy, which imports the resolved model)
+_ACTION_HIGH = {0: 0, 65501: 101, 65502: 102, 65503: 103}
 _LARGE = re.compile(r"^(\d+):(\d+):(\d+)$")
 
 
@@ -52,6 +132,14 @@ def _check_community(text: str) -> str:
     if m := _STD.match(text):
         if all(int(x) <= 0xFFFF for x in m.groups()):
             return text
+        high, low = m.groups()
+        if int(high) in _ACTION_HIGH and int(low) > 0xFFFF:
+            # an action community for a 4-byte AS: only the large form can name it
+            large = f"0:{_ACTION_HIGH[int(high)]}:{low}"
+            raise ValueError(
+                f"standard community {text!r} has a part above 65535; to name AS {low} write the large "
+                f"form {large!r}"
+            )
         raise ValueError(f"standard community {text!r} has a part above 65535")
     if m := _LARGE.match(text):
         if all(int(x) <= 0xFFFFFFFF for x in m.groups()):
@@ -119,6 +207,10 @@ class RouterSpec(Strict):
     # RFC 6811 origin validation on import against a static ROA table (the service's prefixes,
     # max-length = their own length, origin = service.asn); BIRD only: FRR needs an RTR cache
     rov: bool = False
+    pop: Pop | None = None  # the city this router stands in (labels only: costs come from links)
+    route_reflector: bool = False  # RFC 4456; the AS's other routers become its clients
+    cluster_id: ClusterId | None = None  # reflectors only; default: the reflector's router id
+    reflectors: list[str] | None = None  # a client's reflectors (default: every reflector of its AS)
 
 
 class LinkSpec(Strict):
@@ -128,6 +220,11 @@ class LinkSpec(Strict):
     latency: Latency | None = None  # one-way, milliseconds (the runtime applies it where the kernel can)
     loss: float = Field(default=0.0, ge=0, le=100)  # percent
     ends: dict[str, Knobs] = Field(default_factory=dict)  # knobs keyed by the end's node name
+    cost: IgpCost | None = None  # internal links only: the OSPF cost (default DEFAULT_IGP_COST)
+
+    @property
+    def igp_cost(self) -> int:
+        return DEFAULT_IGP_COST if self.cost is None else self.cost
 
     @model_validator(mode="before")
     @classmethod
@@ -140,10 +237,13 @@ class LinkSpec(Strict):
 class UpstreamSpec(Strict):
     """A site's attachment: the site is a customer of this router's AS."""
 
-    router: str
+    router: str  # the PoP router the site connects to
+    as_: int | str | None = Field(default=None, alias="as")  # optional: the router's AS, checked
     latency: Latency | None = None
     loss: float = Field(default=0.0, ge=0, le=100)
     ends: dict[str, Knobs] = Field(default_factory=dict)  # keyed by the site name or the router name
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -187,6 +287,7 @@ class PrimarySpec(Strict):
 class ClientSpec(Strict):
     name: Name
     as_: int | str = Field(alias="as")  # the eyeball AS, by number or name; its resolver is implied
+    router: str | None = None  # the eyeball AS's router (PoP) whose LAN it sits on; default: its first
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

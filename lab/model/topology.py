@@ -4,6 +4,32 @@ This is what renderers and runtimes consume. A runtime needs only `Lab.nodes` (w
 create and which processes to start, by `Node.kind`/`Node.daemon`) and `Lab.links` (veth
 pairs for `p2p`, a bridge for `lan`), and sets the interface addresses itself: the rendered
 daemon configs never configure interfaces.
+
+ASes with several routers add (all with defaults, so one-router labs resolve as before):
+- `Iface.igp_cost` / `Link.igp_cost`: an internal link; OSPF (v2 and v3) runs on it with
+  that cost, and on the loopback (stub, `policy.LOOPBACK_IGP_COST`);
+- `Session` with `rel == "internal"`: iBGP between loopbacks (`ifname` "lo", `link` ""):
+  update-source the loopback, next-hop-self for eBGP-learned routes (`next_hop_self`), and on
+  a reflector `rr_client` for each of its clients;
+- `Node.pop`, `Node.route_reflector`, `Node.cluster_id` (a reflector's effective cluster id).
+
+What renderers do with them (the policy itself: `lab.model.policy`):
+- `Node.runs_igp`: OSPFv2 and OSPFv3 (FRR ospfd/ospf6d, BIRD `ospf v2`/`v3`), one area per
+  AS, router id `Node.router_id`; every `Node.igp_ifaces` interface point-to-point with cost
+  `Iface.igp_cost`; the loopback passive/stub with cost `policy.LOOPBACK_IGP_COST`; BIRD's
+  kernel protocol exports the OSPF routes too (the iBGP sessions need the loopbacks).
+- `Session.ibgp`: neighbour `peer4`/`peer6` (loopbacks) with remote-as = own ASN, update-source
+  the loopback (FRR `update-source lo`; BIRD `local <local4>`, multihop and recursive gateway
+  are its iBGP defaults); `next_hop_self`: FRR `next-hop-self` (never `force`: reflected
+  routes keep their next hop), BIRD `next hop self ebgp`; `rr_client`: FRR
+  `route-reflector-client` and `bgp cluster-id <Node.cluster_id>`, BIRD `rr client` and
+  `rr cluster id <Node.cluster_id>` on those sessions; import and export by
+  `policy.import_rule` / `policy.export_rule` (keep local-pref and tags, no knobs, no actions).
+- every speaker: `policy.FRR_BGP_SETTINGS` / `policy.BIRD_BGP_SETTINGS`, so both daemons
+  choose the same best path; eBGP export matches `policy.no_announce_forms(peer_asn)` and
+  `policy.prepend_forms(peer_asn)` (the large forms for 4-byte ASNs).
+- `Node.pop`: a label (descriptions, `lab status`); `Link.igp_cost`: nothing for a runtime,
+  an internal link is a veth pair like any other.
 """
 
 from __future__ import annotations
@@ -15,7 +41,9 @@ from typing import Any, Literal
 from lab.model.spec import Daemon, Knobs, Role, TopologySpec
 
 NodeKind = Literal["router", "site", "resolver", "client", "primary"]
-Relation = Literal["customer", "peer", "provider"]  # what the *peer* is to the local router
+# what the *peer* is to the local router; "internal": an iBGP peer, a router of the same AS
+Relation = Literal["customer", "peer", "provider", "internal"]
+IBGP_IFNAME = "lo"  # iBGP sessions run between loopbacks, over whatever links the IGP picks
 
 
 @dataclass(frozen=True)
@@ -25,6 +53,7 @@ class Iface:
     link: str  # Link.id
     addr4: ipaddress.IPv4Interface
     addr6: ipaddress.IPv6Interface
+    igp_cost: int | None = None  # OSPF cost of this interface; None: not in the IGP (eBGP, LANs)
 
 
 @dataclass
@@ -36,11 +65,20 @@ class Link:
     prefix6: ipaddress.IPv6Network
     latency_ms: float | None = None
     loss_pct: float = 0.0
+    igp_cost: int | None = None  # internal links (two routers of one AS): the OSPF cost, both ways
+
+    @property
+    def internal(self) -> bool:
+        return self.igp_cost is not None
 
 
 @dataclass(frozen=True)
 class Session:
-    """One eBGP neighbor relationship, dual-stack: a v4 and a v6 session over the same link."""
+    """One BGP neighbor relationship, dual-stack: a v4 and a v6 session.
+
+    eBGP: over one link, between the link's addresses. iBGP (`rel == "internal"`): between the
+    two routers' loopbacks, `ifname` "lo" and `link` "" (no link of its own).
+    """
 
     id: str  # unique per node, a valid BIRD identifier: peer name, plus link id if parallel links
     peer: str  # peer node name
@@ -55,6 +93,12 @@ class Session:
     knobs: Knobs  # this end's knobs
     peer_is_rs: bool = False  # the peer is an IXP route server (transparent: no ASN of its own in paths)
     rs_client: bool = False  # we are a route server and the peer is our client
+    rr_client: bool = False  # iBGP: we are a route reflector and the peer is our client (RFC 4456)
+    next_hop_self: bool = False  # iBGP: announce eBGP-learned routes with our loopback as next hop
+
+    @property
+    def ibgp(self) -> bool:
+        return self.rel == "internal"
 
 
 @dataclass
@@ -82,6 +126,19 @@ class Node:
     resolver6: ipaddress.IPv6Address | None = None
     lan_of: int | None = None  # eyeball ASN of the LAN a resolver/client sits on
     rov: bool = False  # routers: drop RPKI-invalid routes on import (static ROAs, BIRD)
+    pop: str | None = None  # routers: the city label of this PoP
+    route_reflector: bool = False  # routers: reflects iBGP routes to its clients (RFC 4456)
+    cluster_id: ipaddress.IPv4Address | None = None  # reflectors: the effective cluster id
+
+    @property
+    def igp_ifaces(self) -> list[Iface]:
+        """Interfaces OSPF runs on (with their costs), besides the loopback."""
+        return [i for i in self.ifaces if i.igp_cost is not None]
+
+    @property
+    def runs_igp(self) -> bool:
+        """Routers of a multi-router AS: OSPF and iBGP. Single routers run eBGP only, as before."""
+        return any(s.ibgp for s in self.sessions) or bool(self.igp_ifaces)
 
     @property
     def serves_service(self) -> bool:

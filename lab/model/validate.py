@@ -3,16 +3,23 @@
 Each check returns `Issue`s located by YAML path; the loader turns paths into lines. Every
 message says what is wrong and how to fix it. All issues are collected, never just the first.
 
-Rules (one AS = one router, except the content AS whose routers are the sites' speakers:
-there is no iBGP in this lab):
-- ASNs and node names are unique; routers name a defined AS.
-- links name defined routers, two different ones, in different ASes; the content AS is
-  reached only through `sites:`; a provider is a transit AS (or an eyeball selling transit to
-  another eyeball); links to an IXP route server are `p2p`; two links between the same pair
-  of ASes must not contradict each other.
+Rules:
+- ASNs and node names are unique; routers name a defined AS. The content AS has no routers
+  (its speakers are the sites); an IXP (its route server) and a rogue AS have one router each.
+- links name defined routers, two different ones. Between ASes: the content AS is reached
+  only through `sites:`; a provider is a transit AS (or an eyeball selling transit to another
+  eyeball); links to an IXP route server are `p2p`; two links between the same pair of ASes
+  must not contradict each other; no `cost:` (that is the IGP's). Inside an AS: `rel:
+  internal` (and only there), no session knobs under `ends:`.
+- the routers of an AS with several routers are connected by internal links (one IGP area).
+- route reflectors: a reflector has at least one client; `cluster_id` only on a reflector
+  and never a client's router id (FRR, without a cluster id, loop-checks a CLUSTER_LIST
+  against its router id); a client's `reflectors:` names reflectors of its own AS.
 - `ends:` keys name an end of their link.
-- every site has at least one upstream; upstreams are routers of transit or eyeball ASes.
-- clients name an eyeball AS; the hidden primary sits behind a defined router.
+- every site has at least one upstream; upstreams are routers of transit or eyeball ASes, of
+  the AS the upstream's `as:` says when it says one.
+- clients name an eyeball AS, and a router of it if they name one; the hidden primary sits
+  behind a defined router.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lab.errors import Issue
+from lab.model import plan
 from lab.model.plan import LIMITS
-from lab.model.spec import TopologySpec
+from lab.model.spec import DEFAULT_IGP_COST, RouterSpec, TopologySpec
 
 _OPPOSITE = {"p2c": "c2p", "c2p": "p2c", "p2p": "p2p"}
 
@@ -37,7 +45,9 @@ def check(spec: TopologySpec) -> list[Issue]:
     issues += _ases(spec)
     issues += _names(spec)
     issues += _routers(spec)
+    issues += _reflectors(spec)
     issues += _links(spec)
+    issues += _igp(spec)
     issues += _sites(spec)
     issues += _hosts(spec)
     issues += _service(spec)
@@ -150,24 +160,137 @@ def _routers(spec: TopologySpec) -> list[Issue]:
                     "sites' BGP speakers, declare a site under sites: instead",
                 )
             )
-        elif r.asn in owners:
+        elif a.role in _ONE_ROUTER and r.asn in owners:
             out.append(
                 Issue(
                     ("routers", i, "asn"),
-                    f'AS {r.asn} already has router "{owners[r.asn]}"; this lab runs one router per AS '
-                    "(no iBGP): give this router its own AS",
+                    f'AS {r.asn} ("{a.name}") already has router "{owners[r.asn]}"; {_ONE_ROUTER[a.role]}: '
+                    "give this router its own AS",
                 )
             )
-        else:
-            owners[r.asn] = r.name
+        owners.setdefault(r.asn, r.name)
     for i, a in enumerate(spec.ases):
-        if a.role != "content" and a.asn not in owners and a.asn not in {r.asn for r in spec.routers}:
+        if a.role != "content" and a.asn not in owners:
             out.append(
                 Issue(
                     ("ases", i),
                     f'AS {a.asn} ("{a.name}") has no router; add one under routers: with asn: {a.asn}',
                 )
             )
+    return out
+
+
+_ONE_ROUTER = {
+    "ixp": "an IXP AS is its route server, one router",
+    "rogue": "a rogue AS is one hijacking router",
+}
+
+
+def router_ids(spec: TopologySpec) -> dict[str, plan.V4]:
+    """Router ids as `lab.model.addressing` assigns them: routers in file order, then sites."""
+    names = [r.name for r in spec.routers] + [s.name for s in spec.sites]
+    return {name: plan.loopback(n)[0].ip for n, name in enumerate(names, start=1)}
+
+
+def reflectors_of(spec: TopologySpec, r: RouterSpec) -> list[str]:
+    """The reflectors a non-reflector peers with: the ones it names, else every one of its AS."""
+    if r.route_reflector:
+        return []
+    if r.reflectors is not None:
+        return list(r.reflectors)
+    return [x.name for x in spec.routers if x.asn == r.asn and x.route_reflector]
+
+
+def _reflectors(spec: TopologySpec) -> list[Issue]:
+    out: list[Issue] = []
+    routers = {r.name: r for r in spec.routers}
+    ids = router_ids(spec)
+    for i, r in enumerate(spec.routers):
+        where = ("routers", i)
+        if r.cluster_id is not None and not r.route_reflector:
+            out.append(
+                Issue(
+                    (*where, "cluster_id"),
+                    f'router "{r.name}" has a cluster_id but is not a route reflector; set '
+                    "route_reflector: true or drop cluster_id",
+                )
+            )
+        if r.reflectors is None:
+            continue
+        if r.route_reflector:
+            out.append(
+                Issue(
+                    (*where, "reflectors"),
+                    f'router "{r.name}" is a route reflector and names reflectors:; this lab has one level '
+                    "of reflection (reflectors mesh with each other): drop reflectors: or route_reflector",
+                )
+            )
+            continue
+        mine = sorted(x.name for x in spec.routers if x.asn == r.asn and x.route_reflector)
+        if not r.reflectors:
+            out.append(
+                Issue(
+                    (*where, "reflectors"),
+                    f'router "{r.name}" names no reflectors, so it would have no iBGP session; name one '
+                    f"{_known(mine)} or drop reflectors: (default: all of them)",
+                )
+            )
+        seen: set[str] = set()
+        for j, name in enumerate(r.reflectors):
+            path = (*where, "reflectors", j)
+            rr = routers.get(name)
+            if name in seen:
+                out.append(Issue(path, f'router "{r.name}" names reflector "{name}" twice; name it once'))
+            seen.add(name)
+            if rr is None:
+                msg = f'router "{r.name}" names reflector "{name}", which is not defined; fix the name '
+                msg += _known(mine)
+                out.append(Issue(path, msg))
+            elif rr.asn != r.asn:
+                out.append(
+                    Issue(
+                        path,
+                        f'router "{r.name}" (AS {r.asn}) names reflector "{name}" of AS {rr.asn}; iBGP stays '
+                        f"inside one AS: name a reflector of AS {r.asn} {_known(mine)}",
+                    )
+                )
+            elif not rr.route_reflector:
+                out.append(
+                    Issue(
+                        path,
+                        f'router "{r.name}" names "{name}" as its reflector but "{name}" is not one; set '
+                        f"route_reflector: true on {name} or name a reflector {_known(mine)}",
+                    )
+                )
+    for i, r in enumerate(spec.routers):
+        if not r.route_reflector:
+            continue
+        clients = [x.name for x in spec.routers if r.name in reflectors_of(spec, x)]
+        if not clients:
+            others = [x.name for x in spec.routers if x.asn == r.asn and x.name != r.name]
+            fix = (
+                "add a router to its AS, or drop route_reflector"
+                if not others
+                else "make one of the AS's other routers a client (drop its route_reflector, or name "
+                f"{r.name} in its reflectors:), or drop route_reflector"
+            )
+            out.append(
+                Issue(
+                    ("routers", i, "route_reflector"),
+                    f'route reflector "{r.name}" has no clients (a reflector reflects to its clients); {fix}',
+                )
+            )
+        if r.cluster_id is not None:
+            for c in clients:
+                if ids.get(c) == r.cluster_id:
+                    out.append(
+                        Issue(
+                            ("routers", i, "cluster_id"),
+                            f'cluster_id {r.cluster_id} of "{r.name}" is the router id of its client "{c}", '
+                            "which would drop every reflected route as a loop; pick another cluster id "
+                            f"(e.g. {ids[r.name]}, {r.name}'s router id)",
+                        )
+                    )
     return out
 
 
@@ -216,15 +339,43 @@ def _links(spec: TopologySpec) -> list[Issue]:
         if ra.name == rb.name:
             out.append(Issue(("links", i), f'link {n} connects "{ra.name}" to itself; name two routers'))
             continue
+        if link.rel == "internal":
+            if ra.asn != rb.asn:
+                out.append(
+                    Issue(
+                        ("links", i, "rel"),
+                        f"link {n} is internal but joins {ra.name} (AS {ra.asn}) and {rb.name} "
+                        f"(AS {rb.asn}); internal links join routers of one AS: between ASes use rel: p2c, "
+                        "c2p or p2p",
+                    )
+                )
+            if link.ends:
+                out.append(
+                    Issue(
+                        ("links", i, "ends"),
+                        f"link {n} is internal: it carries the IGP, not a BGP session, so it takes no "
+                        "session knobs; drop ends: and steer with cost: (the IGP cost)",
+                    )
+                )
+            continue
         if ra.asn == rb.asn:
             out.append(
                 Issue(
-                    ("links", i),
-                    f"link {n} joins {ra.name} and {rb.name}, both in AS {ra.asn}; "
-                    "links carry eBGP between ASes (no iBGP in this lab): put one router in another AS",
+                    ("links", i, "rel"),
+                    f"link {n} joins {ra.name} and {rb.name}, both in AS {ra.asn}, with rel: {link.rel}; "
+                    f"routers of one AS are joined by internal links (the IGP): use rel: internal, with "
+                    f"cost: N (default {DEFAULT_IGP_COST})",
                 )
             )
             continue
+        if link.cost is not None:
+            out.append(
+                Issue(
+                    ("links", i, "cost"),
+                    f"link {n} joins two ASes, but cost: is the IGP cost of an internal link; between ASes "
+                    "steer with the med or local_pref knobs under ends:, or drop cost:",
+                )
+            )
         role_a, role_b = roles.get(ra.asn), roles.get(rb.asn)
         if role_a is None or role_b is None:
             continue  # reported with the router
@@ -274,6 +425,44 @@ def _links(spec: TopologySpec) -> list[Issue]:
     return out
 
 
+def _igp(spec: TopologySpec) -> list[Issue]:
+    """Each multi-router AS is one connected IGP: OSPF must reach every loopback for iBGP."""
+    out: list[Issue] = []
+    routers = {r.name: r for r in spec.routers}
+    parent = {r.name: r.name for r in spec.routers}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for link in spec.links:
+        ra, rb = routers.get(link.a), routers.get(link.b)
+        # a same-AS link with the wrong rel counts: its error is reported already
+        if ra is not None and rb is not None and ra.asn == rb.asn:
+            parent[find(ra.name)] = find(rb.name)
+    as_names = {a.asn: a.name for a in spec.ases}
+    first: dict[int, str] = {}
+    reported: set[str] = set()
+    for i, r in enumerate(spec.routers):
+        head = first.setdefault(r.asn, r.name)
+        root = find(r.name)
+        if root == find(head) or root in reported:
+            continue
+        reported.add(root)
+        apart = [x.name for x in spec.routers if find(x.name) == root]
+        out.append(
+            Issue(
+                ("routers", i, "name"),
+                f'AS {r.asn} ("{as_names.get(r.asn, "?")}"): {", ".join(apart)} not joined to {head} '
+                "by internal links; the IGP must connect every router of an AS: add "
+                f"{{a: {head}, b: {r.name}, rel: internal, cost: {DEFAULT_IGP_COST}}} under links:",
+            )
+        )
+    return out
+
+
 def _sites(spec: TopologySpec) -> list[Issue]:
     out: list[Issue] = []
     routers = {r.name: r for r in spec.routers}
@@ -305,6 +494,26 @@ def _sites(spec: TopologySpec) -> list[Issue]:
                     )
                 )
                 continue
+            if up.as_ is not None:
+                said = _client_as(spec, up.as_)
+                if said is None:
+                    out.append(
+                        Issue(
+                            (*where, "as"),
+                            f'site "{s.name}": upstream names AS {up.as_!r}, which is not defined; use an '
+                            f"AS's name or number {_known(a.name for a in spec.ases)}",
+                        )
+                    )
+                elif said != r.asn:
+                    pops = [x.name for x in spec.routers if x.asn == said]
+                    out.append(
+                        Issue(
+                            where,
+                            f'site "{s.name}": upstream router "{up.router}" is in AS {r.asn}, not in AS '
+                            f"{up.as_} as the upstream says; name a router of AS {up.as_} {_known(pops)} "
+                            "or fix as:",
+                        )
+                    )
             role = roles.get(r.asn)
             if role not in (None, "transit", "eyeball"):
                 out.append(
@@ -349,6 +558,16 @@ def _hosts(spec: TopologySpec) -> list[Issue]:
                     f"{_known(eyeballs)}",
                 )
             )
+        elif c.router is not None and c.router not in {r.name for r in spec.routers if r.asn == asn}:
+            mine = [r.name for r in spec.routers if r.asn == asn]
+            what = "is not defined" if c.router not in routers else "is in another AS"
+            out.append(
+                Issue(
+                    ("clients", i, "router"),
+                    f'client "{c.name}" names router "{c.router}", which {what}; a client sits on a LAN of '
+                    f"a router of its own AS {_known(mine)}",
+                )
+            )
     if spec.primary is not None and spec.primary.router not in routers:
         out.append(
             Issue(
@@ -382,18 +601,48 @@ def _limits(spec: TopologySpec) -> list[Issue]:
     if speakers > LIMITS.speakers:
         msg = f"{speakers} routers and sites; the address plan holds {LIMITS.speakers}"
         out.append(Issue(("routers",), msg))
+    members: dict[int, list[int]] = {}
+    for i, r in enumerate(spec.routers):
+        members.setdefault(r.asn, []).append(i)
+    for asn, idx in members.items():
+        if len(idx) > LIMITS.full_mesh and not any(spec.routers[i].route_reflector for i in idx):
+            n = len(idx)
+            out.append(
+                Issue(
+                    ("routers", idx[0]),
+                    f"AS {asn} has {n} routers in an iBGP full mesh ({n * (n - 1) // 2} sessions, over "
+                    f"{LIMITS.full_mesh} routers); make one or two of them route_reflector: true",
+                )
+            )
     if len(spec.sites) > LIMITS.sites:
         out.append(Issue(("sites",), f"{len(spec.sites)} sites; the address plan holds {LIMITS.sites}"))
-    per_as: dict[int | None, int] = {}
-    for c in spec.clients:
-        asn = _client_as(spec, c.as_)
-        per_as[asn] = per_as.get(asn, 0) + 1
-    for asn, count in per_as.items():
-        if asn is not None and count > LIMITS.clients_per_lan:
-            out.append(
-                Issue(("clients",), f"AS {asn} has {count} clients; a LAN holds {LIMITS.clients_per_lan}")
-            )
-    if len([a for a in per_as if a is not None]) > LIMITS.client_lans:
-        msg = f"clients in more than {LIMITS.client_lans} eyeball ASes; the plan holds that many LANs"
+    per_lan: dict[tuple[int, str], int] = {}
+    for asn, router, _c in client_lans(spec):
+        per_lan[(asn, router)] = per_lan.get((asn, router), 0) + 1
+    for (asn, router), count in per_lan.items():
+        if count > LIMITS.clients_per_lan:
+            where = f"AS {asn}" if sum(1 for a, _ in per_lan if a == asn) == 1 else f"AS {asn} at {router}"
+            msg = f"{where} has {count} clients; a LAN holds {LIMITS.clients_per_lan}"
+            out.append(Issue(("clients",), msg))
+    if len(per_lan) > LIMITS.client_lans:
+        msg = (
+            f"clients on {len(per_lan)} LANs (one per eyeball AS and router with clients); the plan holds "
+            f"{LIMITS.client_lans}"
+        )
         out.append(Issue(("clients",), msg))
+    return out
+
+
+def client_lans(spec: TopologySpec) -> list[tuple[int, str, int]]:
+    """(eyeball ASN, router, client index) for every client that resolves: the router is the
+    one it names, else its AS's first router."""
+    out: list[tuple[int, str, int]] = []
+    for i, c in enumerate(spec.clients):
+        asn = _client_as(spec, c.as_)
+        if asn is None:
+            continue
+        default = next((r.name for r in spec.routers if r.asn == asn), None)
+        router = c.router or default
+        if router is not None:
+            out.append((asn, router, i))
     return out

@@ -9,10 +9,15 @@ import pytest
 
 from lab.model import plan
 from lab.model.loader import load, loads
+from lab.model.topology import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOS = [ROOT / "topologies" / "workshop.yml", ROOT / "topologies" / "global.yml"]
-TOPOS += [ROOT / "tests" / "data" / "topologies" / n for n in ("good-tiny.yml", "good-knobs.yml")]
+DATA = ROOT / "tests" / "data" / "topologies"
+TOPOS += [
+    DATA / n
+    for n in ("good-tiny.yml", "good-knobs.yml", "good-multi.yml", "hot-potato.yml", "global-pops.yml")
+]
 ALLOWED = [
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15", "2001:db8::/32")
@@ -55,9 +60,10 @@ def test_interfaces_are_eth1_up_and_links_share_a_subnet(path: Path) -> None:
             assert len(link.ends) == 2 and link.prefix4.prefixlen == 31 and link.prefix6.prefixlen == 126
 
 
-def test_sessions_mirror_each_other() -> None:
-    lab = load(ROOT / "topologies" / "workshop.yml")
-    opposite = {"customer": "provider", "provider": "customer", "peer": "peer"}
+@pytest.mark.parametrize("name", ["workshop.yml", "good-multi.yml"])
+def test_sessions_mirror_each_other(name: str) -> None:
+    lab = load(ROOT / "topologies" / name if (ROOT / "topologies" / name).exists() else DATA / name)
+    opposite = {"customer": "provider", "provider": "customer", "peer": "peer", "internal": "internal"}
     for n in lab.nodes.values():
         for s in n.sessions:
             back = next(b for b in lab.nodes[s.peer].sessions if b.peer == n.name and b.link == s.link)
@@ -68,7 +74,11 @@ def test_sessions_mirror_each_other() -> None:
                 s.local6,
             )
             assert back.rel == opposite[s.rel]
-            assert s.peer4 in n.iface(s.ifname).addr4.network
+            if s.ibgp:  # between loopbacks, over whatever path the IGP picks
+                assert (s.ifname, s.link) == ("lo", "") and s.local4 == n.router_id
+                assert not (s.rr_client and back.rr_client)
+            else:
+                assert s.peer4 in n.iface(s.ifname).addr4.network
 
 
 def test_plan_numbers() -> None:
@@ -105,3 +115,87 @@ def test_adding_a_client_elsewhere_does_not_move_other_lans() -> None:
     a, b = loads(base, "a.yml"), loads(more, "b.yml")
     assert a.nodes["alice"].ifaces[0].addr4 == b.nodes["alice"].ifaces[0].addr4
     assert str(b.nodes["bob"].ifaces[0].addr4) == "203.0.113.4/28"
+
+
+def _multi() -> Lab:
+    return load(DATA / "good-multi.yml")
+
+
+def test_internal_links_carry_the_igp_cost_and_no_bgp_session() -> None:
+    lab = _multi()
+    internal = [link for link in lab.links if link.internal]
+    assert len(internal) == 9
+    default = next(link for link in internal if {e.node for e in link.ends} == {"ta-ams", "ta-fra"})
+    assert default.igp_cost == 10 and {e.igp_cost for e in default.ends} == {10}
+    for link in internal:
+        a, b = (e.node for e in link.ends)
+        assert lab.nodes[a].asn == lab.nodes[b].asn
+        assert not any(s.link == link.id for s in lab.nodes[a].sessions)
+    assert all(i.igp_cost is None for i in lab.nodes["ams"].ifaces)  # eBGP and LANs stay out of the IGP
+
+
+def test_ibgp_full_mesh_without_reflectors() -> None:
+    lab = _multi()
+    tb = ["tb-nyc", "tb-sfo", "tb-chi"]
+    for name in tb:
+        ibgp = [s for s in lab.nodes[name].sessions if s.ibgp]
+        assert sorted(s.peer for s in ibgp) == sorted(set(tb) - {name})
+        assert all(s.next_hop_self and not s.rr_client and s.peer_asn == 4200000001 for s in ibgp)
+    assert lab.nodes["tb-nyc"].runs_igp and not lab.nodes["ams"].runs_igp
+
+
+def test_reflectors_mesh_and_clients_peer_only_with_their_reflectors() -> None:
+    lab = _multi()
+
+    def ibgp(name: str) -> dict[str, bool]:
+        return {s.peer: s.rr_client for s in lab.nodes[name].sessions if s.ibgp}
+
+    assert ibgp("ta-rr1") == {"ta-rr2": False, "ta-ams": True, "ta-fra": True, "ta-lon": True}
+    assert ibgp("ta-rr2") == {"ta-rr1": False, "ta-ams": True, "ta-fra": True}
+    assert ibgp("ta-ams") == {"ta-rr1": False, "ta-rr2": False}
+    assert ibgp("ta-lon") == {"ta-rr1": False}  # reflectors: [ta-rr1]
+    # both forms of the shared cluster id; a reflector without one uses its router id
+    assert (
+        lab.nodes["ta-rr1"].cluster_id
+        == lab.nodes["ta-rr2"].cluster_id
+        == ipaddress.IPv4Address("198.18.0.1")
+    )
+    assert lab.nodes["ta-ams"].cluster_id is None and lab.nodes["ta-ams"].pop == "ams"
+    # eBGP sessions first, then iBGP in routers: order (renderers list them in this order)
+    assert [s.rel for s in lab.nodes["ta-ams"].sessions] == ["customer", "customer", "internal", "internal"]
+
+
+def test_eyeball_lans_per_pop_and_one_resolver_per_as() -> None:
+    lab = _multi()
+    lans = {link.id: [e.node for e in link.ends] for link in lab.links if link.kind == "lan"}
+    assert lans["lan-home"] == ["home-a", "home-res", "alice", "carol"]  # no router: the AS's first
+    assert lans["lan-home-b"] == ["home-b", "bob"]
+    resolver = lab.nodes["home-res"].ifaces[0].addr4.ip
+    assert lab.nodes["bob"].resolver4 == resolver  # across the AS, from the other PoP
+    assert str(lab.nodes["bob"].ifaces[0].addr4) == "203.0.113.19/28"
+    assert lab.nodes["home-b"].originate4 == [ipaddress.IPv4Network("203.0.113.16/28")]
+
+
+def test_loopbacks_grow_past_254_speakers_without_moving_the_first() -> None:
+    small = plan.loopback(254)
+    assert [str(a) for a in small] == ["198.18.0.254/32", "2001:db8:ff00::fe/128"]
+    assert str(plan.loopback(255)[0]) == "198.18.1.1/32"
+    ids = {plan.loopback(n)[0].ip for n in range(1, plan.LIMITS.speakers + 1)}
+    assert len(ids) == plan.LIMITS.speakers == 4064
+    assert all(ip in plan.LOOPBACK4 and int(ip) % 256 not in (0, 255) for ip in ids)
+    assert not any(ip in ipaddress.IPv4Network("198.18.16.0/20") for ip in ids)  # the IXP fabrics
+
+
+def test_a_lab_of_300_routers_gets_unique_addresses() -> None:
+    ases = "".join(f"  - {{asn: {64600 + k}, name: t{k}, role: transit}}\n" for k in range(30))
+    routers = "".join(f"  - {{name: t{k}-{j}, asn: {64600 + k}}}\n" for k in range(30) for j in range(10))
+    links = "".join(
+        f"  - {{a: t{k}-{j}, b: t{k}-{j + 1}, rel: internal}}\n" for k in range(30) for j in range(9)
+    ) + "".join(f"  - {{a: t{k}-0, b: t{k + 1}-0, rel: p2p}}\n" for k in range(29))
+    sites = "  - {name: s1, upstreams: [t0-0]}\n"
+    text = f"name: big\nases:\n{ases}routers:\n{routers}links:\n{links}sites:\n{sites}"
+    lab = loads(text, "big.yml")
+    ids = [n.router_id for n in lab.nodes.values() if n.router_id is not None]
+    assert len(ids) == len(set(ids)) == 301
+    assert lab.nodes["s1"].router_id == ipaddress.IPv4Address("198.18.1.47")  # speaker 301
+    assert sum(len(n.sessions) for n in lab.nodes.values()) == 30 * 10 * 9 + 2 * 29 + 2
