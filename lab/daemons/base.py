@@ -16,7 +16,7 @@ makes reachable from the host on both runtimes) or runs the daemon's CLI through
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -39,6 +39,39 @@ IMPORT_KNOBS = ("local_pref",)
 class BfdTimers:
     interval_ms: int  # desired min tx = required min rx
     multiplier: int
+
+
+@dataclass(frozen=True)
+class OspfTimers:
+    """The OSPF interface timers of every router in the lab, whatever its daemon: both ends of
+    an adjacency must agree on hello and dead (RFC 2328 10.5), so they are one setting."""
+
+    hello_s: int = 1
+    dead_s: int = 3  # a neighbour silent this long is down: what a crashed PoP costs its peers
+    retransmit_s: int = (
+        2  # an unacknowledged LSA is sent again (BIRD drops one that came < 1 s after the last)
+    )
+
+
+OSPF = OspfTimers()
+
+
+@dataclass(frozen=True)
+class SpfTimers:
+    """How one daemon turns a topology change into routes, as its template renders it (or as
+    the daemon fixes it): the worst case from an LSA's arrival to new routes is `reaction_s`."""
+
+    delay_ms: int  # from a change to the SPF run (FRR throttle delay; BIRD: up to one tick)
+    hold_ms: int  # least time between two SPF runs, doubling under churn (FRR; BIRD: 0)
+    max_hold_ms: int  # ... up to this
+    lsa_interval_ms: int  # least time between two originations of one LSA (RFC 2328 MinLSInterval)
+    lsa_arrival_ms: int  # a neighbour's LSA sooner than this after its last instance is dropped
+
+    @property
+    def reaction_s(self) -> float:
+        """The worst case from an LSA's arrival to new routes: an SPF that waits out the
+        longest hold of a busy moment, then its delay."""
+        return (self.delay_ms + self.max_hold_ms) / 1000
 
 
 class DaemonUnreachable(NotYet):
@@ -74,6 +107,21 @@ class SessionState:
     @property
     def up(self) -> bool:
         return self.state == "Established"
+
+
+@dataclass(frozen=True)
+class Adjacency:
+    """One OSPF neighbour of a router, as its daemon reports it (one per interface and family)."""
+
+    node: str
+    neighbor: str  # the neighbour node (by router id), or its router id if the model has none
+    ifname: str
+    afi: str  # ipv4 (OSPFv2) / ipv6 (OSPFv3)
+    state: str  # Full, Init, 2-Way, ExStart, Exchange, Loading, ...
+
+    @property
+    def full(self) -> bool:
+        return self.state.lower().startswith("full")
 
 
 @dataclass(frozen=True)
@@ -136,6 +184,14 @@ class Speaker(Protocol):
     def routes(self, prefix: str) -> list[Route]: ...
 
     def best(self, prefix: str) -> BestPath: ...
+
+
+class IgpSpeaker(Protocol):
+    """One router's IGP state (OSPFv2 and OSPFv3), read from its daemon."""
+
+    node: Node
+
+    def adjacencies(self) -> list[Adjacency]: ...
 
 
 class BgpDriver(Protocol):
@@ -213,4 +269,27 @@ class BgpDriver(Protocol):
 
     def gshut_running(self, h: LabAccess, node: Node) -> bool:
         """Router maintenance is on in the running daemon."""
+        ...
+
+
+class IgpDriver(Protocol):
+    """What the lab knows about a daemon's OSPF (v2 and v3). Its own Protocol, beside BgpDriver:
+    FRR and BIRD both run OSPF (FRR as ospfd/ospf6d beside bgpd, BIRD in its one process), but
+    a BGP-only daemon could be a BgpDriver with the IGP from another driver; nothing above the
+    drivers asks which. Processes and config files are the BgpDriver's (one config per node)."""
+
+    name: str
+    spf: SpfTimers  # as its template renders them (lab.render.routing reads them from here)
+
+    def igp_sockets(self, node: Node, node_dir: Path) -> list[Path]:
+        """Control sockets whose presence means the IGP answers (FRR: ospfd's and ospf6d's vty)."""
+        ...
+
+    def igp_speaker(self, node: Node, node_dir: Path, names: Mapping[str, str]) -> IgpSpeaker:
+        """`names`: router id -> node name, to name the neighbours."""
+        ...
+
+    def set_igp_cost(self, h: LabAccess, node: Node, ifname: str, cost: int, render: RenderConfig) -> Undo:
+        """Change the OSPF cost (v2 and v3) of one of `node`'s internal interfaces at run time;
+        the undo restores what ran before."""
         ...

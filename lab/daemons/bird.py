@@ -16,10 +16,12 @@ import dataclasses
 import ipaddress
 import re
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.daemons.base import (
+    Adjacency,
     BestPath,
     BfdTimers,
     DaemonError,
@@ -29,6 +31,7 @@ from lab.daemons.base import (
     RenderConfig,
     Route,
     SessionState,
+    SpfTimers,
     Undo,
     over_socket,
 )
@@ -145,12 +148,36 @@ class BirdSpeaker:
         return BestPath.of(self.node.name, prefix, self.routes(prefix), local="local")
 
 
+class BirdIgpSpeaker:
+    """OSPF neighbours from `show ospf neighbors ospf4|ospf6` (lab/templates/bird/bird.conf.j2
+    names the protocols)."""
+
+    def __init__(self, node: Node, node_dir: Path, names: Mapping[str, str]) -> None:
+        self.node = node
+        self.sock = node_dir / "bird.ctl"
+        self.names = names
+
+    def adjacencies(self) -> list[Adjacency]:
+        out = []
+        for proto, afi in (("ospf4", "ipv4"), ("ospf6", "ipv6")):
+            for line in command(self.sock, f"show ospf neighbors {proto}"):
+                # Router ID  Pri  State  DTime  Interface  Router IP
+                cols = line.split()
+                if len(cols) < 5 or not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", cols[0]):
+                    continue
+                out.append(Adjacency(self.node.name, self.names.get(cols[0], cols[0]), cols[4], afi, cols[2]))
+        return out
+
+
 class Bird:
     name = "bird"
     bgp_process = "bird"
     config_file = "bird.conf"
     run_user: str | None = None
     bfd = BfdTimers(100, 3)  # lab/templates/bird/bird.conf.j2's `protocol bfd`
+    # OSPF recomputes routes once per `tick` (1 s, the least); MinLSInterval 5 s and
+    # MinLSArrival 1 s are fixed in BIRD 2.0 (proto/ospf/ospf.h)
+    spf = SpfTimers(delay_ms=1000, hold_ms=0, max_hold_ms=0, lsa_interval_ms=5000, lsa_arrival_ms=1000)
 
     def templates(self, node: Node) -> list[tuple[str, str]]:
         out = [("bird.conf.j2", "bird.conf")]
@@ -184,6 +211,19 @@ class Bird:
 
     def speaker(self, node: Node, node_dir: Path) -> BirdSpeaker:
         return BirdSpeaker(node, node_dir)
+
+    # -- the IGP (lab.daemons.base.IgpDriver): in the same process ---------------------------
+    def igp_sockets(self, node: Node, node_dir: Path) -> list[Path]:
+        return []  # bird.ctl answers for OSPF too
+
+    def igp_speaker(self, node: Node, node_dir: Path, names: Mapping[str, str]) -> BirdIgpSpeaker:
+        return BirdIgpSpeaker(node, node_dir, names)
+
+    def set_igp_cost(self, h: LabAccess, node: Node, ifname: str, cost: int, render: RenderConfig) -> Undo:
+        ifaces = [dataclasses.replace(i, igp_cost=cost) if i.name == ifname else i for i in node.ifaces]
+        # undo: the model's config (what `lab up` rendered), as reset_knobs does
+        self.apply(h, node.name, render(dataclasses.replace(node, ifaces=ifaces)))
+        return lambda: self.apply(h, node.name, render(node))
 
     def agent_speaker(self, node: Node, node_dir: str) -> dict[str, str | int]:
         return {"include_file": f"{node_dir}/anycast.conf", "socket": f"{node_dir}/bird.ctl"}

@@ -1,10 +1,12 @@
-"""The FRR driver (FRR 8.4, Debian bookworm): zebra + bgpd (+ bfdd), integrated frr.conf.
+"""The FRR driver (FRR 8.4, Debian bookworm): zebra + bgpd (+ bfdd, + ospfd and ospf6d on
+routers of multi-router ASes), integrated frr.conf.
 
 Every path of a node's daemons is in its node directory: vty sockets (--vty_socket), zserv,
 pid files, logs (no -N pathspace, so nothing lands under /var/run/frr). Each daemon reads the
 whole frr.conf and applies its own part.
 
-State comes from bgpd's vty socket (<node dir>/bgpd.vty), in the protocol vtysh speaks: a
+State comes from bgpd's vty socket (<node dir>/bgpd.vty; OSPF's from ospfd.vty and
+ospf6d.vty), in the protocol vtysh speaks: a
 command terminated by NUL, the answer terminated by three NULs and a status byte. Talking to
 the socket directly (no vtysh process per question) lets the lab poll a 200-router lab in
 one quick pass. Changes go through `vtysh` run in the node by the runtime.
@@ -20,11 +22,13 @@ import contextlib
 import ipaddress
 import json
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 
 from lab.daemons.base import (
     EXPORT_KNOBS,
     IMPORT_KNOBS,
+    Adjacency,
     BestPath,
     BfdTimers,
     DaemonError,
@@ -34,6 +38,7 @@ from lab.daemons.base import (
     RenderConfig,
     Route,
     SessionState,
+    SpfTimers,
     Undo,
     over_socket,
 )
@@ -114,6 +119,32 @@ def _communities(path: dict[str, object]) -> frozenset[str]:
     return frozenset(out)
 
 
+class FrrIgpSpeaker:
+    """OSPFv2 neighbours from ospfd's vty, OSPFv3 from ospf6d's."""
+
+    def __init__(self, node: Node, node_dir: Path, names: Mapping[str, str]) -> None:
+        self.node = node
+        self.dir = node_dir
+        self.names = names  # router id -> node name
+
+    def adjacencies(self) -> list[Adjacency]:
+        out = []
+        v2 = json.loads(command(self.dir / "ospfd.vty", "show ip ospf neighbor json") or "{}")
+        for rid, entries in v2.get("neighbors", {}).items():
+            for e in entries if isinstance(entries, list) else [entries]:
+                state = str(e.get("nbrState") or e.get("state") or "")
+                ifname = str(e.get("ifaceName", "")).split(":")[0]
+                out.append(Adjacency(self.node.name, self.names.get(rid, rid), ifname, "ipv4", state))
+        v3 = json.loads(command(self.dir / "ospf6d.vty", "show ipv6 ospf6 neighbor json") or "{}")
+        for e in v3.get("neighbors", []):
+            rid = str(e.get("neighborId", ""))
+            ifname = str(e.get("interfaceName", ""))
+            out.append(
+                Adjacency(self.node.name, self.names.get(rid, rid), ifname, "ipv6", str(e.get("state", "")))
+            )
+        return out
+
+
 class FrrSpeaker:
     def __init__(self, node: Node, node_dir: Path) -> None:
         self.node = node
@@ -187,6 +218,10 @@ class Frr:
     config_file = "frr.conf"
     run_user: str | None = "frr"  # it writes its logs in the node directory
     bfd = BfdTimers(300, 3)  # bfdd's defaults (the template sets none)
+    # `timers throttle spf 0 50 1000`: SPF at once after a quiet spell, holds of 50 ms doubling
+    # to 1 s under churn (a 500-router bring-up); LSAs re-originated after 100 ms, accepted 50 ms
+    # after the last instance (FRR's defaults: 5 s and 1 s, RFC 2328's MinLSInterval/Arrival)
+    spf = SpfTimers(delay_ms=0, hold_ms=50, max_hold_ms=1000, lsa_interval_ms=100, lsa_arrival_ms=50)
 
     def templates(self, node: Node) -> list[tuple[str, str]]:
         return [("frr.conf.j2", "frr.conf")]
@@ -195,6 +230,8 @@ class Frr:
         bgp = [_daemon(node, node_dir, "bgpd")]
         if node.bfd:
             bgp.append(_daemon(node, node_dir, "bfdd"))
+        if node.runs_igp:  # like bgpd, they need zebra's socket (interfaces, routes)
+            bgp += [_daemon(node, node_dir, "ospfd"), _daemon(node, node_dir, "ospf6d")]
         return [_daemon(node, node_dir, "zebra")], bgp
 
     def base_ready(self, node_dir: Path) -> list[Path]:
@@ -211,6 +248,32 @@ class Frr:
 
     def speaker(self, node: Node, node_dir: Path) -> FrrSpeaker:
         return FrrSpeaker(node, node_dir)
+
+    # -- the IGP (lab.daemons.base.IgpDriver) ------------------------------------------------
+    def igp_sockets(self, node: Node, node_dir: Path) -> list[Path]:
+        return [node_dir / "ospfd.vty", node_dir / "ospf6d.vty"] if node.runs_igp else []
+
+    def igp_speaker(self, node: Node, node_dir: Path, names: Mapping[str, str]) -> FrrIgpSpeaker:
+        return FrrIgpSpeaker(node, node_dir, names)
+
+    def set_igp_cost(self, h: LabAccess, node: Node, ifname: str, cost: int, render: RenderConfig) -> Undo:
+        def lines(c: int) -> list[str]:
+            return [
+                "configure terminal",
+                f"interface {ifname}",
+                f"ip ospf cost {c}",
+                f"ipv6 ospf6 cost {c}",
+                "exit",
+            ]
+
+        model = node.iface(ifname).igp_cost
+        assert model is not None, f"{node.name}:{ifname} is not in the IGP"
+        self.vtysh(h, node.name, lines(cost))
+
+        def undo() -> None:  # the model's cost, as `lab up` rendered it
+            self.vtysh(h, node.name, lines(model))
+
+        return undo
 
     def agent_speaker(self, node: Node, node_dir: str) -> dict[str, str | int]:
         assert node.asn is not None
