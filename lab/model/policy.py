@@ -94,12 +94,16 @@ never `equal-cluster-length`, which would move step 8 before step 7); BIRD needs
 `deterministic med on` (its default compares MED pairwise, order-dependent), keeps `igp metric
 on`, `med metric off`, `prefer older off` (its defaults) and its kernel protocol without
 `merge paths`. Both: OSPF costs set explicitly on every internal interface and
-LOOPBACK_IGP_COST on the loopback (FRR derives a default from the interface speed).
-One difference the renderers must close: FRR drops a route whose CLUSTER_LIST holds its cluster
-id (its router id when none is set) from any iBGP peer; BIRD only on sessions to its clients.
-With the default cluster ids (each reflector's router id) this never happens; two reflectors
-sharing a cluster id need, on BIRD, an import filter on their non-client iBGP sessions that
-rejects routes whose bgp_cluster_list contains that id.
+LOOPBACK_IGP_COST on the loopback (FRR derives a default from the interface speed; BIRD gives a
+host address on an interface cost 0 whatever the interface's `cost`, so there the loopback is a
+configured `stubnet` with its cost: checked, an iBGP route's IGP metric is the link costs plus
+LOOPBACK_IGP_COST in both daemons).
+One difference the renderers close: FRR drops a route whose CLUSTER_LIST holds its cluster id
+(its router id when none is set) from any iBGP peer; BIRD only on sessions to its clients
+(proto/bgp/attrs.c: rr_cluster_id is set on `rr client` sessions only). With the default
+cluster ids (each reflector's router id) this never happens; for two reflectors sharing one,
+BIRD's other iBGP sessions get an import filter rejecting routes whose bgp_cluster_list holds
+the router's cluster id (or router id), as FRR does (lab.render.routing: cluster_drop).
 """
 
 from __future__ import annotations

@@ -16,11 +16,13 @@ ASes with several routers add (all with defaults, so one-router labs resolve as 
 What renderers do with them (the policy itself: `lab.model.policy`):
 - `Node.runs_igp`: OSPFv2 and OSPFv3 (FRR ospfd/ospf6d, BIRD `ospf v2`/`v3`), one area per
   AS, router id `Node.router_id`; every `Node.igp_ifaces` interface point-to-point with cost
-  `Iface.igp_cost`; the loopback passive/stub with cost `policy.LOOPBACK_IGP_COST`; BIRD's
-  kernel protocol exports the OSPF routes too (the iBGP sessions need the loopbacks).
+  `Iface.igp_cost`; the loopback passive (FRR) or a `stubnet` (BIRD, whose host addresses
+  would cost 0) with cost `policy.LOOPBACK_IGP_COST`; BIRD's kernel protocol exports the OSPF
+  routes too (the iBGP sessions need the loopbacks).
 - `Session.ibgp`: neighbour `peer4`/`peer6` (loopbacks) with remote-as = own ASN, update-source
-  the loopback (FRR `update-source lo`; BIRD `local <local4>`, multihop and recursive gateway
-  are its iBGP defaults); `next_hop_self`: FRR `next-hop-self` (never `force`: reflected
+  the loopback's address (FRR `update-source <local4|local6>`: `lo` also holds 127.0.0.1 and
+  ::1; BIRD `local <local4>` and `multihop`, its next hops resolved recursively over OSPF);
+  `next_hop_self`: FRR `next-hop-self` (never `force`: reflected
   routes keep their next hop), BIRD `next hop self ebgp`; `rr_client`: FRR
   `route-reflector-client` and `bgp cluster-id <Node.cluster_id>`, BIRD `rr client` and
   `rr cluster id <Node.cluster_id>` on those sessions; import and export by

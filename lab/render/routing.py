@@ -1,19 +1,55 @@
 """Template context for BGP speakers (routers and sites): the policy decisions, as data.
 
 Templates only format; every decision (local-pref, which tags block an export, which knobs
-apply) is made here from `lab.model.policy`, once for both daemons, so FRR and BIRD stay
-equivalent. Names the FRR driver also uses at run time (route-map stems) come from it.
+and action communities apply, what iBGP carries, the IGP's costs and timers) is made here from
+`lab.model.policy`, once for both daemons, so FRR and BIRD stay equivalent. Names the FRR
+driver also uses at run time (route-map stems) come from it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from lab.daemons import frr
+from lab.daemons import frr, igp_driver_of
+from lab.daemons.base import OSPF, OspfTimers, SpfTimers
 from lab.model import policy
 from lab.model.topology import Lab, Node, Session
 from lab.render.options import RenderOptions
+
+OSPF_AREA = "0.0.0.0"  # one area per AS: the backbone
+
+
+@dataclass(frozen=True)
+class ActionLists:
+    """The action communities that name one neighbour AS (FRR community-lists by that ASN)."""
+
+    asn: int
+    no_announce_std: str | None  # "0:X", only for a 16-bit X
+    no_announce_large: str  # "0:0:X"
+    prepends: list[tuple[int, str | None, str]]  # (copies, "6550N:X" or None, "0:10N:X"), most first
+
+
+def action_lists(asn: int) -> ActionLists:
+    forms = policy.no_announce_forms(asn)
+    pre = policy.prepend_forms(asn)
+    prepends = []
+    for n in range(policy.MAX_ACTION_PREPEND, 0, -1):  # the largest N wins: test it first
+        mine = [c for c, k in pre.items() if k == n]
+        prepends.append(
+            (
+                n,
+                next((c for c in mine if c.count(":") == 1), None),
+                next(c for c in mine if c.count(":") == 2),
+            )
+        )
+    return ActionLists(
+        asn,
+        next((c for c in forms if c.count(":") == 1), None),
+        next(c for c in forms if c.count(":") == 2),
+        prepends,
+    )
 
 
 @dataclass(frozen=True)
@@ -22,53 +58,113 @@ class SessionView:
     ident: str  # BIRD protocol stem (identifier)
     stem: str  # FRR route-map stem (FROM-<stem>, TO-<stem>)
     descr: str
-    local_pref: int
-    tag: tuple[int, int, int] | None  # relationship tag to add on import (None at a route server)
+    ibgp: bool
+    local_pref: int | None  # set on import (None: iBGP keeps the ingress border's)
+    tag: tuple[int, int, int] | None  # relationship tag to add on import (None: route server, iBGP)
+    delete_own_tags: bool  # import: drop our relationship tags a neighbour sent back (eBGP)
     block_tags: list[tuple[int, int, int]]  # export: deny routes carrying any of these
+    actions: ActionLists | None  # export: the action communities naming the neighbour's AS (None: iBGP)
+    prepend_actions: bool  # ... their prepends too (not at a route server, which adds no ASN)
     std_communities: list[str]
     large_communities: list[str]
-    prepend: list[int]  # ASNs to prepend on export
+    prepend: list[int]  # ASNs to prepend on export (the session's knob)
     export_map: str  # FRR outbound route-map name
+    next_hop_self: bool  # iBGP: our loopback as next hop for routes learned over eBGP
+    rr_client: bool  # iBGP: the peer is our route-reflector client
+    cluster_drop: ipaddress.IPv4Address | None  # iBGP import: drop routes with this id in CLUSTER_LIST
+
+
+@dataclass(frozen=True)
+class IgpIface:
+    name: str
+    cost: int
+
+
+@dataclass(frozen=True)
+class IgpView:
+    """OSPFv2 and OSPFv3 of one router (lab.model.topology: Node.runs_igp)."""
+
+    area: str
+    ifaces: list[IgpIface]  # point-to-point, with the link's cost
+    loopback_cost: int  # the loopback stub (passive)
+    timers: OspfTimers  # hello, dead, retransmit: the same on every router
+    spf: SpfTimers  # this daemon's SPF and LSA throttling
 
 
 def session_view(node: Node, s: Session) -> SessionView:
     assert node.asn is not None
-    rs = s.rs_client
-    std, large = policy.split_communities(list(s.knobs.communities))
-    block = (
-        [] if policy.exports_everything(s) else [policy.rel_tag(node.asn, r) for r in ("peer", "provider")]
-    )
     stem = frr.session_stem(s)
-    export_map = frr.export_map(node, s)
-    what = "route-server client" if rs else ("route server" if s.peer_is_rs else s.rel)
+    imp = policy.import_rule(node.asn, s)
+    exp = policy.export_rule(node.asn, s)
+    if s.ibgp:
+        # what the ingress border set travels unchanged: no tags, no local-pref, no knobs, no actions
+        cluster = node.cluster_id or node.router_id
+        return SessionView(
+            s=s, ident=s.id, stem=stem, descr=f"{s.peer} AS{s.peer_asn} internal (iBGP)", ibgp=True,
+            local_pref=imp.local_pref, tag=imp.tag, delete_own_tags=imp.delete_own_tags, block_tags=[],
+            actions=None, prepend_actions=False, std_communities=[],
+            large_communities=[], prepend=[], export_map=frr.export_map(node, s),
+            next_hop_self=s.next_hop_self, rr_client=s.rr_client,
+            # FRR drops on every iBGP session; BIRD only on its client sessions: say it on the others
+            cluster_drop=None if s.rr_client else cluster,
+        )  # fmt: skip
+    std, large = policy.split_communities(list(s.knobs.communities))
+    what = "route-server client" if s.rs_client else ("route server" if s.peer_is_rs else s.rel)
     return SessionView(
         s=s,
         ident=s.id,
         stem=stem,
         descr=f"{s.peer} AS{s.peer_asn} {what}",
-        local_pref=policy.import_local_pref(s),
-        tag=None if rs else policy.rel_tag(node.asn, s.rel),
-        block_tags=block,
+        ibgp=False,
+        local_pref=imp.local_pref,
+        tag=imp.tag,
+        delete_own_tags=imp.delete_own_tags,
+        block_tags=list(exp.block_tags),
+        actions=action_lists(s.peer_asn),
+        prepend_actions=not s.rs_client and bool(exp.prepend_actions),
         std_communities=std,
         large_communities=large,
         prepend=[node.asn] * s.knobs.prepend,
-        export_map=export_map,
+        export_map=frr.export_map(node, s),
+        next_hop_self=False,
+        rr_client=False,
+        cluster_drop=None,
     )
+
+
+def igp_view(node: Node) -> IgpView | None:
+    if not node.runs_igp:
+        return None
+    ifaces = [IgpIface(i.name, i.igp_cost) for i in node.igp_ifaces if i.igp_cost is not None]
+    return IgpView(OSPF_AREA, ifaces, policy.LOOPBACK_IGP_COST, OSPF, igp_driver_of(node).spf)
 
 
 def context(lab: Lab, node: Node, options: RenderOptions) -> dict[str, Any]:
     assert node.asn is not None
     sessions = [session_view(node, s) for s in node.sessions]
+    ebgp = [v for v in sessions if not v.ibgp]
+    site = node.kind == "site"
     svc = lab.service
     return {
         "lab": lab,
         "node": node,
         "asn": node.asn,
         "sessions": sessions,
-        "peer_asns": sorted({s.peer_asn for s in node.sessions}),
+        "ebgp_sessions": ebgp,
+        # the action communities, once per neighbour AS (FRR community-lists and ACTIONS-TO-<AS>
+        # route-maps, BIRD actions_to_<AS>() functions), by that AS's number
+        # (a site exports only its own prefixes: no actions)
+        "actions": [] if site else [action_lists(a) for a in sorted({v.s.peer_asn for v in ebgp})],
+        "prepend_asns": [] if site else sorted({v.s.peer_asn for v in ebgp if v.prepend_actions}),
         "rel_tags": {rel: policy.rel_tag(node.asn, rel) for rel in ("customer", "peer", "provider")},
         "gshut": policy.GSHUT,
-        "is_site": node.kind == "site",
+        "is_site": site,
+        "igp": igp_view(node),
+        # the decision-order settings (lab.model.policy): FRR's `bgp ...` under `router bgp`,
+        # the rest in each address family; BIRD's in every `protocol bgp`
+        "frr_bgp": [x for x in policy.FRR_BGP_SETTINGS if x.startswith("bgp ")],
+        "frr_af": [x for x in policy.FRR_BGP_SETTINGS if not x.startswith("bgp ")],
+        "bird_bgp": policy.BIRD_BGP_SETTINGS,
         "anycast4": [svc.prefix4],
         "anycast6": [svc.prefix6],
         "node_dir": options.node_dir(lab, node.name),

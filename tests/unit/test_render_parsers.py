@@ -1,6 +1,7 @@
 """Every rendered config passes its daemon's own parser (bird -p, vtysh --dryrun,
-unbound-checkconf) and every YAML we render loads; for every shipped topology and both
-forced daemons."""
+unbound-checkconf) and every YAML we render loads; for every shipped topology, the multi-router
+drafts (OSPF, iBGP full mesh and reflectors, shared cluster ids) and a few generated internets
+(4-byte ASNs, large action communities), each as written and on both forced daemons."""
 
 from __future__ import annotations
 
@@ -11,13 +12,29 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-from lab.model.loader import load
+from lab.model.generate import generate, to_yaml
+from lab.model.loader import load, loads
+from lab.model.topology import Lab
 from lab.render import RenderOptions, write
 
 ROOT = Path(__file__).resolve().parents[2]
-TOPOS = [ROOT / "topologies" / "workshop.yml", ROOT / "topologies" / "global.yml"]
-TOPOS += [ROOT / "tests" / "data" / "topologies" / "good-knobs.yml"]
+DATA = ROOT / "tests" / "data" / "topologies"
+TOPOS: list[str | int] = [str(p) for p in sorted((ROOT / "topologies").glob("*.yml"))]
+TOPOS += [str(DATA / n) for n in ("good-knobs.yml", "good-multi.yml", "hot-potato.yml", "global-pops.yml")]
+TOPOS += [1, 8, 28]  # generate(seed): reflectors, shared cluster ids, 4-byte ASNs, actions
 CASES = [(t, d) for t in TOPOS for d in (None, "frr", "bird")]
+
+
+def _lab(topo: str | int, daemon: str | None) -> Lab:
+    if isinstance(topo, int):
+        return loads(to_yaml(generate(topo)), f"gen{topo}.yml", daemon)
+    return load(topo, daemon)
+
+
+def _id(case: tuple[str | int, str | None]) -> str:
+    topo, daemon = case
+    return f"{topo if isinstance(topo, int) else Path(topo).stem}-{daemon or 'mixed'}"
+
 
 pytestmark = pytest.mark.integration
 
@@ -34,12 +51,11 @@ def _check(cmd: list[str], what: Path) -> None:
     assert proc.returncode == 0, f"{what}: {' '.join(cmd)} failed:\n{proc.stdout}{proc.stderr}"
 
 
-@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c[0].stem}-{c[1] or 'mixed'}")
+@pytest.fixture(scope="module", params=CASES, ids=_id)
 def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     topo, daemon = request.param
     out = tmp_path_factory.mktemp("render")
-    lab = load(topo, daemon)
-    write(lab, out, RenderOptions(state_root=PurePosixPath(out)))
+    write(_lab(topo, daemon), out, RenderOptions(state_root=PurePosixPath(out)))
     return out
 
 
@@ -53,6 +69,42 @@ def test_frr_parses(rendered: Path) -> None:
     vtysh = _need("vtysh")
     for conf in sorted(rendered.glob("*/frr.conf")):
         _check([vtysh, "--dryrun", "-f", str(conf)], conf)
+
+
+def test_multi_router_configs_say_what_the_contract_says() -> None:
+    """OSPF on the internal links with their costs and the loopback; iBGP between loopbacks,
+    next-hop-self, reflector clients with the cluster id (lab.model.topology's contract)."""
+    lab = load(DATA / "good-multi.yml")
+    from lab.render import render_files
+
+    files = render_files(lab)
+    for node in lab.nodes.values():
+        if not node.runs_igp:
+            continue
+        conf = files[f"{node.name}/{'frr.conf' if node.daemon == 'frr' else 'bird.conf'}"]
+        for i in node.igp_ifaces:
+            want = f" ip ospf cost {i.igp_cost}" if node.daemon == "frr" else f"cost {i.igp_cost};"
+            assert f"interface {i.name}" in conf or f'interface "{i.name}"' in conf, (node.name, i.name)
+            assert want in conf, (node.name, i.name)
+        for s in node.sessions:
+            if not s.ibgp:
+                continue
+            if node.daemon == "frr":
+                assert f" neighbor {s.peer4} update-source {s.local4}" in conf
+                assert f"  neighbor {s.peer4} next-hop-self" in conf
+                assert (f"  neighbor {s.peer4} route-reflector-client" in conf) == s.rr_client
+            else:
+                assert (
+                    f"local {s.local4} as {node.asn};\n\tneighbor {s.peer4} as {node.asn};\n\tmultihop;"
+                    in conf
+                )
+                assert "next hop self ebgp;" in conf
+        if node.route_reflector:
+            assert (
+                f"bgp cluster-id {node.cluster_id}"
+                if node.daemon == "frr"
+                else f"rr cluster id {node.cluster_id};"
+            ) in conf
 
 
 def test_unbound_parses(rendered: Path) -> None:
