@@ -1,6 +1,8 @@
-"""`lab status [--name NAME] [--json]`: processes, BGP sessions, convergence of a running lab.
+"""`lab status [--name NAME] [--json]`: processes, BGP sessions, OSPF adjacencies, convergence
+of a running lab.
 
---json: {"lab", "phase", "converged", "missing", "bgp": [{node, peer, afi, state}],
+--json: {"lab", "phase", "converged", "missing", "bgp": [{node, peer, afi, state, ibgp}],
+         "igp": [{node, neighbor, ifname, afi, state}],
          "best_paths": {node: {prefix: as_path}}, "processes": [{node, name, pid, alive, rss_kib}]}
 """
 
@@ -13,7 +15,7 @@ from dataclasses import asdict, dataclass
 from rich.table import Table
 
 from lab.cli.common import Subparsers, out
-from lab.daemons.base import SessionState
+from lab.daemons.base import Adjacency, SessionState
 from lab.orchestrate.converge import snapshot
 from lab.orchestrate.handle import LabHandle
 from lab.orchestrate.lifecycle import open_lab
@@ -34,6 +36,8 @@ class LabStatus:
     converged: bool
     missing: list[str]
     bgp: list[SessionState]
+    igp: list[Adjacency]
+    ibgp: set[tuple[str, str]]  # (node, peer) of the iBGP sessions
     best_paths: dict[str, dict[str, list[int] | None]]
     processes: list[ProcInfo]
 
@@ -43,7 +47,17 @@ class LabStatus:
             "phase": self.phase,
             "converged": self.converged,
             "missing": self.missing,
-            "bgp": [{"node": s.node, "peer": s.peer, "afi": s.afi, "state": s.state} for s in self.bgp],
+            "bgp": [
+                {
+                    "node": s.node,
+                    "peer": s.peer,
+                    "afi": s.afi,
+                    "state": s.state,
+                    "ibgp": (s.node, s.peer) in self.ibgp,
+                }
+                for s in self.bgp
+            ],
+            "igp": [asdict(a) for a in self.igp],
             "best_paths": self.best_paths,
             "processes": [asdict(p) for p in self.processes],
         }
@@ -51,12 +65,15 @@ class LabStatus:
 
 def status(h: LabHandle) -> LabStatus:
     snap = snapshot(h)
+    ibgp = {(n.name, s.peer) for n in h.lab.nodes.values() for s in n.sessions if s.ibgp}
     return LabStatus(
         h.name,
         h.state.state.phase,
         snap.converged,
         snap.missing,
         snap.sessions,
+        snap.igp,
+        ibgp,
         snap.paths(),
         h.runtime.processes(),
     )
@@ -78,8 +95,16 @@ def run(args: argparse.Namespace) -> int:
         t.add_column(col)
     for s in st.bgp:
         colour = "green" if s.up else "red"
-        t.add_row(s.node, s.peer, s.afi, f"[{colour}]{s.state}[/]")
+        peer = f"{s.peer} (iBGP)" if (s.node, s.peer) in st.ibgp else s.peer
+        t.add_row(s.node, peer, s.afi, f"[{colour}]{s.state}[/]")
     out.print(t)
+    if st.igp:  # multi-router ASes: OSPFv2 (ipv4) and OSPFv3 (ipv6) beside the BGP sessions
+        g = Table(title=f"lab {h.name}: OSPF adjacencies")
+        for col in ("node", "neighbor", "interface", "afi", "state"):
+            g.add_column(col)
+        for a in st.igp:
+            g.add_row(a.node, a.neighbor, a.ifname, a.afi, f"[{'green' if a.full else 'red'}]{a.state}[/]")
+        out.print(g)
     out.print(
         f"phase {st.phase}, converged: {st.converged}, {len(st.processes) - len(dead)}/{len(st.processes)} "
         "processes alive" + (f" (dead: {', '.join(dead)})" if dead else "")

@@ -1,8 +1,10 @@
 """What "converged" means, and waiting for it.
 
-Converged: every BGP session Established (both families, every configured neighbour), every
+Converged: every BGP session Established (both families, every configured neighbour, iBGP
+included), every OSPF adjacency Full (OSPFv2 and OSPFv3, one per internal interface), every
 router with a best path for both service prefixes, every site heard by at least one of its
-upstreams, and two consecutive passes agreeing on every best path.
+upstreams, and two consecutive passes agreeing on every router's best path (for the service,
+the route it came from included: an iBGP router can change exits with the same AS path).
 
 A speaker that does not answer is "not yet" while its daemon runs (starting up); a daemon
 that has exited is an error at once, with the end of its log (DaemonExited), not a timeout.
@@ -16,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.daemons import driver_of
-from lab.daemons.base import BestPath, DaemonUnreachable, SessionState, Speaker
+from lab.daemons import driver_of, igp_speakers
+from lab.daemons.base import Adjacency, BestPath, DaemonUnreachable, IgpSpeaker, SessionState, Speaker
 from lab.errors import LabError
 from lab.orchestrate.handle import LabHandle
 from lab.poll import NotYet, wait_until
@@ -56,6 +58,7 @@ def exited(h: LabHandle, node: str) -> DaemonExited | None:
 @dataclass
 class Snapshot:
     sessions: list[SessionState] = field(default_factory=list)
+    igp: list[Adjacency] = field(default_factory=list)  # OSPF neighbours of multi-router ASes
     best: dict[str, dict[str, BestPath]] = field(default_factory=dict)  # node -> prefix -> best
     errors: dict[str, str] = field(default_factory=dict)  # node -> why it could not be read
     missing: list[str] = field(default_factory=list)  # why not converged
@@ -67,6 +70,13 @@ class Snapshot:
     def paths(self) -> dict[str, dict[str, list[int] | None]]:
         return {
             n: {p: (list(b.as_path) if b.as_path is not None else None) for p, b in per.items()}
+            for n, per in self.best.items()
+        }
+
+    def choices(self) -> dict[str, dict[str, tuple[list[int] | None, str | None]]]:
+        """Every best path with the neighbour it came from: what "stable" compares."""
+        return {
+            n: {p: (list(b.as_path) if b.as_path is not None else None, b.best_peer) for p, b in per.items()}
             for n, per in self.best.items()
         }
 
@@ -91,8 +101,29 @@ def snapshot(h: LabHandle) -> Snapshot:
                 raise gone from None
             return sp.node.name, [], {}, f"{type(exc).__name__}: {exc}"
 
+    def adjacencies(sp: IgpSpeaker) -> tuple[str, list[Adjacency], str | None]:
+        try:
+            return sp.node.name, sp.adjacencies(), None
+        except DaemonUnreachable as exc:
+            gone = exited(h, sp.node.name)
+            if gone is not None:
+                raise gone from None
+            return sp.node.name, [], f"OSPF: {type(exc).__name__}: {exc}"
+
     with ThreadPoolExecutor(PARALLEL) as pool:
+        igp = list(pool.map(adjacencies, igp_speakers(h.lab, h.dir)))
         results = list(pool.map(one, h.speakers()))
+    for node, adj, err in igp:
+        snap.igp += adj
+        if err:
+            snap.errors[node] = err
+            snap.missing.append(f"{node}: {err}")
+            continue
+        want = 2 * len(h.lab.nodes[node].igp_ifaces)  # OSPFv2 and OSPFv3 on each internal link
+        full = [a for a in adj if a.full]
+        if len(full) != want:
+            down = [f"{a.neighbor}/{a.afi}={a.state}" for a in adj if not a.full]
+            snap.missing.append(f"{node}: OSPF adjacencies {len(full)}/{want} Full {' '.join(down[:4])}")
     for node, sessions, best, err in results:
         snap.sessions += sessions
         snap.best[node] = best
@@ -130,7 +161,7 @@ class NotConverged(NotYet):
 def wait_converged(h: LabHandle, timeout: float, progress: Progress | None = None) -> tuple[Snapshot, float]:
     """Poll until converged (module docstring); returns the stable snapshot and the seconds it
     took. PollTimeout carries the last snapshot; DaemonExited is raised at once."""
-    previous: list[dict[str, dict[str, list[int] | None]]] = [{}]
+    previous: list[dict[str, dict[str, tuple[list[int] | None, str | None]]]] = [{}]
 
     def probe() -> Snapshot:
         snap = snapshot(h)
@@ -140,8 +171,8 @@ def wait_converged(h: LabHandle, timeout: float, progress: Progress | None = Non
         return snap
 
     def ok(snap: Snapshot) -> bool:
-        stable = snap.converged and snap.paths() == previous[0]
-        previous[0] = snap.paths() if snap.converged else {}
+        stable = snap.converged and snap.choices() == previous[0]
+        previous[0] = snap.choices() if snap.converged else {}
         return stable
 
     res = wait_until(probe, ok, timeout=timeout, interval=0.2, what=f"lab {h.name} converged")
