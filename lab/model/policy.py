@@ -61,7 +61,8 @@ its clients and does not add its ASN); its members see it as a peer.
 
 Best path
 ---------
-Identical in FRR 8.4 and BIRD 2.0.12 (Debian bookworm) with the settings below, in this order:
+Identical in FRR 8.4 and BIRD 2.0.12 (Debian bookworm) with the settings below, in this order
+(BIRD: except at a router holding a MED cycle, see step 4 and the settings):
 1. highest LOCAL_PREF;
 2. shortest AS_PATH;
 3. lowest ORIGIN (always IGP in this lab: the step never decides);
@@ -90,10 +91,21 @@ Settings (FRR_BGP_SETTINGS, BIRD_BGP_SETTINGS below): FRR needs `bgp determinist
 `bgp bestpath compare-routerid` (else step 7 keeps the older of two eBGP routes) and
 `maximum-paths 1` / `maximum-paths ibgp 1` in each address family (its default is ECMP over
 equal paths, which would split a client's packets over exits the model does not choose; and
-never `equal-cluster-length`, which would move step 8 before step 7); BIRD needs
-`deterministic med on` (its default compares MED pairwise, order-dependent), keeps `igp metric
+never `equal-cluster-length`, which would move step 8 before step 7); BIRD keeps `igp metric
 on`, `med metric off`, `prefer older off` (its defaults) and its kernel protocol without
-`merge paths`. Both: OSPF costs set explicitly on every internal interface and
+`merge paths`, and runs with `deterministic med off`, its default, which compares MED
+pairwise: the same choice as step 4 wherever no "MED cycle" exists (two routes of one
+neighbour AS decided by MED while a third route from another AS beats one of them on a later
+step; `lab.predict.bgp.med_order_dependent` names the routers where one does, and there BIRD's
+choice can depend on the order the routes arrived in). Not `deterministic med on`: in BIRD
+2.0.12 it can keep a worse route. When a session replaces its route, the overall best, by
+one from another neighbour AS (an iBGP peer changing exits does that all the time),
+bgp_rte_recalculate handles the old route's group alone, marks the old route suppressed and
+returns 0 as "the last route in group disappears" (proto/bgp/attrs.c); rte_recalculate
+(nest/rt-table.c) then takes the new route as best because it beats the old, now suppressed,
+best, without comparing it with any other route. Seen in the lab (generated seed 19, cut
+s3-t1-nrt: t1-sfo kept an iBGP route with a 4-AS path over its own 2-AS eBGP route, same
+local-pref); the same code is in BIRD 2.16. Both: OSPF costs set explicitly on every internal interface and
 LOOPBACK_IGP_COST on the loopback (FRR derives a default from the interface speed; BIRD gives a
 host address on an interface cost 0 whatever the interface's `cost`, so there the loopback is a
 configured `stubnet` with its cost: checked, an iBGP route's IGP metric is the link costs plus
@@ -146,7 +158,7 @@ FRR_BGP_SETTINGS: tuple[str, ...] = (  # under `router bgp`, then per address fa
     "maximum-paths ibgp 1",
 )
 BIRD_BGP_SETTINGS: tuple[str, ...] = (  # in every `protocol bgp`
-    "deterministic med on",
+    "deterministic med off",  # not `on`: see above (BIRD 2.0.12 can keep a worse route)
     "igp metric on",
     "med metric off",
     "prefer older off",

@@ -228,16 +228,49 @@ def _offer_ibgp(net: _Net, holder: Node, route: Route, out: Session, receiver: N
     )
 
 
-def _choose(net: _Net, node: Node, state: dict[str, Route]) -> Route | None:
-    candidates = []
+def _candidates(net: _Net, node: Node, state: dict[str, Route]) -> list[Route]:
+    out = []
     for s, back in net.sessions[node.name]:
         held = state.get(s.peer)
         if held is None:
             continue
         offer = _offer(net, net.lab.nodes[s.peer], held, back, node, s)
         if offer is not None:
-            candidates.append(offer)
-    return best(candidates)
+            out.append(offer)
+    return out
+
+
+def _choose(net: _Net, node: Node, state: dict[str, Route]) -> Route | None:
+    return best(_candidates(net, node, state))
+
+
+def pairwise_better(a: Route, b: Route) -> bool:
+    """`a` beats `b` compared on their own, as a daemon without deterministic MED compares them
+    (MED only when both come from the same neighbour AS)."""
+    med = a.path[:1] == b.path[:1]
+    return _rank(a, med) < _rank(b, med)
+
+
+def med_order_dependent(
+    lab: Lab, announcing: set[str] | None = None, failures: Failures = NO_FAILURES
+) -> dict[str, list[str]]:
+    """Routers whose best route, compared pairwise, could depend on the order the routes
+    arrived in: a MED decided between two routes of one neighbour AS while a third route from
+    another AS beats one of them on a later step (RFC 4271 9.1.2.2 c's cycle). BIRD 2.0.12 runs
+    without `deterministic med` (its implementation can keep a worse route: lab.model.policy),
+    so there the model's deterministic choice holds only where no such cycle exists: router ->
+    the sites of the routes it holds, deterministic best first."""
+    net = _Net(lab, failures)
+    state = simulate(lab, announcing, failures)
+    out: dict[str, list[str]] = {}
+    for node in net.speakers:
+        if node.kind != "router" or node.name not in state or state[node.name].learned_from is None:
+            continue
+        routes = _candidates(net, node, state)
+        chosen = best(routes)
+        if chosen is not None and not all(pairwise_better(chosen, r) for r in routes if r != chosen):
+            out[node.name] = [chosen.site, *sorted(r.site for r in routes if r != chosen)]
+    return out
 
 
 def _origins(net: _Net, announcing: set[str] | None) -> dict[str, Route]:

@@ -8,7 +8,7 @@ import pytest
 from lab.model import validate
 from lab.model.generate import Shape, generate, to_yaml
 from lab.model.loader import loads
-from lab.predict.bgp import ambiguous, catchments, simulate, stable_outcomes
+from lab.predict.bgp import ambiguous, catchments, med_order_dependent, simulate, stable_outcomes
 
 SEEDS = range(40)
 
@@ -21,6 +21,7 @@ def test_every_seed_is_valid_and_converges_to_one_answer(seed: int) -> None:
     assert lab.spec == spec  # the file reads back to the same topology
     assert stable_outcomes(lab, schedules=3, seed=seed) == 1
     assert ambiguous(lab) == {}  # no equal-cost split the model could not call
+    assert med_order_dependent(lab) == {}  # no MED cycle: BIRD's pairwise MED agrees (policy.py)
     got = catchments(lab)
     assert got and all(site is None or site in lab.nodes for site in got.values())
 
