@@ -200,6 +200,7 @@ class BgpDriver(Protocol):
     config_file: str  # what a (re)started daemon reads, in the node directory
     run_user: str | None  # the user it drops to (it must own the node directory), None: root
     bfd: BfdTimers  # what its BFD runs with in this lab (daemon default or the template's)
+    deterministic_med: bool  # MED per neighbour-AS group whatever the arrival order (policy step 4)
 
     def templates(self, node: Node) -> list[tuple[str, str]]:
         """(template, file in the node directory) for this node's configuration."""
@@ -253,6 +254,11 @@ class BgpDriver(Protocol):
 
     def reset_knobs(self, h: LabAccess, node: Node, targets: list[Session], render: RenderConfig) -> None:
         """Back to the model's knobs on these sessions (undo of a change made by another process)."""
+        ...
+
+    def enable_session(self, h: LabAccess, node: Node, s: Session, enabled: bool) -> None:
+        """Administratively shut one neighbour down (both families: the peer gets a Cease and
+        drops it at once, and cannot bring it back), or let it come up again."""
         ...
 
     def originate(self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig) -> Undo:

@@ -175,6 +175,7 @@ class Bird:
     config_file = "bird.conf"
     run_user: str | None = None
     bfd = BfdTimers(100, 3)  # lab/templates/bird/bird.conf.j2's `protocol bfd`
+    deterministic_med = False  # pairwise MED: lab.model.policy says why (a 2.0.12 bug)
     # OSPF recomputes routes once per `tick` (1 s, the least); MinLSInterval 5 s and
     # MinLSArrival 1 s are fixed in BIRD 2.0 (proto/ospf/ospf.h)
     spf = SpfTimers(delay_ms=1000, hold_ms=0, max_hold_ms=0, lsa_interval_ms=5000, lsa_arrival_ms=1000)
@@ -269,6 +270,13 @@ class Bird:
 
     def reset_knobs(self, h: LabAccess, node: Node, targets: list[Session], render: RenderConfig) -> None:
         self.apply(h, node.name, render(node))  # the model's config: every session's own knobs
+
+    def enable_session(self, h: LabAccess, node: Node, s: Session, enabled: bool) -> None:
+        verb = "enable" if enabled else "disable"
+        for af in ("4", "6"):  # the session's two protocols (lab/templates/bird/bird.conf.j2)
+            reply = " ".join(command(h.dir / node.name / "bird.ctl", f"{verb} {s.id}_{af}"))
+            if f"{verb}d" not in reply and "already" not in reply:
+                raise DaemonError(f"{node.name}: BIRD {verb} {s.id}_{af}: {reply}")
 
     def originate(self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig) -> Undo:
         more = dataclasses.replace(

@@ -218,6 +218,7 @@ class Frr:
     config_file = "frr.conf"
     run_user: str | None = "frr"  # it writes its logs in the node directory
     bfd = BfdTimers(300, 3)  # bfdd's defaults (the template sets none)
+    deterministic_med = True  # `bgp deterministic-med`: step 4 of the policy exactly
     # `timers throttle spf 0 50 1000`: SPF at once after a quiet spell, holds of 50 ms doubling
     # to 1 s under churn (a 500-router bring-up); LSAs re-originated after 100 ms, accepted 50 ms
     # after the last instance (FRR's defaults: 5 s and 1 s, RFC 2328's MinLSInterval/Arrival)
@@ -408,6 +409,11 @@ class Frr:
         for m in maps:  # the fault maps that exist: deleting one that does not is an error
             with contextlib.suppress(DaemonError):
                 self.vtysh(h, node.name, ["configure terminal", f"no route-map {m}"])
+
+    def enable_session(self, h: LabAccess, node: Node, s: Session, enabled: bool) -> None:
+        no = "no " if enabled else ""
+        lines = [f"{no}neighbor {peer} shutdown" for peer in (s.peer4, s.peer6)]
+        self.vtysh(h, node.name, ["configure terminal", f"router bgp {node.asn}", *lines, "exit"])
 
     def _networks(self, node: Node, nets: list[Net], no: bool) -> list[str]:
         lines = ["configure terminal", f"router bgp {node.asn}"]

@@ -5,6 +5,7 @@ scenario file, and anything else that offers faults by name (a dashboard's butto
     kind = KINDS["link-down"]; ev = kind.apply(h, Args({"a": "ta1", "b": "ams"}))
     kind.change(args)   -> lab.predict change (LinkDown) or None (not a routing change)
     kind.timer          -> "propagation" | "agent" | "hold" (BFD where the node runs it) | "window"
+                           | "igp" (SPF and LSA timers) | "ospf-dead" (a crashed PoP's neighbours)
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from lab.daemons.base import LabAccess
-from lab.faults import agent, hijacks, link, policy, process
+from lab.faults import agent, hijacks, igp, link, policy, process
 from lab.faults.base import FaultError, FaultEvent
 from lab.model.policy import GSHUT
-from lab.predict.changes import Change, KnobChange, LinkDown, NodeDown, Withdrawn
+from lab.predict.changes import Change, IbgpDown, KnobChange, LinkCost, LinkDown, NodeDown, Withdrawn
 
 DRAIN_PREPEND = 3  # `lab fault drain SITE --method prepend` default count
 
@@ -167,6 +168,30 @@ CATALOG: list[FaultKind] = [
         "set the link A-B up",
         (A, B),
         lambda h, a: link.link_up(h, a.s("a"), a.s("b")),
+        nodes=("a", "b"),
+    ),
+    FaultKind(
+        "igp-cost",
+        "set the OSPF cost of the internal link A-B to COST on both ends (undo: the model's cost)",
+        (A, B, Param("cost", int, "the OSPF cost, 1..65535")),
+        lambda h, a: igp.igp_cost(h, a.s("a"), a.s("b"), a.i("cost")),
+        lambda a: LinkCost(a.s("a"), a.s("b"), a.i("cost")),
+        "igp",
+        ("a", "b"),
+    ),
+    FaultKind(
+        "ibgp-down",
+        "shut the iBGP session between routers A and B down (both families; IGP and other sessions stay)",
+        (A, B),
+        lambda h, a: igp.ibgp_down(h, a.s("a"), a.s("b")),
+        lambda a: IbgpDown(a.s("a"), a.s("b")),
+        nodes=("a", "b"),
+    ),
+    FaultKind(
+        "ibgp-up",
+        "bring the iBGP session between A and B up again",
+        (A, B),
+        lambda h, a: igp.ibgp_up(h, a.s("a"), a.s("b")),
         nodes=("a", "b"),
     ),
     FaultKind(

@@ -29,9 +29,15 @@ def renderer(h: LabAccess) -> RenderConfig:
 
 
 def _sessions(node: Node, peer: str | None) -> list[Session]:
-    out = [s for s in node.sessions if peer is None or s.peer == peer]
+    """The eBGP sessions a knob applies to: iBGP carries what the ingress border set, never the
+    knobs (lab.model.policy), so a prepend on an iBGP session would only loop the route."""
+    out = [s for s in node.sessions if not s.ibgp and (peer is None or s.peer == peer)]
     if not out:
-        raise FaultError(f"{node.name} has no BGP session with {peer}")
+        ibgp = any(s.ibgp and s.peer == peer for s in node.sessions)
+        why = (
+            f"{peer} is an iBGP peer (knobs act on eBGP sessions)" if ibgp else f"no BGP session with {peer}"
+        )
+        raise FaultError(f"{node.name}: {why}")
     return out
 
 

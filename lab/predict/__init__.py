@@ -4,7 +4,9 @@ with or without faults applied (lab.predict.changes)."""
 from lab.predict.bgp import NoConvergence, simulate
 from lab.predict.changes import (
     Change,
+    IbgpDown,
     KnobChange,
+    LinkCost,
     LinkDown,
     NodeDown,
     Withdrawn,
@@ -13,5 +15,5 @@ from lab.predict.changes import (
     client_catchments,
 )
 
-__all__ = ["Change", "KnobChange", "LinkDown", "NoConvergence", "NodeDown", "Withdrawn", "apply",
-           "catchments", "client_catchments", "simulate"]  # fmt: skip
+__all__ = ["Change", "IbgpDown", "KnobChange", "LinkCost", "LinkDown", "NoConvergence", "NodeDown",
+           "Withdrawn", "apply", "catchments", "client_catchments", "simulate"]  # fmt: skip

@@ -4,6 +4,9 @@
 
 What `lab predict`, the scenario files' `catchment: predicted` and the pytest plugin's
 `predict(without=[...])` compute: the catchment the lab should show with the faults applied.
+Links, routers and iBGP sessions that are down become the simulation's `Failures` (an
+internal link leaves the IGP, an eBGP link takes its session, a dead router takes its
+sessions and its place in the IGP); knobs and IGP costs change the model itself.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 
 from lab.model.knobs import knobs_after
 from lab.model.topology import Lab, Node
+from lab.predict.bgp import Failures
 from lab.predict.bgp import catchments as simulate_catchments
 
 
@@ -32,9 +36,27 @@ class LinkDown:
 
 @dataclass(frozen=True)
 class NodeDown:
-    """A router or site that lost power: every session of it goes."""
+    """A router or site that lost power: every session of it goes, and its place in the IGP."""
 
     node: str
+
+
+@dataclass(frozen=True)
+class LinkCost:
+    """The IGP cost of the internal link a-b (both directions) changed at run time."""
+
+    a: str
+    b: str
+    cost: int
+
+
+@dataclass(frozen=True)
+class IbgpDown:
+    """The iBGP session between routers a and b shut down (both families); the IGP and every
+    other session stay."""
+
+    a: str
+    b: str
 
 
 @dataclass(frozen=True)
@@ -50,16 +72,35 @@ class KnobChange:
         return cls(node, peer, tuple(changes.items()))
 
 
-Change = Withdrawn | LinkDown | NodeDown | KnobChange
+Change = Withdrawn | LinkDown | NodeDown | KnobChange | LinkCost | IbgpDown
 
 
-def _without_links(lab: Lab, links: set[str]) -> Lab:
-    """The model without the BGP sessions over these links (on every end)."""
+@dataclass(frozen=True)
+class Applied:
+    """The changed model, the sites that still announce, and what is down."""
+
+    lab: Lab
+    announcing: set[str]
+    failures: Failures
+
+
+def links_between(lab: Lab, a: str, b: str) -> set[str]:
+    return {link.id for link in lab.links if {e.node for e in link.ends} == {a, b}}
+
+
+def _with_cost(lab: Lab, ch: LinkCost) -> Lab:
+    """The model with the internal link a-b at another IGP cost (the link and both interfaces)."""
+    ids = {i for i in links_between(lab, ch.a, ch.b) if any(k.id == i and k.internal for k in lab.links)}
+    links = [dataclasses.replace(k, igp_cost=ch.cost) if k.id in ids else k for k in lab.links]
     nodes = {
-        name: dataclasses.replace(n, sessions=[s for s in n.sessions if s.link not in links])
+        name: dataclasses.replace(
+            n, ifaces=[dataclasses.replace(i, igp_cost=ch.cost) if i.link in ids else i for i in n.ifaces]
+        )
+        if name in (ch.a, ch.b)
+        else n
         for name, n in lab.nodes.items()
     }
-    return dataclasses.replace(lab, nodes=nodes)
+    return dataclasses.replace(lab, links=links, nodes=nodes)
 
 
 def _with_knobs(lab: Lab, ch: KnobChange) -> Lab:
@@ -68,34 +109,40 @@ def _with_knobs(lab: Lab, ch: KnobChange) -> Lab:
     changes = dict(ch.changes)
     sessions = [
         dataclasses.replace(s, knobs=knobs_after(s.knobs, changes))
-        if ch.peer is None or s.peer == ch.peer
-        else s
+        if not s.ibgp and (ch.peer is None or s.peer == ch.peer)
+        else s  # iBGP never carries knobs (lab.faults.policy applies none there either)
         for s in n.sessions
     ]
     return dataclasses.replace(lab, nodes={**lab.nodes, ch.node: dataclasses.replace(n, sessions=sessions)})
 
 
-def apply(lab: Lab, changes: Iterable[Change]) -> tuple[Lab, set[str]]:
-    """The changed model, and the sites that still announce."""
+def apply(lab: Lab, changes: Iterable[Change]) -> Applied:
+    """The changed model, the sites that still announce, and what is down."""
     announcing = {n.name for n in lab.of_kind("site")}
+    links: set[str] = set()
+    nodes: set[str] = set()
+    ibgp: set[frozenset[str]] = set()
     for ch in changes:
         if isinstance(ch, Withdrawn):
             announcing -= ch.sites
         elif isinstance(ch, LinkDown):
-            links = {link.id for link in lab.links if {e.node for e in link.ends} == {ch.a, ch.b}}
-            lab = _without_links(lab, links)
+            links |= links_between(lab, ch.a, ch.b)
         elif isinstance(ch, NodeDown):
             announcing.discard(ch.node)
-            lab = _without_links(lab, {s.link for s in lab.nodes[ch.node].sessions})
+            nodes.add(ch.node)
+        elif isinstance(ch, IbgpDown):
+            ibgp.add(frozenset((ch.a, ch.b)))
+        elif isinstance(ch, LinkCost):
+            lab = _with_cost(lab, ch)
         else:
             lab = _with_knobs(lab, ch)
-    return lab, announcing
+    return Applied(lab, announcing, Failures(frozenset(links), frozenset(nodes), frozenset(ibgp)))
 
 
 def catchments(lab: Lab, changes: Iterable[Change] = ()) -> dict[str, str | None]:
     """Predicted site of every client and resolver with `changes` applied (None: unreachable)."""
-    changed, announcing = apply(lab, changes)
-    return simulate_catchments(changed, announcing=announcing)
+    a = apply(lab, changes)
+    return simulate_catchments(a.lab, announcing=a.announcing, failures=a.failures)
 
 
 def client_catchments(lab: Lab, changes: Iterable[Change] = ()) -> dict[str, str | None]:

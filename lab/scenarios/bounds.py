@@ -9,7 +9,18 @@
   the crashed end's multiplier x the slower of the two ends' intervals (each daemon driver's
   BFD timers), + margin;
 - window: loss held for W s: the last lost query lies within 0.5 s of its end .. W + margin;
-- propagation: no timer (link down, withdraw, drain, policy, hijack): 0 .. margin.
+- igp: an internal link's cost changed at run time: the ends re-originate their router LSAs
+  (at most every MinLSInterval: FRR 100 ms as rendered, BIRD 5 s fixed, so a BIRD end that
+  originated just before waits that long), the AS floods them, every router's SPF runs within
+  its daemon's reaction (FRR: throttle delay + max hold; BIRD: one tick): 0 .. the slower end's
+  LSA interval + the slowest SPF reaction in the AS, + margin;
+- ospf-dead: a router of a multi-router AS crashed: its OSPF neighbours declare it down when
+  its dead interval runs out, counted from its last hello: dead - hello .. dead (-0.5 s for
+  the probes), then SPF; routes via its loopback become unresolvable in every iBGP speaker at
+  once (next-hop tracking, BIRD's recursive next hops), a reflector's new best is one UPDATE:
+  dead - hello - 0.5 .. dead + the slowest SPF reaction in the AS, + margin;
+- propagation: no timer (link down, withdraw, drain, policy, hijack, an iBGP session shut
+  down: its Cease drops it at once): 0 .. margin.
 
 MARGIN covers propagation through 2-3 speakers and probe resolution on a loaded 2-core host.
 """
@@ -20,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dnsnode.agent.config import CheckConfig, build, load_yaml
-from lab.daemons import driver_of
-from lab.daemons.base import LabAccess
-from lab.model.topology import Lab
+from lab.daemons import driver_of, igp_driver_of
+from lab.daemons.base import OSPF, LabAccess
+from lab.model.topology import Lab, Node
 
 MARGIN = 2.0
 BFD_MARGIN = 0.6  # BFD detects within a second: its propagation margin is smaller
@@ -101,4 +112,34 @@ def window(seconds: float, margin: float = MARGIN) -> Bound:
 def propagation(margin: float = MARGIN) -> Bound:
     return Bound(
         0.0, margin, f"no timer: one UPDATE's propagation (advertisement interval 0); {margin:g} s margin"
+    )
+
+
+def _igp_routers(lab: Lab, asn: int | None) -> list[Node]:
+    return [n for n in lab.nodes.values() if n.kind == "router" and n.asn == asn and n.runs_igp]
+
+
+def igp(lab: Lab, a: str, b: str, margin: float = MARGIN) -> Bound:
+    ends = [lab.nodes[a], lab.nodes[b]]
+    lsa = max(igp_driver_of(n).spf.lsa_interval_ms for n in ends) / 1000
+    routers = _igp_routers(lab, ends[0].asn)
+    spf = max(igp_driver_of(n).spf.reaction_s for n in routers)
+    return Bound(
+        0.0,
+        round(lsa + spf + margin, 3),
+        f"IGP cost {a}-{b}: the slower end's LSA interval ({lsa:g} s) + the slowest SPF reaction in "
+        f"AS{ends[0].asn} ({spf:g} s), + {margin:g} s margin",
+    )
+
+
+def ospf_dead(lab: Lab, node: str, margin: float = MARGIN) -> Bound:
+    n = lab.nodes[node]
+    routers = _igp_routers(lab, n.asn)
+    spf = max((igp_driver_of(r).spf.reaction_s for r in routers), default=0.0)
+    return Bound(
+        OSPF.dead_s - OSPF.hello_s - 0.5,
+        round(OSPF.dead_s + spf + margin, 3),
+        f"OSPF dead interval at {node}'s neighbours: dead - hello .. dead "
+        f"({OSPF.dead_s - OSPF.hello_s}..{OSPF.dead_s} s), + the slowest SPF reaction in AS{n.asn} "
+        f"({spf:g} s), -0.5 s / + {margin:g} s margin",
     )

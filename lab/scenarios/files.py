@@ -36,7 +36,7 @@ from lab.poll import wait_until
 from lab.predict.changes import Change, KnobChange, catchments
 from lab.scenarios import bounds
 from lab.scenarios.bounds import Bound
-from lab.scenarios.scenario import Ctx, Scenario
+from lab.scenarios.scenario import Ctx, Scenario, Sites
 
 # a step that ends what an earlier fault of this kind started: its change leaves the model
 INVERSE = {
@@ -47,6 +47,7 @@ INVERSE = {
     "restart-bgp": "kill-bgp",
     "restart-node": "kill-node",
     "unhijack": "hijack",
+    "ibgp-up": "ibgp-down",
 }
 STEP_WORDS = ("wait_catchment", "keep")
 TOP_KEYS = {"name", "summary", "topology", "steps", "expect", "watch"}
@@ -65,7 +66,7 @@ class FaultStep:
 
 @dataclass
 class WaitStep:
-    expect: dict[str, str] | None  # None: the catchment predicted so far
+    expect: Sites | None  # None: the catchment predicted so far
     timeout: float = 10.0
     stable: float = 1.0
 
@@ -84,7 +85,7 @@ class Parsed:
     summary: str
     topology: str
     steps: list[Step] = field(default_factory=list)
-    catchment: dict[str, str] | None = None  # None: predicted
+    catchment: Sites | None = None  # None: predicted
     bound: tuple[float, float] | None = None  # explicit
     timers: str | None = None  # a named rule instead of the first fault's
     margin: float = bounds.MARGIN
@@ -109,13 +110,15 @@ class _Reader:
             return None
         return float(value)
 
-    def catchment(self, value: object, path: YamlPath) -> dict[str, str] | None:
+    def catchment(self, value: object, path: YamlPath) -> Sites | None:
         if isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in value.items()
         ):
             return dict(value)
         self.fail(
-            path, f"a catchment is `predicted` or a mapping client: site (e.g. {{alice: fra}}), not {value!r}"
+            path,
+            f"a catchment is `predicted` or a mapping client: site (e.g. {{alice: fra}}; null: the "
+            f"service unreachable), not {value!r}",
         )
         return None
 
@@ -298,6 +301,8 @@ RULES: dict[str, Callable[[LabAccess, FaultStep, Parsed], Bound]] = {
     "agent": lambda h, f, p: bounds.agent(h, f.args.s("site"), p.margin),
     "hold": lambda h, f, p: bounds.hold(h.lab, f.args.s("node"), p.margin),
     "window": lambda h, f, p: bounds.window(_keep_after_first(p.steps), p.margin),
+    "igp": lambda h, f, p: bounds.igp(h.lab, f.args.s("a"), f.args.s("b"), p.margin),
+    "ospf-dead": lambda h, f, p: bounds.ospf_dead(h.lab, f.args.s("node"), p.margin),
 }
 
 
@@ -322,9 +327,9 @@ def probed_for(probes: ProbeSet, since: float, seconds: float) -> float:
 
 
 def to_scenario(p: Parsed, source: str) -> Scenario:
-    def predicted(h: LabAccess, steps: list[Step]) -> dict[str, str]:
-        pred = catchments(h.lab, changes_of(steps))
-        return {c.name: str(pred[c.name]) for c in h.lab.of_kind("client")}
+    def predicted(h: LabAccess, steps: list[Step]) -> Sites:
+        pred = catchments(h.lab, changes_of(steps))  # None: the model says unreachable
+        return {c.name: pred[c.name] for c in h.lab.of_kind("client")}
 
     def inject(ctx: Ctx) -> list[FaultEvent]:
         events: list[FaultEvent] = []
@@ -339,7 +344,7 @@ def to_scenario(p: Parsed, source: str) -> Scenario:
                 probed_for(ctx.probes, events[-1].done, step.seconds)
         return events
 
-    def expect(h: LabAccess) -> dict[str, str]:
+    def expect(h: LabAccess) -> Sites:
         return dict(p.catchment) if p.catchment is not None else predicted(h, p.steps)
 
     return Scenario(

@@ -22,7 +22,7 @@ from lab.observe.routewatch import RouteWatch
 from lab.orchestrate.converge import wait_converged
 from lab.orchestrate.handle import LabHandle
 from lab.poll import PollTimeout, wait_until
-from lab.scenarios.scenario import Ctx, Scenario
+from lab.scenarios.scenario import Ctx, Scenario, Sites
 
 STABLE_S = 2.0  # the expected site must answer every probe for this long to call it settled
 QUIET_S = 2.0  # and no router's best path may have changed for this long
@@ -43,7 +43,7 @@ def last_sites(ps: probe_run.ProbeSet, window: float, kind: str = "direct") -> d
 
 def wait_sites(
     ps: probe_run.ProbeSet,
-    want: dict[str, str],
+    want: Sites,
     timeout: float,
     stable: float,
     kinds: tuple[str, ...] = ("direct",),
@@ -74,7 +74,7 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
     events: list[FaultEvent] = []
     failure: Exception | None = None  # raised once every fault is undone
     settle_error = None
-    want: dict[str, str] = {}
+    want: Sites = {}
     t_before = t_end = time.monotonic()
     try:
         probe_run.wait_answering(ps, t_start, count=25)
@@ -126,7 +126,7 @@ def measure(
     ps: probe_run.ProbeSet,
     watch: RouteWatch,
     events: list[FaultEvent],
-    want: dict[str, str],
+    want: Sites,
     base: dict[str, str | None],
     window: tuple[float, float],
     t_before: float,

@@ -18,7 +18,8 @@ from lab.observe.probes import ProbeSet
 from lab.observe.routewatch import RouteWatch
 from lab.scenarios.bounds import Bound
 
-Expect = Callable[[LabAccess], dict[str, str]]  # the running lab -> client -> site after the fault
+Sites = dict[str, str | None]  # client -> site (None: the service unreachable from there)
+Expect = Callable[[LabAccess], Sites]  # the running lab -> client -> site after the fault
 BoundRule = Callable[[LabAccess], Bound]  # the running lab (its timers) -> the bound
 
 
@@ -30,7 +31,7 @@ class Ctx:
     h: LabAccess
     probes: ProbeSet
     watch: RouteWatch
-    wait_sites: Callable[[dict[str, str], float, float], float]  # want, timeout, stable -> seconds
+    wait_sites: Callable[[Sites, float, float], float]  # want, timeout, stable -> seconds
 
 
 @dataclass
