@@ -1,4 +1,6 @@
-"""The global lab: catchments follow BGP policy, not geography (see topologies/global.yml)."""
+"""The global lab: catchments follow BGP policy, then the IGP, not geography (see
+topologies/global.yml): one tier-1 sends its New York and San Francisco customers to
+different sites (hot potato), Madrid lands at GRU through a peering, Berlin at FRA."""
 
 from __future__ import annotations
 
@@ -20,18 +22,19 @@ def global_lab() -> Iterator[lifecycle.UpResult]:
     yield from running_lab(TOPOLOGIES / "global.yml", prefix="g")
 
 
-def test_madrid_lands_at_gru_and_berlin_at_fra(global_lab: lifecycle.UpResult) -> None:
+def test_madrid_at_gru_berlin_at_fra_and_one_tier1_splits_by_pop(global_lab: lifecycle.UpResult) -> None:
     h = global_lab.handle
 
     def sites() -> dict[str, tuple[str | None, str | None]]:
         return {c: (p.site, p.site6) for c, p in measure(h.lab, h.runtime).items()}
 
+    want = {"madrid": "gru", "berlin": "fra", "nyc": "iad", "sf": "sfo"}
     res = wait_until(
         sites,
-        lambda s: s["madrid"] == ("gru", "gru") and s["berlin"] == ("fra", "fra"),
-        timeout=20, interval=0.5, what="madrid at gru, berlin at fra",
+        lambda s: all(s[c] == (site, site) for c, site in want.items()),
+        timeout=20, interval=0.5, what=f"{want} (IPv4 and IPv6)",
     )  # fmt: skip
-    print(f"madrid/berlin as expected {res.elapsed:.1f}s after convergence")
+    print(f"madrid/berlin/nyc/sf as expected {res.elapsed:.1f}s after convergence")
 
 
 def test_every_client_and_resolver_as_predicted(global_lab: lifecycle.UpResult) -> None:

@@ -12,12 +12,9 @@ from lab.model.loader import load, loads
 from lab.model.topology import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
-TOPOS = [ROOT / "topologies" / "workshop.yml", ROOT / "topologies" / "global.yml"]
+TOPOS = sorted((ROOT / "topologies").glob("*.yml"))  # every shipped topology
 DATA = ROOT / "tests" / "data" / "topologies"
-TOPOS += [
-    DATA / n
-    for n in ("good-tiny.yml", "good-knobs.yml", "good-multi.yml", "hot-potato.yml", "global-pops.yml")
-]
+TOPOS += [DATA / n for n in ("good-tiny.yml", "good-knobs.yml", "good-multi.yml", "hot-potato.yml")]
 ALLOWED = [
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15", "2001:db8::/32")

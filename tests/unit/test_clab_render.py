@@ -174,11 +174,12 @@ def test_every_process_has_its_program_in_its_nodes_image() -> None:
     """A rogue router runs dnsnode (its own copy of the zone): the router image has no
     Python, so it gets the dnsnode image (FRR, BIRD and dnsnode). Images and what they carry:
     images/*/Dockerfile."""
+    frr = {"zebra", "bgpd", "bfdd", "ospfd", "ospf6d"}  # Debian's frr package: every daemon
     carries = {
-        "router": {"zebra", "bgpd", "bfdd", "bird"},
-        "dnsnode": {"zebra", "bgpd", "bfdd", "bird", "dnsnode"},
+        "router": {*frr, "bird"},
+        "dnsnode": {*frr, "bird", "dnsnode"},
         "resolver": {"unbound"},
-        "client": {"zebra", "bgpd", "bfdd", "bird", "dnsnode"},
+        "client": {*frr, "bird", "dnsnode"},
     }
     for topo in [*SHIPPED, ROOT / "topologies/workshop-hijack.yml"]:
         lab = load(topo)

@@ -189,9 +189,7 @@ def test_unreadable_file_is_reported(tmp_path: Path) -> None:
         load(tmp_path / "missing.yml")
 
 
-@pytest.mark.parametrize(
-    "name", ["good-tiny.yml", "good-knobs.yml", "good-multi.yml", "hot-potato.yml", "global-pops.yml"]
-)
+@pytest.mark.parametrize("name", ["good-tiny.yml", "good-knobs.yml", "good-multi.yml", "hot-potato.yml"])
 def test_good_files_load(name: str) -> None:
     lab = load(DATA / name)
     assert lab.nodes

@@ -8,18 +8,19 @@ from lab.model.loader import load, loads
 from lab.predict.bgp import catchments, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
+FLAT = ROOT / "topologies" / "global-flat.yml"  # one router per AS (global.yml: with PoPs)
 
 
-def test_global_madrid_lands_in_sao_paulo_through_a_peer() -> None:
-    lab = load(ROOT / "topologies" / "global.yml")
+def test_global_flat_madrid_lands_in_sao_paulo_through_a_peer() -> None:
+    lab = load(FLAT)
     got = catchments(lab)
     assert got["madrid"] == "gru"
     route = simulate(lab)["madnet"]
     assert route.rel == "peer" and route.learned_from == "tsa" and route.local_pref == 100
 
 
-def test_global_every_client() -> None:
-    got = catchments(load(ROOT / "topologies" / "global.yml"))
+def test_global_flat_every_client() -> None:
+    got = catchments(load(FLAT))
     assert {k: v for k, v in got.items() if not k.endswith("-res")} == {
         "auckland": "syd",
         "berlin": "fra",
@@ -29,14 +30,14 @@ def test_global_every_client() -> None:
     }
 
 
-def test_global_madrid_falls_back_to_london_without_gru() -> None:
-    lab = load(ROOT / "topologies" / "global.yml")
+def test_global_flat_madrid_falls_back_to_london_without_gru() -> None:
+    lab = load(FLAT)
     sites = {n.name for n in lab.of_kind("site")}
     assert catchments(lab, sites - {"gru"})["madrid"] == "lhr"
 
 
-def test_global_berlin_fails_over_when_fra_withdraws() -> None:
-    lab = load(ROOT / "topologies" / "global.yml")
+def test_global_flat_berlin_fails_over_when_fra_withdraws() -> None:
+    lab = load(FLAT)
     sites = {n.name for n in lab.of_kind("site")}
     assert catchments(lab)["berlin"] == "fra"
     assert catchments(lab, sites - {"fra"})["berlin"] == "lhr"
@@ -50,7 +51,7 @@ def test_workshop() -> None:
 
 
 def test_same_prediction_whatever_the_daemons() -> None:
-    path = ROOT / "topologies" / "global.yml"
+    path = FLAT
     assert catchments(load(path, "frr")) == catchments(load(path, "bird")) == catchments(load(path))
 
 

@@ -30,7 +30,7 @@ from lab.predict.changes import LinkDown, apply
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "topologies"
 HOT = DATA / "hot-potato.yml"
-POPS = DATA / "global-pops.yml"
+POPS = ROOT / "topologies" / "global.yml"
 LO = policy.LOOPBACK_IGP_COST
 
 
@@ -119,7 +119,7 @@ def test_failures_internal_link_ibgp_session_and_pop_router() -> None:
     assert _clients(down) == {"chi": "iad", "ny": "iad", "sf": None}
 
 
-# --- global-pops.yml: the topology's own comment, checked
+# --- topologies/global.yml: the topology's own comment, checked
 
 
 def test_global_pops_every_client() -> None:
@@ -158,7 +158,9 @@ def test_global_pops_berlin_fails_over_inside_teu() -> None:
     assert trace(lab, "bernet", sites - {"fra"}) == [["bernet", "tde", "teu-fra", "teu-lhr", "lhr"]]
 
 
-@pytest.mark.parametrize("path", [HOT, POPS, DATA / "good-multi.yml", ROOT / "topologies" / "global.yml"])
+@pytest.mark.parametrize(
+    "path", [HOT, DATA / "good-multi.yml", *sorted((ROOT / "topologies").glob("*.yml"))], ids=lambda p: p.stem
+)
 def test_prediction_does_not_depend_on_daemons_or_timing(path: Path) -> None:
     assert catchments(load(path, "frr")) == catchments(load(path, "bird")) == catchments(load(path))
     assert stable_outcomes(load(path), schedules=6) == 1

@@ -22,7 +22,10 @@ CASES: dict[str, tuple[Path, str | None]] = {
     "workshop": (ROOT / "topologies" / "workshop.yml", None),
     "workshop-frr": (ROOT / "topologies" / "workshop.yml", "frr"),
     "workshop-bird": (ROOT / "topologies" / "workshop.yml", "bird"),
-    "global": (ROOT / "topologies" / "global.yml", None),
+    "global": (ROOT / "topologies" / "global.yml", None),  # tier-1s of PoPs: OSPF, iBGP full mesh
+    "global-flat": (ROOT / "topologies" / "global-flat.yml", None),
+    "hot-potato": (ROOT / "topologies" / "hot-potato.yml", None),
+    "reflectors": (ROOT / "topologies" / "reflectors.yml", None),  # route reflectors, clients
     "knobs": (DATA / "good-knobs.yml", None),
 }
 

@@ -20,7 +20,7 @@ from lab.render import RenderOptions, write
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "topologies"
 TOPOS: list[str | int] = [str(p) for p in sorted((ROOT / "topologies").glob("*.yml"))]
-TOPOS += [str(DATA / n) for n in ("good-knobs.yml", "good-multi.yml", "hot-potato.yml", "global-pops.yml")]
+TOPOS += [str(DATA / n) for n in ("good-knobs.yml", "good-multi.yml", "hot-potato.yml")]
 TOPOS += [1, 8, 28]  # generate(seed): reflectors, shared cluster ids, 4-byte ASNs, actions
 CASES = [(t, d) for t in TOPOS for d in (None, "frr", "bird")]
 

@@ -12,10 +12,10 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.13/32 dev lo
-addr add 2001:db8:ff00::d/128 dev lo
-addr add 198.19.0.25/31 dev eth1
-addr add 2001:db8:ff01:d::2/126 dev eth1 nodad
+addr add 198.18.0.16/32 dev lo
+addr add 2001:db8:ff00::10/128 dev lo
+addr add 198.19.0.35/31 dev eth1
+addr add 2001:db8:ff01:12::2/126 dev eth1 nodad
 link set eth1 up
 addr add 203.0.113.65/28 dev eth2
 addr add 2001:db8:100:5::1/64 dev eth2 nodad

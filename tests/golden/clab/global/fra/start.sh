@@ -12,15 +12,18 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.17/32 dev lo
-addr add 2001:db8:ff00::11/128 dev lo
+addr add 198.18.0.21/32 dev lo
+addr add 2001:db8:ff00::15/128 dev lo
 addr add 198.51.100.132/32 dev lo
 addr add 2001:db8:54::4/128 dev lo
 addr add 198.51.100.53/32 dev lo
 addr add 2001:db8:53::53/128 dev lo
-addr add 198.19.0.37/31 dev eth1
-addr add 2001:db8:ff01:13::2/126 dev eth1 nodad
+addr add 198.19.0.47/31 dev eth1
+addr add 2001:db8:ff01:18::2/126 dev eth1 nodad
 link set eth1 up
+addr add 198.19.0.49/31 dev eth2
+addr add 2001:db8:ff01:19::2/126 dev eth2 nodad
+link set eth2 up
 IP
 # each process in its own session, output beside its configs (as on netns)
 # and recorded as "PID START" (lab.runtime.clab: faults signal that PID, never a name)

@@ -14,10 +14,10 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.12/32 dev lo
-addr add 2001:db8:ff00::c/128 dev lo
-addr add 198.19.0.23/31 dev eth1
-addr add 2001:db8:ff01:c::2/126 dev eth1 nodad
+addr add 198.18.0.15/32 dev lo
+addr add 2001:db8:ff00::f/128 dev lo
+addr add 198.19.0.33/31 dev eth1
+addr add 2001:db8:ff01:11::2/126 dev eth1 nodad
 link set eth1 up
 addr add 203.0.113.49/28 dev eth2
 addr add 2001:db8:100:4::1/64 dev eth2 nodad

@@ -14,14 +14,14 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.22/32 dev lo
-addr add 2001:db8:ff00::16/128 dev lo
+addr add 198.18.0.26/32 dev lo
+addr add 2001:db8:ff00::1a/128 dev lo
 addr add 198.51.100.137/32 dev lo
 addr add 2001:db8:54::9/128 dev lo
 addr add 198.51.100.53/32 dev lo
 addr add 2001:db8:53::53/128 dev lo
-addr add 198.19.0.47/31 dev eth1
-addr add 2001:db8:ff01:18::2/126 dev eth1 nodad
+addr add 198.19.0.59/31 dev eth1
+addr add 2001:db8:ff01:1e::2/126 dev eth1 nodad
 link set eth1 up
 IP
 # each process in its own session, output beside its configs (as on netns)

@@ -12,13 +12,13 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.11/32 dev lo
-addr add 2001:db8:ff00::b/128 dev lo
-addr add 198.19.0.21/31 dev eth1
-addr add 2001:db8:ff01:b::2/126 dev eth1 nodad
+addr add 198.18.0.14/32 dev lo
+addr add 2001:db8:ff00::e/128 dev lo
+addr add 198.19.0.31/31 dev eth1
+addr add 2001:db8:ff01:10::2/126 dev eth1 nodad
 link set eth1 up
-addr add 198.19.0.26/31 dev eth2
-addr add 2001:db8:ff01:e::1/126 dev eth2 nodad
+addr add 198.19.0.36/31 dev eth2
+addr add 2001:db8:ff01:13::1/126 dev eth2 nodad
 link set eth2 up
 addr add 203.0.113.33/28 dev eth3
 addr add 2001:db8:100:3::1/64 dev eth3 nodad

@@ -12,14 +12,14 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.19/32 dev lo
-addr add 2001:db8:ff00::13/128 dev lo
+addr add 198.18.0.23/32 dev lo
+addr add 2001:db8:ff00::17/128 dev lo
 addr add 198.51.100.134/32 dev lo
 addr add 2001:db8:54::6/128 dev lo
 addr add 198.51.100.53/32 dev lo
 addr add 2001:db8:53::53/128 dev lo
-addr add 198.19.0.41/31 dev eth1
-addr add 2001:db8:ff01:15::2/126 dev eth1 nodad
+addr add 198.19.0.53/31 dev eth1
+addr add 2001:db8:ff01:1b::2/126 dev eth1 nodad
 link set eth1 up
 IP
 # each process in its own session, output beside its configs (as on netns)

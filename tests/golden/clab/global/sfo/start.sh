@@ -14,17 +14,17 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.14/32 dev lo
-addr add 2001:db8:ff00::e/128 dev lo
+addr add 198.18.0.18/32 dev lo
+addr add 2001:db8:ff00::12/128 dev lo
 addr add 198.51.100.129/32 dev lo
 addr add 2001:db8:54::1/128 dev lo
 addr add 198.51.100.53/32 dev lo
 addr add 2001:db8:53::53/128 dev lo
-addr add 198.19.0.29/31 dev eth1
-addr add 2001:db8:ff01:f::2/126 dev eth1 nodad
+addr add 198.19.0.39/31 dev eth1
+addr add 2001:db8:ff01:14::2/126 dev eth1 nodad
 link set eth1 up
-addr add 198.19.0.31/31 dev eth2
-addr add 2001:db8:ff01:10::2/126 dev eth2 nodad
+addr add 198.19.0.41/31 dev eth2
+addr add 2001:db8:ff01:15::2/126 dev eth2 nodad
 link set eth2 up
 IP
 # each process in its own session, output beside its configs (as on netns)

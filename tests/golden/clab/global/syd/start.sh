@@ -14,14 +14,14 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.20/32 dev lo
-addr add 2001:db8:ff00::14/128 dev lo
+addr add 198.18.0.24/32 dev lo
+addr add 2001:db8:ff00::18/128 dev lo
 addr add 198.51.100.135/32 dev lo
 addr add 2001:db8:54::7/128 dev lo
 addr add 198.51.100.53/32 dev lo
 addr add 2001:db8:53::53/128 dev lo
-addr add 198.19.0.43/31 dev eth1
-addr add 2001:db8:ff01:16::2/126 dev eth1 nodad
+addr add 198.19.0.55/31 dev eth1
+addr add 2001:db8:ff01:1c::2/126 dev eth1 nodad
 link set eth1 up
 IP
 # each process in its own session, output beside its configs (as on netns)

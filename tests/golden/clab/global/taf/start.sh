@@ -12,13 +12,13 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.6/32 dev lo
-addr add 2001:db8:ff00::6/128 dev lo
-addr add 198.19.0.11/31 dev eth1
-addr add 2001:db8:ff01:6::2/126 dev eth1 nodad
+addr add 198.18.0.9/32 dev lo
+addr add 2001:db8:ff00::9/128 dev lo
+addr add 198.19.0.19/31 dev eth1
+addr add 2001:db8:ff01:a::2/126 dev eth1 nodad
 link set eth1 up
-addr add 198.19.0.46/31 dev eth2
-addr add 2001:db8:ff01:18::1/126 dev eth2 nodad
+addr add 198.19.0.58/31 dev eth2
+addr add 2001:db8:ff01:1e::1/126 dev eth2 nodad
 link set eth2 up
 IP
 # each process in its own session, output beside its configs (as on netns)

@@ -14,25 +14,25 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.3/32 dev lo
-addr add 2001:db8:ff00::3/128 dev lo
-addr add 198.19.0.3/31 dev eth1
-addr add 2001:db8:ff01:2::2/126 dev eth1 nodad
+addr add 198.18.0.6/32 dev lo
+addr add 2001:db8:ff00::6/128 dev lo
+addr add 198.19.0.11/31 dev eth1
+addr add 2001:db8:ff01:6::2/126 dev eth1 nodad
 link set eth1 up
-addr add 198.19.0.5/31 dev eth2
-addr add 2001:db8:ff01:3::2/126 dev eth2 nodad
+addr add 198.19.0.13/31 dev eth2
+addr add 2001:db8:ff01:7::2/126 dev eth2 nodad
 link set eth2 up
-addr add 198.19.0.12/31 dev eth3
-addr add 2001:db8:ff01:7::1/126 dev eth3 nodad
+addr add 198.19.0.20/31 dev eth3
+addr add 2001:db8:ff01:b::1/126 dev eth3 nodad
 link set eth3 up
-addr add 198.19.0.14/31 dev eth4
-addr add 2001:db8:ff01:8::1/126 dev eth4 nodad
+addr add 198.19.0.22/31 dev eth4
+addr add 2001:db8:ff01:c::1/126 dev eth4 nodad
 link set eth4 up
-addr add 198.19.0.28/31 dev eth5
-addr add 2001:db8:ff01:f::1/126 dev eth5 nodad
+addr add 198.19.0.38/31 dev eth5
+addr add 2001:db8:ff01:14::1/126 dev eth5 nodad
 link set eth5 up
-addr add 198.19.0.40/31 dev eth6
-addr add 2001:db8:ff01:15::1/126 dev eth6 nodad
+addr add 198.19.0.52/31 dev eth6
+addr add 2001:db8:ff01:1b::1/126 dev eth6 nodad
 link set eth6 up
 IP
 # each process in its own session, output beside its configs (as on netns)

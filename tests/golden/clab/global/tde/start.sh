@@ -14,16 +14,16 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.5/32 dev lo
-addr add 2001:db8:ff00::5/128 dev lo
-addr add 198.19.0.9/31 dev eth1
-addr add 2001:db8:ff01:5::2/126 dev eth1 nodad
+addr add 198.18.0.8/32 dev lo
+addr add 2001:db8:ff00::8/128 dev lo
+addr add 198.19.0.17/31 dev eth1
+addr add 2001:db8:ff01:9::2/126 dev eth1 nodad
 link set eth1 up
-addr add 198.19.0.18/31 dev eth2
-addr add 2001:db8:ff01:a::1/126 dev eth2 nodad
+addr add 198.19.0.28/31 dev eth2
+addr add 2001:db8:ff01:f::1/126 dev eth2 nodad
 link set eth2 up
-addr add 198.19.0.36/31 dev eth3
-addr add 2001:db8:ff01:13::1/126 dev eth3 nodad
+addr add 198.19.0.46/31 dev eth3
+addr add 2001:db8:ff01:18::1/126 dev eth3 nodad
 link set eth3 up
 IP
 # each process in its own session, output beside its configs (as on netns)

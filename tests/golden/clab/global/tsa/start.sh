@@ -12,16 +12,16 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.4/32 dev lo
-addr add 2001:db8:ff00::4/128 dev lo
-addr add 198.19.0.7/31 dev eth1
-addr add 2001:db8:ff01:4::2/126 dev eth1 nodad
+addr add 198.18.0.7/32 dev lo
+addr add 2001:db8:ff00::7/128 dev lo
+addr add 198.19.0.15/31 dev eth1
+addr add 2001:db8:ff01:8::2/126 dev eth1 nodad
 link set eth1 up
-addr add 198.19.0.27/31 dev eth2
-addr add 2001:db8:ff01:e::2/126 dev eth2 nodad
+addr add 198.19.0.37/31 dev eth2
+addr add 2001:db8:ff01:13::2/126 dev eth2 nodad
 link set eth2 up
-addr add 198.19.0.44/31 dev eth3
-addr add 2001:db8:ff01:17::1/126 dev eth3 nodad
+addr add 198.19.0.56/31 dev eth3
+addr add 2001:db8:ff01:1d::1/126 dev eth3 nodad
 link set eth3 up
 IP
 # each process in its own session, output beside its configs (as on netns)

@@ -14,16 +14,16 @@ ip -6 route del default 2>/dev/null || true
 # names resolve inside the lab only (never through docker's resolver on the host)
 cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
 ip -batch - <<'IP'
-addr add 198.18.0.7/32 dev lo
-addr add 2001:db8:ff00::7/128 dev lo
-addr add 198.19.0.13/31 dev eth1
-addr add 2001:db8:ff01:7::2/126 dev eth1 nodad
+addr add 198.18.0.10/32 dev lo
+addr add 2001:db8:ff00::a/128 dev lo
+addr add 198.19.0.21/31 dev eth1
+addr add 2001:db8:ff01:b::2/126 dev eth1 nodad
 link set eth1 up
-addr add 198.19.0.22/31 dev eth2
-addr add 2001:db8:ff01:c::1/126 dev eth2 nodad
+addr add 198.19.0.32/31 dev eth2
+addr add 2001:db8:ff01:11::1/126 dev eth2 nodad
 link set eth2 up
-addr add 198.19.0.38/31 dev eth3
-addr add 2001:db8:ff01:14::1/126 dev eth3 nodad
+addr add 198.19.0.50/31 dev eth3
+addr add 2001:db8:ff01:1a::1/126 dev eth3 nodad
 link set eth3 up
 IP
 # each process in its own session, output beside its configs (as on netns)
