@@ -1,6 +1,8 @@
 """`lab fault [--name LAB] [--json] KIND ARGS...`: one fault primitive on a running lab.
 
     lab fault link-down A B        lab fault link-up A B        lab fault loss A B PCT (0 = clear)
+    lab fault igp-cost A B COST    (an internal link's OSPF cost, both ends; undo: the model's cost)
+    lab fault ibgp-down A B        lab fault ibgp-up A B        (one iBGP session, both ends)
     lab fault dns-stop SITE        lab fault dns-start SITE
     lab fault drain SITE [--method community|prepend [--count N]]     lab fault undrain SITE [--method ...]
     lab fault withdraw SITE        lab fault announce SITE

@@ -27,8 +27,9 @@ from lab.cli.common import (
     topology_path,
 )
 from lab.errors import LabError
+from lab.model.loader import load
 from lab.testing.lab import AnycastLab
-from lab.testing.verify import VerifyReport, generated, verify
+from lab.testing.verify import Check, VerifyReport, generated, verify
 
 
 def add(sub: Subparsers) -> None:
@@ -95,6 +96,10 @@ def summary(reports: dict[int, VerifyReport], sizes: dict[int, tuple[int, int]])
     return t
 
 
+def choice_kind(args: argparse.Namespace) -> str:
+    return runtime_choice(args).runtime
+
+
 def _one(topo: Path, name: str, args: argparse.Namespace) -> tuple[VerifyReport, int, int]:
     choice = runtime_choice(args)
     with console.status(f"lab verify {topo.name}: bringing it up on {choice}") as st:
@@ -129,7 +134,13 @@ def run(args: argparse.Namespace) -> int:
         where.mkdir(parents=True, exist_ok=True)
         for seed in seeds(args.generate):
             topo = generated(seed, where, args.routers)
-            rep, routers, clients = _one(topo, f"vg{secrets.token_hex(3)}", args)
+            name = f"vg{secrets.token_hex(3)}"
+            try:
+                rep, routers, clients = _one(topo, name, args)
+            except LabError as exc:  # a lab that does not come up is a finding too: go on
+                rep = VerifyReport(str(topo), name, choice_kind(args))
+                rep.checks.append(Check("lab up", "bring the lab up", {}, {}, {}, False, None, str(exc)))
+                routers, clients = len(load(topo).of_kind("router")), len(load(topo).of_kind("client"))
             reports[seed], sizes[seed] = rep, (routers, clients)
             (console if args.json else out).print(table(rep))
     (console if args.json else out).print(summary(reports, sizes))

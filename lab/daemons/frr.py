@@ -337,6 +337,15 @@ class Frr:
                     sets.append(f"set community {' '.join(comms)} additive")
                 if mine.get("local_pref") is not None:
                     sets.append(f"set local-preference {mine['local_pref']}")
+                if node.kind == "site" and direction == "out":  # the identity address goes out plain
+                    for seq, (match, plist) in enumerate(
+                        (("ip", "SITE-UNICAST4"), ("ipv6", "SITE-UNICAST6")), start=5
+                    ):
+                        conf += [
+                            f"route-map {fault} permit {seq}",
+                            f"match {match} address prefix-list {plist}",
+                            "exit",
+                        ]
                 # entry 10 runs the session's own map (its prepends and communities stay: ours add)
                 conf += [
                     f"route-map {fault} permit 10",
