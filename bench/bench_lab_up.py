@@ -1,18 +1,22 @@
 """Time from `lab up` to converged, and memory, for shipped and generated topologies.
 
-    .venv/bin/python -m bench.bench_lab_up                       # workshop and global
-    .venv/bin/python -m bench.bench_lab_up --routers 200         # + a generated 200-router lab
-    .venv/bin/python -m bench.bench_lab_up --only generated --routers 50 --frr-share 0.5
+    .venv/bin/python -m bench.bench_lab_up                          # workshop and global
+    .venv/bin/python -m bench.bench_lab_up --only generated --routers 500
+    .venv/bin/python -m bench.bench_lab_up --only generated --routers 200 --seed 3 --frr-share 0.5
+    .venv/bin/python -m bench.bench_lab_up --only generated --routers 200 --flat   # one router per AS
 
-Per lab it prints: seconds to converged (every session Established, every router with a
-best path for both service prefixes, every site heard, two identical passes), the sum of RSS
-of the lab's processes at that moment, the controller's own max RSS, and the teardown time.
-Targets on a 2-core machine: workshop <= 10 s, global <= 20 s, 200 routers <= 60 s.
+Per lab it prints the steps of `lab up` (seconds since the start, and each step's own
+duration), seconds to converged (every BGP session Established, iBGP included, every OSPF
+adjacency Full, every router with a best path for both service prefixes, every site heard,
+two passes agreeing), memory per router by daemon (FRR: zebra + bgpd + ospfd + ospf6d (+ bfdd)
+of one router; BIRD: its one process), as RSS and as PSS (shared pages counted once: what the
+machine really spends, and what the 8 GiB target is about), the lab's total PSS, the
+controller's own max RSS and the teardown time.
 
-The generated topology is a tiered AS graph (seeded, so reruns compare): a full mesh of tier-1
-transits, regional transits buying from one or two tier-1s (some peering with each other),
-eyeball networks buying from one or two regionals, anycast sites on transits, the primary on
-a tier-1, one client on each of the first eyeball networks (at most 16 LANs: the address plan).
+Targets on this 2-core, 24 GiB machine: workshop <= 10 s, global <= 20 s, 500 generated routers
+<= 60 s and <= 8 GiB. The generated internet is lab.model.generate's (tier-1s of PoPs with OSPF
+and iBGP, full mesh or reflectors; regionals; eyeballs; Shape.sized(N)); `--flat` the old one
+router per AS. `--frr-share` re-draws the daemons (FRR costs ~10x BIRD's memory per router).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import argparse
 import random
 import resource
 import secrets
+import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +36,32 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from lab.model.generate import Shape, generate, to_yaml
 from lab.model.loader import load_spec
 from lab.orchestrate import lifecycle
+from lab.runtime.base import ProcInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"workshop": 10.0, "global": 20.0}
+BIG = (500, 60.0, 8.0)  # routers, seconds, GiB
+FRR_PROCS = {"zebra", "bgpd", "bfdd", "ospfd", "ospf6d"}
 console = Console(width=160)
 
 
-def generate(routers: int, seed: int = 1, frr_share: float = 0.25, sites: int = 6) -> dict[str, Any]:
-    """A valid TopologySpec (as YAML data) with `routers` routers, each its own AS."""
+def pss_kib(pid: int) -> int:
+    """Proportional set size: private pages plus a share of the shared ones (libfrr, libc)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def flat(routers: int, seed: int = 1, frr_share: float = 0.25, sites: int = 6) -> dict[str, Any]:
+    """One router per AS (the bench's generator before ASes had PoPs): tier-1 mesh, regionals,
+    eyeballs, sites on transits, one client on each of the first 16 eyeballs."""
     rnd = random.Random(seed)
     n1 = max(3, routers // 25)
     n2 = max(2, routers // 4)
@@ -82,6 +103,21 @@ def generate(routers: int, seed: int = 1, frr_share: float = 0.25, sites: int = 
     }
 
 
+def multi(routers: int, seed: int, frr_share: float | None) -> str:
+    """lab.model.generate's internet of about `routers` routers, its daemons re-drawn if asked."""
+    spec = generate(seed, Shape.sized(routers))
+    if frr_share is not None:
+        rnd = random.Random(seed)
+        redrawn = [
+            r.model_copy(update={"daemon": "frr" if rnd.random() < frr_share else "bird"})
+            for r in spec.routers
+        ]
+        spec = spec.model_copy(update={"routers": redrawn})
+    return to_yaml(
+        spec, f"bench: generate({seed}, Shape.sized({routers})), FRR share {frr_share or 'as drawn'}"
+    )
+
+
 @dataclass
 class Row:
     topology: str
@@ -89,10 +125,33 @@ class Row:
     nodes: int
     processes: int
     seconds: float
-    lab_rss_mib: float
+    lab_pss_gib: float
+    per_router: dict[str, tuple[int, float, float]]  # daemon -> (routers, median RSS MiB, median PSS MiB)
     controller_rss_mib: float
     down_seconds: float
     target: float | None
+    steps: dict[str, float] = field(default_factory=dict)
+    by_process: dict[str, tuple[int, float]] = field(default_factory=dict)  # name -> (count, PSS GiB)
+
+
+def per_router(
+    procs: list[ProcInfo], daemon_of: dict[str, str | None]
+) -> dict[str, tuple[int, float, float]]:
+    """Memory of each router's daemon processes, summed per router, median per daemon."""
+    rss: dict[str, dict[str, int]] = {}
+    pss: dict[str, dict[str, int]] = {}
+    for p in procs:
+        d = daemon_of.get(p.node)
+        if d is None or not p.alive or (p.name not in FRR_PROCS and p.name != "bird"):
+            continue
+        rss.setdefault(d, {}).setdefault(p.node, 0)
+        pss.setdefault(d, {}).setdefault(p.node, 0)
+        rss[d][p.node] += p.rss_kib
+        pss[d][p.node] += pss_kib(p.pid)
+    return {
+        d: (len(rss[d]), statistics.median(rss[d].values()) / 1024, statistics.median(pss[d].values()) / 1024)
+        for d in sorted(rss)
+    }
 
 
 def run(topology: Path, label: str, timeout: float, target: float | None) -> Row:
@@ -104,10 +163,17 @@ def run(topology: Path, label: str, timeout: float, target: float | None) -> Row
         )
     try:
         procs = res.handle.runtime.processes()
-        lab_rss = sum(p.rss_kib for p in procs) / 1024
+        lab = res.handle.lab
+        routers = {n.name: n.daemon for n in lab.of_kind("router")}
+        pss = {p.pid: pss_kib(p.pid) for p in procs if p.alive}
+        lab_pss = sum(pss.values()) / 1024 / 1024
+        by: dict[str, tuple[int, float]] = {}
+        for p in procs:
+            if p.pid in pss:
+                n, g = by.get(p.name, (0, 0.0))
+                by[p.name] = (n + 1, g + pss[p.pid] / 1024 / 1024)
+        mem = per_router(procs, routers)
         ctl_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        routers = len(res.handle.lab.of_kind("router"))
-        nodes = len(res.handle.lab.nodes)
     finally:
         t = time.monotonic()
         td = lifecycle.down(name)
@@ -116,17 +182,32 @@ def run(topology: Path, label: str, timeout: float, target: float | None) -> Row
         console.print(f"[red]teardown errors:[/] {td.errors}")
     for note in res.notes:
         console.print(f"[yellow]note:[/] {note}")
-    console.print(f"{label} steps (s since start): {res.phases}")
-    return Row(label, routers, nodes, len(procs), res.seconds_to_converged, lab_rss, ctl_rss, down_s, target)
+    return Row(
+        label, len(routers), len(lab.nodes), len(procs), res.seconds_to_converged, lab_pss, mem, ctl_rss,
+        down_s, target, res.phases, by,
+    )  # fmt: skip
+
+
+def step_table(r: Row) -> Table:
+    t = Table(title=f"{r.topology}: where the time goes (lab up's steps)")
+    for col in ("step", "starts at s", "takes s"):
+        t.add_column(col, justify="right" if col != "step" else "left")
+    steps = sorted(r.steps.items(), key=lambda kv: kv[1])
+    for (what, at), nxt in zip(steps, [*steps[1:], ("", r.seconds)], strict=True):
+        t.add_row(what, f"{at:.2f}", f"{nxt[1] - at:.2f}")
+    return t
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--routers", type=int, default=0, help="also run a generated topology of N routers")
-    ap.add_argument("--frr-share", type=float, default=0.25, help="share of generated routers on FRR")
+    ap.add_argument("--routers", type=int, default=0, help="also run a generated topology of about N routers")
+    ap.add_argument("--flat", action="store_true", help="generated: one router per AS (the old generator)")
+    ap.add_argument(
+        "--frr-share", type=float, help="generated: draw each router's daemon, FRR with this share"
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--only", choices=("workshop", "global", "generated"), action="append")
-    ap.add_argument("--timeout", type=float, default=180.0)
+    ap.add_argument("--timeout", type=float, default=300.0)
     args = ap.parse_args()
     only = set(args.only or ["workshop", "global", "generated"])
     rows = []
@@ -136,21 +217,39 @@ def main() -> int:
     if "generated" in only and args.routers:
         with tempfile.TemporaryDirectory(prefix="bench-lab-") as tmp:
             path = Path(tmp) / f"gen{args.routers}.yml"
-            text = yaml.safe_dump(generate(args.routers, args.seed, args.frr_share), sort_keys=False)
+            if args.flat:
+                text = yaml.safe_dump(flat(args.routers, args.seed, args.frr_share or 0.25), sort_keys=False)
+            else:
+                text = multi(args.routers, args.seed, args.frr_share)
             load_spec(text, str(path))  # validate before anything is created
             path.write_text(text)
-            target = 60.0 if args.routers <= 200 else None
-            rows.append(run(path, f"generated-{args.routers}", args.timeout, target))
+            target = BIG[1] if args.routers <= BIG[0] else None
+            label = f"generated-{args.routers}{'-flat' if args.flat else ''}"
+            rows.append(run(path, label, args.timeout, target))
+    for r in rows:
+        console.print(step_table(r))
+        parts = ", ".join(
+            f"{k} {g:.2f} (x{n})" for k, (n, g) in sorted(r.by_process.items(), key=lambda kv: -kv[1][1])
+        )
+        console.print(f"{r.topology}: PSS GiB by process: {parts}")
     table = Table(title="lab up: time to converged and memory")
-    for col in ("topology", "routers", "nodes", "procs", "converged s", "target s", "lab RSS MiB",
-                "controller max RSS MiB", "down s"):  # fmt: skip
+    for col in ("topology", "routers", "nodes", "procs", "converged s", "target s", "lab PSS GiB",
+                "per FRR router RSS/PSS MiB", "per BIRD router RSS/PSS MiB", "controller max RSS MiB",
+                "down s"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in rows:
         ok = r.target is None or r.seconds <= r.target
+        mem_ok = r.routers < BIG[0] or r.lab_pss_gib <= BIG[2]
+
+        def mem(d: str, r: Row = r) -> str:
+            n, rss, pss = r.per_router.get(d, (0, 0.0, 0.0))
+            return f"{rss:.0f}/{pss:.0f} (x{n})" if n else "-"
+
         table.add_row(
             r.topology, str(r.routers), str(r.nodes), str(r.processes),
             f"[{'green' if ok else 'red'}]{r.seconds:.1f}[/]", f"{r.target:.0f}" if r.target else "-",
-            f"{r.lab_rss_mib:.0f}", f"{r.controller_rss_mib:.0f}", f"{r.down_seconds:.1f}",
+            f"[{'green' if mem_ok else 'red'}]{r.lab_pss_gib:.2f}[/]", mem("frr"), mem("bird"),
+            f"{r.controller_rss_mib:.0f}", f"{r.down_seconds:.1f}",
         )  # fmt: skip
     console.print(table)
     return 0

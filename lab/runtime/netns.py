@@ -25,7 +25,7 @@ from pathlib import Path
 from signal import SIGTERM
 
 from lab.poll import PollTimeout, wait_until
-from lab.runtime import procs
+from lab.runtime import neigh, procs
 from lab.runtime.base import (
     Capabilities,
     LinkSpec,
@@ -118,6 +118,9 @@ class NetnsRuntime:
             _ip_batch(batch)
         finally:
             self.state.mark([i for i in ns_items if (NETNS_DIR / i.id).exists()], "created")
+
+        # the neighbour tables are the host's, shared by every namespace: room for this lab's
+        neigh.reserve(self.state, links)
 
         # veths are created straight into their namespaces (IFLA_NET_NS_FD): never in the host's
         batch = []
@@ -407,6 +410,10 @@ def destroy(state: StateFile) -> Teardown:
     links = st.of("link", "intent", "created")
     state.mark(links, "removed")  # a veth or bridge goes with its namespace
     td.removed["link"] = len(links)
+    raised = st.of("sysctl", "intent", "created")
+    td.errors += neigh.release(state)
+    if raised:
+        td.removed["sysctl"] = len(raised)
 
     for item in st.of("file", "intent", "created") + st.of("dir", "intent", "created"):
         p = Path(item.id)

@@ -16,7 +16,8 @@ records; for an item both know, the later lifecycle status wins (intent < create
 
 Kinds: netns (a namespace), link (a veth pair or a LAN member; gone with its namespaces),
 proc (pid + start time in clock ticks from /proc/PID/stat), dir and file (paths outside the
-run directory, which itself is removed last); for a clab lab deployed by the docker stand-in
+run directory, which itself is removed last), sysctl (a host threshold raised by a delta,
+taken back at teardown: lab.runtime.neigh); for a clab lab deployed by the docker stand-in
 (lab.runtime.clab.docker_deployer): container and network (by name), veth (a temporary host-side name
 between creating a pair and moving it into its containers).
 """
@@ -34,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Kind = Literal["netns", "link", "proc", "dir", "file", "container", "network", "veth"]
+Kind = Literal["netns", "link", "proc", "dir", "file", "container", "network", "veth", "sysctl"]
 Status = Literal["intent", "created", "removed"]
 STATE_FILE = "state.json"
 _RANK: dict[str, int] = {"intent": 0, "created": 1, "removed": 2}
