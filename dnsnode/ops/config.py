@@ -73,8 +73,11 @@ class ServerConfig:
     hostname_bind: str | None = None
     version_bind: str | None = None  # None: "dnsnode <version>" (not the identity); "": hidden
     edns_buffer: int = DEFAULT_EDNS_BUFFER
-    tcp_idle_timeout: float = 10.0
-    tcp_max_connections: int = 200
+    tcp_idle_timeout: float = 10.0  # between messages on a connection (Knot's tcp-idle-timeout)
+    # to receive or send one message once its first byte is there (Knot's tcp-io-timeout,
+    # 500 ms): a client trickling a half-sent query cannot hold its slot for the idle timeout
+    tcp_io_timeout: float = 0.5
+    tcp_max_connections: int = 200  # at the limit, the longest-idle connection makes room
     tcp_max_queries_per_connection: int = 1000
     workers: int = 1
     # Outgoing NOTIFY (RFC 1996 3.6: retransmissions and interval are operator parameters; it

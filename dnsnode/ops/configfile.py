@@ -30,7 +30,7 @@ _ZONE_FIELDS = {f.name for f in fields(ZoneConfig)}
 _TSIG_FIELDS = {"secret", "algorithm"}
 _STR_OPTIONAL = {"identity", "nsid", "id_server", "hostname_bind", "version_bind"}
 _INT = {"edns_buffer", "tcp_max_connections", "tcp_max_queries_per_connection", "workers", "notify_retries"}
-_FLOAT = {"tcp_idle_timeout", "notify_interval", "notify_max_interval"}
+_FLOAT = {"tcp_idle_timeout", "tcp_io_timeout", "notify_interval", "notify_max_interval"}
 _PATHS = {"control_socket", "state_dir", "log_file"}
 
 
