@@ -189,6 +189,30 @@ def plan_rrsets(
     return _resolve(zone, node, True, qtype, True, None if wildcard else owner)
 
 
+def plan_any_through(
+    zone: ZoneIndex, owner: dns.name.Name, cname: dns.rrset.RRset, tcp: bool, wildcard: bool
+) -> Plan:
+    """ANY at a name whose answer is this CNAME, as Knot 3.2's geoip module gives it: the CNAME,
+    then the target's own ANY answer in the zone (one RRset over UDP, RFC 8482)."""
+    head = plan_rrsets(zone, owner, {CNAME: cname}, CNAME, wildcard)
+    target = cname[0].target.derelativize(zone.origin)
+    if not target.is_subdomain(zone.origin):
+        return head
+    node, exact = find(zone, target)
+    tail = plan_exact(node, ANY, tcp) if exact else plan_below(node, ANY, tcp)
+    return Plan(
+        tail.rcode,
+        aa=True,
+        answer=head.answer + tail.answer,
+        authority=tail.authority,
+        additional=tail.additional,
+        origin=zone.origin,
+        exact=head.exact,
+        synth=head.synth,
+        glue_required=tail.glue_required,
+    )
+
+
 def _referral_sections(
     zone: ZoneIndex, cut: Node
 ) -> tuple[list[dns.rrset.RRset], list[dns.rrset.RRset], bool]:

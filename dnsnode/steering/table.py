@@ -7,7 +7,8 @@ Semantics follow Knot's mod-geoip (3.2), so the same file gives the same answers
 - the view answers the types it has; it has a CNAME: that, followed inside the zone; a type it
   lacks: the zone's own answer, where an NXDOMAIN becomes NODATA (the file makes the name
   exist). No view (no net matches): the zone's own answer, unchanged.
-- ANY: the view's first record set. Records get the file's TTL (Knot's mod-geoip `ttl`).
+- ANY: as Knot 3.2 (which has no ANY in views): a CNAME view gives its CNAME and the target's
+  ANY, any other view the zone's ANY. Records get the file's TTL (Knot's mod-geoip `ttl`).
 
 Where we differ from Knot, on purpose:
 - ECS SCOPE: the coarsest correct prefix (dnsnode.steering.scopes), not the matched net's
@@ -41,7 +42,7 @@ from dnsnode.ops.config import GeoIpConfig, HealthCheckConfig
 from dnsnode.serving.ecs import IPV4, IPV6, SPECIAL, ClientSubnet, from_peer
 from dnsnode.serving.hooks import Peer
 from dnsnode.serving.index import ZoneIndex, wire_key
-from dnsnode.serving.plan import Plan, find, plan_exact, plan_rrsets
+from dnsnode.serving.plan import Plan, find, plan_any_through, plan_exact, plan_rrsets
 from dnsnode.serving.steer import Steer
 from dnsnode.steering.geofile import GeoFile, GeoName, GeoView
 from dnsnode.steering.scopes import NO_VIEW, Layout, elementary, layout
@@ -92,7 +93,7 @@ class State:
     cumulative: list[int]  # weighted: running sums of the weights drawn from
     total: int
     nodata: Plan | None  # NODATA for PROMOTE
-    chased: dict[tuple[int, int], Plan] = field(default_factory=dict)  # (view, qtype) -> plan
+    chased: dict[tuple[int, int, bool], Plan] = field(default_factory=dict)  # (view, qtype, tcp) -> plan
     all_down: list[GeoView] = field(default_factory=list)  # views answered whole though all down
 
     def view_at(self, family: int, address: int) -> int:
@@ -249,15 +250,16 @@ class SteeredName:
         nodata: Plan,
     ) -> tuple[Decision, object]:
         zone, owner, wildcard = self.zone, self.geo.owner, self.wildcard
+        cname = rrsets.get(CNAME)
         if qtype == ANY:
-            first = next(iter(rrsets))
-            plan = plan_rrsets(zone, owner, {first: rrsets[first]}, ANY, wildcard)
-            return Decision(PLAN, plan), _content(plan)
-        if qtype is not None and qtype in rrsets:
+            # Knot 3.2 has no ANY in views: a CNAME view's CNAME and its target's ANY; the
+            # zone's answer otherwise, as for any type a view lacks
+            if cname is not None:
+                return Decision(CHASE, cname=cname), ("cname", cname[0].to_text())
+        elif qtype is not None and qtype in rrsets:
             plan = plan_rrsets(zone, owner, {qtype: rrsets[qtype]}, qtype, wildcard)
             return Decision(PLAN, plan), _content(plan)
-        cname = rrsets.get(CNAME)
-        if cname is not None:
+        elif cname is not None:
             if qtype is not None:
                 plan = plan_rrsets(zone, owner, {CNAME: cname}, qtype, wildcard)
                 return Decision(PLAN, plan), _content(plan)
@@ -274,11 +276,11 @@ class SteeredName:
         st = self.state
         c = self.class_of.get(qtype, OTHER)
         if self.weighted:
-            return self._answer(st, c, st.draw(), qtype, 0)
+            return self._answer(st, c, st.draw(), qtype, tcp, 0)
         if subnet is None or subnet.source == 0:
             family, address = from_peer(peer[0])
             view = st.view_at(family, address)
-            return self._answer(st, c, view, qtype, 0)  # no ECS, or "do not use my address": 0
+            return self._answer(st, c, view, qtype, tcp, 0)  # no ECS, or "do not use my address": 0
         family, address = subnet.family, subnet.address
         layouts = st.layouts[c]
 
@@ -295,9 +297,9 @@ class SteeredName:
             scope = st.prefix[view] if view != NO_VIEW and kind in (PLAN, CHASE) else 0
         else:
             scope = layouts[family].scope(address, source_answer)
-        return self._answer(st, c, view, qtype, scope)
+        return self._answer(st, c, view, qtype, tcp, scope)
 
-    def _answer(self, st: State, c: int, view: int, qtype: int, scope: int) -> Steer:
+    def _answer(self, st: State, c: int, view: int, qtype: int, tcp: bool, scope: int) -> Steer:
         decision = st.decisions[c][view + 1]
         kind = decision.kind
         if kind == PLAN:
@@ -306,13 +308,18 @@ class SteeredName:
             return None, None, scope
         if kind == PROMOTE:
             return None, st.nodata, scope
-        plan = st.chased.get((view, qtype))
+        key = (view, qtype, tcp and qtype == ANY)
+        plan = st.chased.get(key)
         if plan is None:
-            assert decision.cname is not None
+            cname = decision.cname
+            assert cname is not None
             if len(st.chased) >= _CHASE_MEMO:
                 st.chased.clear()
-            plan = plan_rrsets(self.zone, self.geo.owner, {CNAME: decision.cname}, qtype, self.wildcard)
-            st.chased[(view, qtype)] = plan
+            if qtype == ANY:
+                plan = plan_any_through(self.zone, self.geo.owner, cname, tcp, self.wildcard)
+            else:
+                plan = plan_rrsets(self.zone, self.geo.owner, {CNAME: cname}, qtype, self.wildcard)
+            st.chased[key] = plan
         return plan, None, scope
 
 
