@@ -88,13 +88,13 @@ class AliasSteered:
 
     def steer(self, qtype: int, tcp: bool, subnet: ClientSubnet | None, peer: Peer) -> Steer:
         if qtype != A and qtype != AAAA:
-            return None, None, 0  # every other type: the owner's own records
-        plan, _nodata, scope = self.target.steer(qtype, tcp, subnet, peer)
+            return None, None, 0, True  # every other type: the owner's own records
+        plan, _nodata, scope, cacheable = self.target.steer(qtype, tcp, subnet, peer)
         if plan is None:
-            return self.plans[qtype], None, scope
+            return self.plans[qtype], None, scope, cacheable
         renamed = self._memo.get(plan)
         if renamed is None:
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo = {}
             renamed = self._memo[plan] = flattened(self.node, qtype, plan)
-        return renamed, None, scope
+        return renamed, None, scope, cacheable

@@ -28,7 +28,7 @@ class EcsError(ValueError):
     """A malformed ECS option: the query gets FORMERR."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs 1 us per query to build; never mutated
 class ClientSubnet:
     """A validated ECS option from a query."""
 

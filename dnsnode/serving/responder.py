@@ -53,6 +53,9 @@ _IXFR = dns.rdatatype.IXFR
 _TXT = dns.rdatatype.TXT
 _ANY = dns.rdatatype.ANY
 _WILD = b"\x01*"
+ScopeKey = tuple[bytes, int, int, int, int]  # (qname, qtype, family, prefix, scope)
+# an ECS cache entry: renderings (with the echo), rcode key, qtype key, steered
+_EcsHit = tuple[list[Variant], str, str, bool]
 _NOERROR = dns.rcode.NOERROR
 _NXDOMAIN = dns.rcode.NXDOMAIN
 SCOPE_KEYS_LIMIT = 200_000  # distinct (name, type, ECS prefix) keys remembered, per process
@@ -104,13 +107,17 @@ class Responder:
         self._steer_enclosers: frozenset[bytes] | None = None
         # ECS answers: distinct (qname, qtype, family, prefix, scope), what a resolver's subnet
         # cache would hold; `scope_keys_new` are the ones not yet reported to a parent (workers).
-        self.scope_keys: set[tuple[bytes, int, int, int, int]] = set()
-        self.scope_keys_new: list[tuple[bytes, int, int, int, int]] = []
+        self.scope_keys: set[ScopeKey] = set()
+        self.scope_keys_new: list[ScopeKey] = []
         self._unservable: dict[dns.name.Name, ZoneIndex] = {}  # reused: no new cycles per rebuild
         # Response cache per (EDNS variant, transport): lowercased question -> renderings.
         self.cache_size = cache_size
         self._cache: list[dict[bytes, tuple[list[Variant], str, str]]] = [{} for _ in range(16)]
+        # The same for queries with Client Subnet, keyed by question + the option's bytes.
+        self._ecs_cache: list[dict[bytes, _EcsHit]] = [{} for _ in range(16)]
         store.subscribe(self._on_change)
+        if steering is not None:
+            steering.subscribe(self.clear_ecs_cache)
         self._rebuild()
 
     # ---- zone table -------------------------------------------------------------------------
@@ -156,6 +163,7 @@ class Responder:
         wild = [k for k in steered if k.startswith(_WILD)]
         self._steer_enclosers = frozenset(_suffixes(steered)) if wild else None
         self._cache = [{} for _ in range(16)]  # new data: every cached answer is stale
+        self._ecs_cache = [{} for _ in range(16)]
         if self.manage_gc:
             settle_gc()
 
@@ -220,7 +228,6 @@ class Responder:
 
     def _answer(self, data: bytes, peer: Peer, tcp: bool) -> Any:
         n = len(data)
-        subnet: ecs.ClientSubnet | None = None
         if n < 17 or data[2] & 0xF8:  # QR set or opcode != QUERY
             return self._slow(data, peer, tcp)
         counts = data[4:12]
@@ -264,17 +271,11 @@ class Responder:
                     j += 4 + olen
                 if j != n:
                     return self._slow(data, peer, tcp)
-                if ecs_at:
-                    try:
-                        subnet = ecs.parse(data, ecs_at + 4, (data[ecs_at + 2] << 8) | data[ecs_at + 3])
-                    except ecs.EcsError:
-                        self.counters["ecs.malformed"] += 1
-                        return self._error_reply(data, dns.rcode.FORMERR)
+                if ecs_at:  # Client Subnet: answered apart, so plain queries pay nothing for it
+                    return self._answer_ecs(data, peer, tcp, i, qend, payload, variant, ecs_at)
             limit = payload if payload < self.edns_buffer else self.edns_buffer
             if limit < 512:
                 limit = 512
-            if subnet is not None:
-                limit -= 8 + len(subnet.octets)  # room for the echoed option
         else:
             if qend != n:
                 return self._slow(data, peer, tcp)
@@ -305,7 +306,7 @@ class Responder:
                         entry = self._wild_steered(qn, steered, self._steer_enclosers)
                     if entry is not None:
                         return self._answer_steered(
-                            entry, data, peer, tcp, qn, qtype, qend, qlen, variant, limit, subnet, qkey
+                            entry, data, peer, tcp, qn, qtype, qend, qlen, variant, limit, qkey
                         )
                 # closest encloser: the longest suffix of the qname that exists
                 names = self.names
@@ -345,10 +346,7 @@ class Responder:
         c[qkey] += 1
         if chosen[3]:
             c["truncated"] += 1
-        reply = data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
-        if subnet is not None:
-            return self._with_ecs(reply, variant, subnet, 0, qn, qtype)
-        return reply
+        return data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
 
     # ---- steered names and ECS ---------------------------------------------------------------
 
@@ -364,17 +362,14 @@ class Responder:
         qlen: int,
         variant: int,
         limit: int,
-        subnet: ecs.ClientSubnet | None,
         qkey: str,
     ) -> bytes:
-        """A steered name: the steering decides the plan and the SCOPE; never cached."""
-        plan, nodata, scope = entry.steer(qtype, tcp, subnet, peer)
+        """A steered name asked without ECS: the source address decides; never cached."""
+        plan, nodata, _scope, _cacheable = entry.steer(qtype, tcp, None, peer)
         if plan is None:
-            plan = self._zone_plan(qn, qtype, tcp)
+            plan = self._zone_plan(qn, qtype, tcp)[0]
             if nodata is not None and plan.rcode == _NXDOMAIN:
                 plan = nodata
-        if plan.rcode != _NOERROR or not plan.answer or not plan.aa:
-            scope = 0  # RFC 7871 7.4: negative answers and referrals are not tailored
         found = plan.renders.get((qlen << 3) | variant)
         variants = found if found is not None else self._render(plan, qlen, variant)
         for chosen in variants:
@@ -387,13 +382,110 @@ class Responder:
         c["steered"] += 1
         if chosen[3]:
             c["truncated"] += 1
-        reply = data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
-        if subnet is not None:
-            return self._with_ecs(reply, variant, subnet, scope, qn, qtype)
-        return reply
+        return data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
 
-    def _zone_plan(self, qn: bytes, qtype: int, tcp: bool) -> Plan:
-        """The zone's own plan for an IN query (what the fast path computes inline)."""
+    def _answer_ecs(
+        self, data: bytes, peer: Peer, tcp: bool, i: int, qend: int, payload: int, variant: int, ecs_at: int
+    ) -> Any:
+        """A query with Client Subnet (RFC 7871): the option validated (FORMERR), echoed with the
+        SCOPE (0 unless a steered name's answer depends on the client), and the renderings with
+        the echo cached per (question, option bytes) where the answer depends on nothing else."""
+        qtype = (data[i + 1] << 8) | data[i + 2]
+        if qtype in (251, 252):  # IXFR, AXFR
+            return self._slow(data, peer, tcp)
+        qclass = (data[i + 3] << 8) | data[i + 4]
+        olen = (data[ecs_at + 2] << 8) | data[ecs_at + 3]
+        raw = data[ecs_at : ecs_at + 4 + olen]
+        qn = data[12 : i + 1].lower()
+        qlen = i - 11
+        cache = self._ecs_cache[variant | (8 if tcp else 0)]
+        ckey = qn + data[i + 1 : qend] + raw
+        hit = cache.get(ckey)
+        if hit is not None:
+            variants, rcode_key, qkey, steered = hit  # its scope key was counted when cached
+        else:
+            try:
+                subnet = ecs.parse(data, ecs_at + 4, olen)
+            except ecs.EcsError:
+                self.counters["ecs.malformed"] += 1
+                return self._error_reply(data, dns.rcode.FORMERR)
+            qkey = self._qtype_key(qtype)
+            scope = 0
+            cacheable = False
+            steered = False
+            if qclass == 1:
+                entry = self.steered.get(qn) if self.steered else None
+                if entry is None and self._steer_enclosers is not None:
+                    entry = self._wild_steered(qn, self.steered, self._steer_enclosers)
+                if entry is not None:
+                    steered = True
+                    plan, nodata, scope, cacheable = entry.steer(qtype, tcp, subnet, peer)
+                    if plan is None:
+                        plan = self._zone_plan(qn, qtype, tcp)[0]
+                        if nodata is not None and plan.rcode == _NXDOMAIN:
+                            plan = nodata
+                    if plan.rcode != _NOERROR or not plan.answer or not plan.aa:
+                        scope = 0  # RFC 7871 7.4: negative answers and referrals are not tailored
+                else:
+                    plan, cacheable = self._zone_plan(qn, qtype, tcp)  # existing names only
+            elif qclass == 3 and qtype in (16, 255):
+                plan = self._chaos.get(qn) or REFUSED
+            else:
+                plan = REFUSED
+            found = plan.renders.get((qlen << 3) | variant)
+            plain = found if found is not None else self._render(plan, qlen, variant)
+            variants = self._with_ecs(plain, variant, subnet.echo(scope))
+            rcode_key = plan.rcode_key
+            width = 32 if subnet.family == 1 else 128
+            prefix = subnet.address >> (width - scope) << (width - scope) if scope else 0
+            self._count_scope_key((qn, qtype, subnet.family, prefix, scope))
+            if cacheable and self.cache_size:
+                if len(cache) >= self.cache_size:
+                    cache.clear()
+                cache[ckey] = (variants, rcode_key, qkey, steered)
+        limit = 65535 if tcp else max(512, min(payload, self.edns_buffer))
+        for chosen in variants:
+            if chosen[0] <= limit:
+                break
+        c = self.counters
+        c["tcp" if tcp else "udp"] += 1
+        c[rcode_key] += 1
+        c[qkey] += 1
+        c["ecs.answers"] += 1
+        if steered:
+            c["steered"] += 1
+        if chosen[3]:
+            c["truncated"] += 1
+        return data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
+
+    def _count_scope_key(self, key: ScopeKey) -> None:
+        keys = self.scope_keys
+        if key not in keys:
+            if len(keys) < SCOPE_KEYS_LIMIT:
+                keys.add(key)
+                self.scope_keys_new.append(key)
+            else:
+                self.counters["ecs.scope_keys_capped"] += 1
+
+    def _with_ecs(self, variants: list[Variant], variant: int, option: bytes) -> list[Variant]:
+        """The renderings with the ECS option appended to their OPT RR (every EDNS rendering
+        ends with it), each the option's length bigger."""
+        opt_len = self._opt_len[variant]
+        out: list[Variant] = []
+        for size, heads, tail, truncated in variants:
+            opt = tail[-opt_len:]
+            rdlen = ((opt[9] << 8) | opt[10]) + len(option)
+            patched = tail[:-opt_len] + opt[:9] + bytes((rdlen >> 8, rdlen & 0xFF)) + opt[11:] + option
+            out.append((size + len(option), heads, patched, truncated))
+        return out
+
+    def clear_ecs_cache(self) -> None:
+        """Steered answers changed without a zone change (health): forget the cached renderings."""
+        self._ecs_cache = [{} for _ in range(16)]
+
+    def _zone_plan(self, qn: bytes, qtype: int, tcp: bool) -> tuple[Plan, bool]:
+        """The zone's own plan for an IN query (what the fast path computes inline), and whether
+        the name exists (only those are cached: random names must not churn the cache)."""
         names = self.names
         off = 0
         while True:
@@ -402,13 +494,13 @@ class Responder:
                 break
             off += qn[off] + 1
         if node is None:
-            return REFUSED
+            return REFUSED, False
         if off:
-            return plan_below(node, qtype, tcp)
+            return plan_below(node, qtype, tcp), False
         plan = node.plans.get(qtype)
         if plan is None or qtype == _ANY:
             plan = plan_exact(node, qtype, tcp)
-        return plan
+        return plan, True
 
     @staticmethod
     def _wild_steered(
@@ -425,28 +517,6 @@ class Responder:
                 return None
             off += qn[off] + 1
         return None
-
-    def _with_ecs(
-        self, reply: bytes, variant: int, subnet: ecs.ClientSubnet, scope: int, qn: bytes, qtype: int
-    ) -> bytes:
-        """Echo the query's ECS option (FAMILY, SOURCE, ADDRESS) with our SCOPE, at the end of
-        the OPT RR, which every EDNS rendering ends with; count the (name, type, prefix) key."""
-        option = subnet.echo(scope)
-        opt_len = self._opt_len[variant]
-        opt = reply[-opt_len:]
-        rdlen = ((opt[9] << 8) | opt[10]) + len(option)
-        width = 32 if subnet.family == 1 else 128
-        prefix = subnet.address >> (width - scope) << (width - scope) if scope else 0
-        key = (qn, qtype, subnet.family, prefix, scope)
-        keys = self.scope_keys
-        if key not in keys:
-            if len(keys) < SCOPE_KEYS_LIMIT:
-                keys.add(key)
-                self.scope_keys_new.append(key)
-            else:
-                self.counters["ecs.scope_keys_capped"] += 1
-        self.counters["ecs.answers"] += 1
-        return reply[:-opt_len] + opt[:9] + bytes((rdlen >> 8, rdlen & 0xFF)) + opt[11:] + option
 
     def _qtype_key(self, qtype: int) -> str:
         qkey = self._qtype_keys.get(qtype)
@@ -594,7 +664,7 @@ def _canonical_query(msg: dns.message.Message) -> bytes:
     return header + qwire + opt
 
 
-def scope_key_text(key: tuple[bytes, int, int, int, int]) -> str:
+def scope_key_text(key: ScopeKey) -> str:
     """One ECS cache key as text: "www.example.net.|A|192.0.2.0/24"."""
     qn, qtype, family, prefix, scope = key
     name = dns.name.from_wire(qn, 0)[0].to_text()

@@ -61,6 +61,7 @@ class Steering:
         self.down: frozenset[str] = frozenset()
         self.checker: HealthChecker | None = None
         self.health_listeners: list[Callable[[frozenset[str]], None]] = []  # the parent: to workers
+        self._changed: list[Callable[[], None]] = []  # the responder: cached answers are stale
         self._lock = threading.Lock()  # table compiles vs health swaps
 
     @property
@@ -141,6 +142,9 @@ class Steering:
                 zone.index = index
             return zone.table.entries()
 
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        self._changed.append(listener)
+
     # ---- health -------------------------------------------------------------------------------
 
     def targets(self) -> list[Target]:
@@ -182,6 +186,8 @@ class Steering:
             tables = [z.table for z in self.zones.values() if z.table is not None]
             for table in tables:
                 table.set_health(down, self._all_down)
+        for changed in self._changed:
+            changed()
         for listener in self.health_listeners:
             listener(down)
 

@@ -276,11 +276,11 @@ class SteeredName:
         st = self.state
         c = self.class_of.get(qtype, OTHER)
         if self.weighted:
-            return self._answer(st, c, st.draw(), qtype, tcp, 0)
+            return self._answer(st, c, st.draw(), qtype, tcp, 0, False)
         if subnet is None or subnet.source == 0:
             family, address = from_peer(peer[0])
             view = st.view_at(family, address)
-            return self._answer(st, c, view, qtype, tcp, 0)  # no ECS, or "do not use my address": 0
+            return self._answer(st, c, view, qtype, tcp, 0, False)  # no ECS, or "do not use my address"
         family, address = subnet.family, subnet.address
         layouts = st.layouts[c]
 
@@ -288,26 +288,28 @@ class SteeredName:
             src_family, src_address = from_peer(peer[0])
             return layouts[src_family].answer_at(src_address)
 
-        if SPECIAL.find(family, address) is not None:  # RFC 7871 10: use the source instead
-            view = st.view_at(*from_peer(peer[0]))
-        else:
-            view = st.view_at(family, address)
+        # RFC 7871 10: for private or unroutable space the source address decides instead (and
+        # the answer cannot be cached by the ECS option alone)
+        special = SPECIAL.find(family, address) is not None
+        view = st.view_at(*from_peer(peer[0])) if special else st.view_at(family, address)
         if self.knot_scope:
             kind = st.decisions[c][view + 1].kind
             scope = st.prefix[view] if view != NO_VIEW and kind in (PLAN, CHASE) else 0
         else:
             scope = layouts[family].scope(address, source_answer)
-        return self._answer(st, c, view, qtype, tcp, scope)
+        return self._answer(st, c, view, qtype, tcp, scope, not special)
 
-    def _answer(self, st: State, c: int, view: int, qtype: int, tcp: bool, scope: int) -> Steer:
+    def _answer(
+        self, st: State, c: int, view: int, qtype: int, tcp: bool, scope: int, cacheable: bool
+    ) -> Steer:
         decision = st.decisions[c][view + 1]
         kind = decision.kind
         if kind == PLAN:
-            return decision.plan, None, scope
+            return decision.plan, None, scope, cacheable
         if kind == ZONE:
-            return None, None, scope
+            return None, None, scope, cacheable
         if kind == PROMOTE:
-            return None, st.nodata, scope
+            return None, st.nodata, scope, cacheable
         key = (view, qtype, tcp and qtype == ANY)
         plan = st.chased.get(key)
         if plan is None:
@@ -320,7 +322,7 @@ class SteeredName:
             else:
                 plan = plan_rrsets(self.zone, self.geo.owner, {CNAME: cname}, qtype, self.wildcard)
             st.chased[key] = plan
-        return plan, None, scope
+        return plan, None, scope, cacheable
 
 
 class SteeringTable:

@@ -111,6 +111,9 @@ def test_private_ecs_and_source_zero_fall_back_to_the_source(node) -> None:  # t
     assert reply.answer == ["A 198.51.100.10", "A 198.51.100.11"] and reply.scope == 8
     zero = node.ask("www.example.net", ecs="0.0.0.0/0", peer="192.0.2.9")
     assert zero.answer == ["A 198.51.100.10", "A 198.51.100.11"] and zero.ecs == ("0.0.0.0", 0, 0)
+    # the same options from another resolver: its own answer (nothing cached by the option alone)
+    assert node.ask("www.example.net", ecs="10.1.2.0/24", peer="192.0.2.130").answer == ["A 198.51.100.20"]
+    assert node.ask("www.example.net", ecs="0.0.0.0/0", peer="127.0.0.1").answer == ["A 192.0.2.80"]
 
 
 def test_scope_zero_for_unsteered_names_negative_answers_and_referrals(node) -> None:  # type: ignore[no-untyped-def]
@@ -223,8 +226,10 @@ def test_weighted_answers_follow_the_weights(tmp_path: Path) -> None:
     }
     chi2 = sum((seen[k] - e) ** 2 / e for k, e in expected.items())
     assert chi2 < 18.42, (seen, chi2)
-    # weighted answers do not depend on the client: SCOPE 0
+    # weighted answers do not depend on the client: SCOPE 0; and every query is a new draw (the
+    # same ECS option again is never answered from a cache)
     assert node.ask("www.example.net", ecs="192.0.2.0/24").scope == 0
+    assert len({node.ask("www.example.net", ecs="192.0.2.0/24").answer[0] for _ in range(100)}) == 3
     assert math.isfinite(chi2)
 
 
