@@ -269,14 +269,6 @@ def start_dnsnode(
     if workers != 1:
         argv += ["--workers", str(workers)]
     argv += extra_args or []
-    if python_path is not None:
-        argv = [
-            *(wrapper or []),
-            sys.executable,
-            "-c",
-            _RUN_FROM.format(path=str(python_path)),
-            *argv[len(wrapper or []) + len(dnsnode_argv()) :],
-        ]
     label = label or ("dnsnode" if workers == 1 else f"dnsnode x{workers}")
     return _spawn(label, argv, cpus, log, port, ready)
 
