@@ -162,3 +162,43 @@ def test_scope_keys_reach_stats_json(dnsnode_factory: Factory, tmp_path: Path) -
     waited = wait_until(from_file, lambda n: n == 3, timeout=10, what="stats.json ecs.scope_keys")
     print(f"\nstats.json showed 3 keys after {waited.elapsed:.2f}s")
     assert node.ctl("stats")["stats"]["counters"]["steered"] == 4
+
+
+ALIAS_ZONE = """$ORIGIN example.net.
+$TTL 3600
+@ SOA ns1 hostmaster 2024010101 7200 3600 1209600 300
+@ NS ns1
+@ 120 ALIAS www
+@ HTTPS 1 . alpn=h2,h3 ipv4hint=192.0.2.80
+ns1 A 192.0.2.53
+www 300 A 192.0.2.80
+svc SVCB 1 pool.example.net. port=8443
+pool A 192.0.2.90
+"""
+
+
+def test_alias_and_svcb_over_the_wire_with_workers(dnsnode_factory: Factory, tmp_path: Path) -> None:
+    """kdig sees the apex flattened (TTL min of both) and HTTPS/SVCB with their additional
+    records; workers load the parent's zone copy, where the ALIAS is written as text again."""
+    import subprocess
+
+    zone = tmp_path / "example.net.zone"
+    zone.write_text(ALIAS_ZONE)
+    geo = tmp_path / "example.net.geo"
+    geo.write_text("www.example.net:\n  - net: 198.18.0.0/15\n    A: 203.0.113.7\n")
+    node = dnsnode_factory(
+        zones={"example.net": zone}, workers=2, extra_args=["--geoip", f"example.net={geo}"]
+    )
+
+    def kdig(*args: str) -> str:
+        argv = ["kdig", f"@{node.host}", "-p", str(node.port), "+norec", "+noall", "+answer", "+additional"]
+        return subprocess.run([*argv, *args], capture_output=True, text=True, timeout=10, check=True).stdout
+
+    for _ in range(6):  # new sockets: both workers
+        assert kdig("example.net", "A").split() == ["example.net.", "120", "IN", "A", "192.0.2.80"]
+        steered = kdig("example.net", "A", "+subnet=198.18.3.0/24").split()
+        assert steered == ["example.net.", "60", "IN", "A", "203.0.113.7"]  # min(120, the file's 60)
+    https = kdig("example.net", "HTTPS")
+    assert "alpn=h2,h3" in https and "ipv4hint=192.0.2.80" in https
+    svcb = kdig("svc.example.net", "SVCB")
+    assert "port=8443" in svcb and "pool.example.net." in svcb and "192.0.2.90" in svcb  # additional A
