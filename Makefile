@@ -10,15 +10,16 @@ PYTEST  := $(VENV)/bin/pytest
 STAMPS  := .stamps
 TOPO    ?= topologies/workshop.yml
 
-APT_PACKAGES := frr bird2 unbound nsd knot dnsutils knot-dnsutils dnsperf iproute2 iptables \
+APT_PACKAGES := frr bird2 unbound nsd knot knot-module-geoip dnsutils knot-dnsutils dnsperf iproute2 iptables \
                 nftables procps
 
-.PHONY: help setup apt venv test test-unit test-integration lint typecheck bench-dns bench-lab images lab-up lab-down clean
+.PHONY: help setup apt venv test test-unit test-integration lint typecheck bench-dns bench-scopes bench-lab images lab-up lab-down clean
 
 help:
 	@echo "make setup        install Debian packages and the Python venv (idempotent)"
 	@echo "make test         lint, type-check and run every test (unit + integration, needs root)"
-	@echo "make bench-dns    dnsperf: dnsnode against NSD on the same zone"
+	@echo "make bench-dns    dnsperf: dnsnode against NSD and Knot on the same zone (and a steered mix)"
+	@echo "make bench-scopes ECS scopes: dnsnode and Knot's geoip module judged on the same file"
 	@echo "make bench-lab    time from lab up to converged, and memory (workshop, global, 200 routers)"
 	@echo "make images       build the containerlab images (anycast-lab/*:0.1; needs dockerd)"
 	@echo "make lab-up       bring up the default lab (TOPO=$(TOPO))"
@@ -64,6 +65,9 @@ test-integration: setup
 
 bench-dns: setup
 	$(PY) bench/bench_dns.py
+
+bench-scopes: setup
+	$(PY) bench/bench_scopes.py
 
 bench-lab: setup
 	$(PY) -m bench.bench_lab_up --routers 200
