@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from lab import faults
-from lab.cli.status import status_json
+from lab.orchestrate.status import status_json
 from lab.daemons import speaker
 from lab.observe.catchment import measure
 from lab.orchestrate import lifecycle
