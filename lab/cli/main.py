@@ -1,6 +1,6 @@
 """The `lab` command: one module per verb (lab/cli/*.py), each registering its own parser.
 
-lab render|predict                     the model alone
+lab render|predict|graph               the model alone
 lab up|down|cleanup|status|exec|shell|catchment|fault       a running lab
 lab scenario list|run, lab verify      failure injection and its verdicts
 lab inventory, lab runbook ...         runbook rehearsals (Ansible)
@@ -16,6 +16,7 @@ from lab.cli import (
     catchment,
     down,
     fault,
+    graph,
     inventory,
     predict,
     render,
@@ -28,7 +29,21 @@ from lab.cli import (
 )
 from lab.errors import LabError, TopologyError
 
-VERBS = [render, predict, up, down, status, shell, catchment, fault, scenario, verify, inventory, runbook]
+VERBS = [
+    render,
+    predict,
+    graph,
+    up,
+    down,
+    status,
+    shell,
+    catchment,
+    fault,
+    scenario,
+    verify,
+    inventory,
+    runbook,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
