@@ -2,6 +2,7 @@
 
 lab render|predict|graph               the model alone
 lab up|down|cleanup|status|exec|shell|catchment|fault       a running lab
+lab dashboard                          a live web page of a running lab
 lab scenario list|run, lab verify      failure injection and its verdicts
 lab inventory, lab runbook ...         runbook rehearsals (Ansible)
 """
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 from lab.cli import (
     catchment,
+    dashboard,
     down,
     fault,
     graph,
@@ -38,6 +40,7 @@ VERBS = [
     status,
     shell,
     catchment,
+    dashboard,
     fault,
     scenario,
     verify,

@@ -161,8 +161,9 @@ def layout(lab: Lab) -> Layout:
     names = {a.asn: a.name for a in lab.spec.ases}
     roles = {a.asn: a.role for a in lab.spec.ases}
     for asn in sorted(tiers):
-        out.groups[group_id(asn)] = Group(group_id(asn), asn, f"AS{asn} {names.get(asn, '')}".strip(),
-                                          roles.get(asn, ""))  # fmt: skip
+        out.groups[group_id(asn)] = Group(
+            group_id(asn), asn, f"AS{asn} {names.get(asn, '')}".strip(), roles.get(asn, "")
+        )
     speakers = [n for n in lab.nodes.values() if n.kind in ("router", "site")]
     hosts = [n for n in lab.nodes.values() if n.kind in HOST_KINDS]
     neighbours: dict[str, set[str]] = defaultdict(set)
@@ -199,8 +200,10 @@ def layout(lab: Lab) -> Layout:
         above: set[str] = set()
         for t in sorted(rows):
             if t > 0:  # each AS block towards its neighbours above (where it is, if it has none)
-                goal = {id(item): _or(barycenter(item, above), sum(x[m] for m in item) / len(item))
-                        for item in rows[t]}  # fmt: skip
+                goal = {
+                    id(item): _or(barycenter(item, above), sum(x[m] for m in item) / len(item))
+                    for item in rows[t]
+                }
                 rows[t].sort(key=lambda item: goal[id(item)])
                 place(t, [goal[id(item)] for item in rows[t]])
             above |= {m for item in rows[t] for m in item}
@@ -226,6 +229,7 @@ def layout(lab: Lab) -> Layout:
         if h.name in hx:
             rp = out.places[str(under[h.name])]
             dy = 0.4 if h.kind == "primary" else 0.55  # the primary sits close: its box stays short
-            out.places[h.name] = Place(h.name, hx[h.name] - low, rp.y + dy,
-                                       group_id(h.asn) if h.asn is not None else rp.group)  # fmt: skip
+            out.places[h.name] = Place(
+                h.name, hx[h.name] - low, rp.y + dy, group_id(h.asn) if h.asn is not None else rp.group
+            )
     return out

@@ -55,8 +55,12 @@ class Graph:
 
 
 def predicted(lab: Lab, changes: list[Change] | None = None, title: str | None = None) -> Graph:
-    return Graph(lab, layout(lab), catchments(lab, changes or []),
-                 title or f"{lab.name}: catchment predicted by the model")  # fmt: skip
+    return Graph(
+        lab,
+        layout(lab),
+        catchments(lab, changes or []),
+        title or f"{lab.name}: catchment predicted by the model",
+    )
 
 
 def _xy(g: Graph, node: str) -> tuple[float, float]:
@@ -96,8 +100,15 @@ def draw(g: Graph, out: Path) -> Path:
                 [xa, xb], [ya, yb], color=st.color, linestyle=st.linestyle, linewidth=st.linewidth, zorder=2
             )
         if e.kind == "internal" and e.cost is not None:
-            ax.text((xa + xb) / 2, (ya + yb) / 2 + 0.08, f"cost {e.cost}", fontsize=7, ha="center",
-                    color=EDGE_STYLE["internal"].color, zorder=5)  # fmt: skip
+            ax.text(
+                (xa + xb) / 2,
+                (ya + yb) / 2 + 0.08,
+                f"cost {e.cost}",
+                fontsize=7,
+                ha="center",
+                color=EDGE_STYLE["internal"].color,
+                zorder=5,
+            )
     for name, _p in lay.places.items():
         n = g.lab.nodes[name]
         x, y = _xy(g, name)
@@ -119,8 +130,10 @@ def draw(g: Graph, out: Path) -> Path:
             fill = colour.get(site, NO_ANSWER) if site else NO_ANSWER
             ax.scatter([x], [y], s=260, color=fill, edgecolors="black", zorder=4)
             ax.text(x, y - 0.32, f"{name}\n-> {site or 'none'}", fontsize=6, ha="center", va="top", zorder=5)
-    handles = [Line2D([], [], marker="o", linestyle="", color=c, markeredgecolor="black", label=s)
-               for s, c in colour.items()]  # fmt: skip
+    handles = [
+        Line2D([], [], marker="o", linestyle="", color=c, markeredgecolor="black", label=s)
+        for s, c in colour.items()
+    ]
     handles += [
         Line2D([], [], color=EDGE_STYLE["p2c"].color, label="customer - provider (above)"),
         Line2D([], [], color=EDGE_STYLE["p2p"].color, linestyle="--", label="peering"),
