@@ -3,6 +3,7 @@
 lab render|predict|graph               the model alone
 lab up|down|cleanup|status|exec|shell|catchment|fault       a running lab
 lab dashboard                          a live web page of a running lab
+lab workshop list|start|check|hint|solve|reset    guided exercises
 lab scenario list|run, lab verify      failure injection and its verdicts
 lab inventory, lab runbook ...         runbook rehearsals (Ansible)
 """
@@ -28,6 +29,7 @@ from lab.cli import (
     status,
     up,
     verify,
+    workshop,
 )
 from lab.errors import LabError, TopologyError
 
@@ -46,6 +48,7 @@ VERBS = [
     verify,
     inventory,
     runbook,
+    workshop,
 ]
 
 
@@ -58,7 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # only a verb that takes trailing items (workshop check's answers) may get them
+        if not getattr(args, "takes_extra", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.extra = extra
     try:
         return int(args.func(args))
     except TopologyError as exc:
