@@ -97,12 +97,18 @@ class FaultDesk:
             a.undo_event = a.event.undo()
         return a
 
+    def pending(self) -> list[Applied]:
+        """Applied and not undone, newest first."""
+        return [
+            a
+            for a in reversed(self.applied)
+            if a.undo_event is None and not a.event.undone and a.event.undo_fn is not None
+        ]
+
     def undo_all(self) -> list[str]:
         """Undo every fault still applied, newest first; the errors (keeps going past one)."""
         errors = []
-        for a in reversed(self.applied):
-            if a.undo_event is not None or a.event.undone or a.event.undo_fn is None:
-                continue
+        for a in self.pending():
             try:
                 self.undo(a.id)
             except Exception as exc:  # one failing undo must not leave the others applied

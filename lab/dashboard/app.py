@@ -243,6 +243,8 @@ def build(d: Dashboard) -> Starlette:
             yield
         finally:
             hub.close()
+            # here, not after uvicorn returns: it re-raises SIGINT/SIGTERM once the app is down
+            await anyio.to_thread.run_sync(live.stop)
 
     routes = [
         Route("/", index),

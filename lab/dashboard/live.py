@@ -49,6 +49,10 @@ class LiveLab:
     lock: threading.Lock = field(default_factory=threading.Lock)
     threads: list[threading.Thread] = field(default_factory=list)
     on_gone: Callable[[], None] | None = None
+    started: bool = False
+    stopped: bool = False
+    stop_errors: list[str] = field(default_factory=list)
+    undone_at_exit: int = 0  # faults from the page still applied when it ended, undone then
 
     def __post_init__(self) -> None:
         self.probing = Probing(self.h, self.probe_interval)
@@ -57,6 +61,7 @@ class LiveLab:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
+        self.started = True
         self.probing.start()
         self.refresh_routing(links=True)
         for target, name in ((self._probe_loop, "probes"), (self._routing_loop, "routing")):
@@ -66,13 +71,19 @@ class LiveLab:
 
     def stop(self) -> list[str]:
         """Workers end, the dashboard's faults are undone, its probes stopped and their files
-        removed. What could not be undone, as messages."""
+        removed. What could not be undone, as messages. Once: a second call returns the first's."""
+        if self.stopped or not self.started:
+            return self.stop_errors
+        self.stopped = True
         self.stopping.set()
         for t in self.threads:
             t.join(timeout=10)
-        errors = [] if self.gone.is_set() else self.desk.undo_all()
-        self.probing.stop()
-        return errors
+        pending = 0 if self.gone.is_set() else len(self.desk.pending())
+        self.stop_errors = [] if self.gone.is_set() else self.desk.undo_all()
+        self.undone_at_exit = pending - len(self.stop_errors)
+        if not self.gone.is_set():
+            self.probing.stop()
+        return self.stop_errors
 
     def _lab_exists(self) -> bool:
         return (run_dir(self.h.name) / STATE_FILE).exists()

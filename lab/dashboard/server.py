@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -66,6 +67,14 @@ def check_port(bind: str, port: int) -> None:
             raise LabError(f"cannot listen on {bind}:{port}: {exc.strerror}") from None
 
 
+class Stop(Exception):
+    """SIGTERM, as uvicorn raises it again once it has shut the app down."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stop()
+
+
 def serve(h: LabHandle, opts: Options, say: Callable[[str], None] = print) -> int:
     check_port(opts.bind, opts.port)
     warn = exposure_warning(opts.bind, opts.port, h.name)
@@ -94,15 +103,20 @@ def serve(h: LabHandle, opts: Options, say: Callable[[str], None] = print) -> in
     live.on_gone = lab_gone
     host = f"[{opts.bind}]" if ":" in opts.bind else opts.bind
     say(f"dashboard of lab {h.name} ({h.runtime.kind}) on http://{host}:{opts.port}/ ; Ctrl-C stops it")
+    # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again with the handler it
+    # found: SIGTERM gets ours, so both end here (the lifespan has stopped the probes by then)
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
         server.run()
+    except (KeyboardInterrupt, Stop):
+        pass
     finally:
-        errors = live.stop()
+        signal.signal(signal.SIGTERM, previous)
+        errors = live.stop()  # a no-op when the lifespan did it; not when startup failed half-way
     for e in errors:
         print(f"lab dashboard: {e}", file=sys.stderr)
-    undone = sum(1 for a in live.desk.applied if a.undo_event is not None)
     say(
         f"dashboard of lab {h.name} stopped: its probes are stopped and their files removed; "
-        f"{undone} fault(s) applied from the page undone"
+        f"{live.undone_at_exit} fault(s) from the page that were still applied are undone"
     )
     return 1 if errors else 0

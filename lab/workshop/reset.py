@@ -47,6 +47,10 @@ def stop_probes(h: LabHandle, st: WorkshopState) -> bool:
     )
     with contextlib.suppress(NotRecorded):
         ps.stop()
+    for node, path in ps.files.items():  # what the probes wrote, and their logs: ours to remove
+        for f in (path, h.dir / node / f"{ps.proc_name}.out"):
+            with contextlib.suppress(FileNotFoundError):
+                f.unlink()
     st.probe_run, st.probe_nodes = None, []
     return True
 
