@@ -172,6 +172,9 @@ def test_api_matches_the_cli(labs: Callable[[str], LabHandle], dashboard: Dash) 
     assert code == 403, body  # no header, no fault: a foreign page cannot inject one
     code, body = dashboard.post("/api/faults", {"kind": "withdraw", "args": {"site": "nowhere"}})
     assert code == 400 and "nowhere" in str(body)
+    assert dashboard.get("/api/exercise") == {"active": None}
+    code, body = dashboard.post("/api/exercise/check", {})
+    assert code == 400 and "lab workshop start" in str(body)
 
 
 def test_two_labs_two_dashboards(labs: Callable[[str], LabHandle]) -> None:
