@@ -115,8 +115,11 @@ def serve(h: LabHandle, opts: Options, say: Callable[[str], None] = print) -> in
         errors = live.stop()  # a no-op when the lifespan did it; not when startup failed half-way
     for e in errors:
         print(f"lab dashboard: {e}", file=sys.stderr)
-    say(
-        f"dashboard of lab {h.name} stopped: its probes are stopped and their files removed; "
-        f"{live.undone_at_exit} fault(s) from the page that were still applied are undone"
-    )
+    if live.gone.is_set():
+        say(f"dashboard of lab {h.name} stopped: the lab's teardown removed its probes with everything else")
+    else:
+        say(
+            f"dashboard of lab {h.name} stopped: its probes are stopped and their files removed; "
+            f"{live.undone_at_exit} fault(s) from the page that were still applied are undone"
+        )
     return 1 if errors else 0
