@@ -1,23 +1,18 @@
 """`lab status [--name NAME] [--json]`: processes, BGP sessions, convergence of a running lab.
 
---json: {"lab", "phase", "converged", "missing", "bgp": [{node, peer, afi, state}],
-         "best_paths": {node: {prefix: as_path}}, "processes": [{node, name, pid, alive, rss_kib}]}
+--json: lab.orchestrate.status.LabStatus (the dashboard's /api/status serves the same).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass
 
 from rich.table import Table
 
 from lab.cli.common import Subparsers, out
-from lab.daemons.base import SessionState
-from lab.orchestrate.converge import snapshot
-from lab.orchestrate.handle import LabHandle
 from lab.orchestrate.lifecycle import open_lab
-from lab.runtime.base import ProcInfo
+from lab.orchestrate.status import LabStatus, status, status_json
 
 
 def add(sub: Subparsers) -> None:
@@ -25,45 +20,6 @@ def add(sub: Subparsers) -> None:
     p.add_argument("--name")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
-
-
-@dataclass
-class LabStatus:
-    lab: str
-    phase: str
-    converged: bool
-    missing: list[str]
-    bgp: list[SessionState]
-    best_paths: dict[str, dict[str, list[int] | None]]
-    processes: list[ProcInfo]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "lab": self.lab,
-            "phase": self.phase,
-            "converged": self.converged,
-            "missing": self.missing,
-            "bgp": [{"node": s.node, "peer": s.peer, "afi": s.afi, "state": s.state} for s in self.bgp],
-            "best_paths": self.best_paths,
-            "processes": [asdict(p) for p in self.processes],
-        }
-
-
-def status(h: LabHandle) -> LabStatus:
-    snap = snapshot(h)
-    return LabStatus(
-        h.name,
-        h.state.state.phase,
-        snap.converged,
-        snap.missing,
-        snap.sessions,
-        snap.paths(),
-        h.runtime.processes(),
-    )
-
-
-def status_json(h: LabHandle) -> dict[str, object]:
-    return status(h).to_json()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,3 +43,6 @@ def run(args: argparse.Namespace) -> int:
     for m in st.missing[:10]:
         out.print(f"  missing: {m}")
     return 0
+
+
+__all__ = ["LabStatus", "add", "run", "status", "status_json"]

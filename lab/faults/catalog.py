@@ -307,6 +307,13 @@ CATALOG: list[FaultKind] = [
         lambda h, a: hijacks.unhijack(h, a.opt("rogue")),
         nodes=("rogue",),
     ),
+    FaultKind(
+        "rov",
+        "RFC 6811 origin validation on NODE's imports (static ROAs; BIRD routers), on or off",
+        (NODE, Param("state", str, "on or off", False, "on", ("on", "off"))),
+        lambda h, a: hijacks.rov(h, a.s("node"), a.s("state") == "on"),
+        nodes=("node",),
+    ),
 ]
 KINDS: dict[str, FaultKind] = {k.name: k for k in CATALOG}
 
