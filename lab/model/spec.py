@@ -40,6 +40,10 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 Role = Literal["transit", "eyeball", "content", "ixp", "rogue"]
 Rel = Literal["p2c", "c2p", "p2p"]
 Daemon = Literal["frr", "bird"]
+# A site's DNS server software (lab.daemons.dns has one driver per name); the hidden primary
+# may be dnsnode or Knot (NSD 4.6 makes no IXFR from a changed zone file, so not a primary here).
+DnsServer = Literal["dnsnode", "nsd", "knot"]
+PrimaryServer = Literal["dnsnode", "knot"]
 # 16-bit, not 0, not AS_TRANS (23456), not 65535: standard communities 0:ASN must be able to name it.
 Asn = Annotated[int, Field(ge=1, le=65534)]
 
@@ -159,6 +163,7 @@ class SiteSpec(Strict):
     name: Name
     daemon: Daemon | None = None  # the site's BGP speaker; default: service.daemon
     upstreams: list[UpstreamSpec] = Field(default_factory=list)
+    server: DnsServer = "dnsnode"  # the DNS software answering at the site (a secondary of the primary)
 
 
 class ServiceSpec(Strict):
@@ -182,6 +187,7 @@ class PrimarySpec(Strict):
 
     router: str
     name: Name = "primary"
+    server: PrimaryServer = "dnsnode"  # the DNS software of the hidden primary
 
 
 class ClientSpec(Strict):

@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lab.model.spec import Daemon, Knobs, Role, TopologySpec
+from lab.model.spec import Daemon, DnsServer, Knobs, Role, TopologySpec
 
 NodeKind = Literal["router", "site", "resolver", "client", "primary"]
 Relation = Literal["customer", "peer", "provider"]  # what the *peer* is to the local router
@@ -82,6 +82,8 @@ class Node:
     resolver6: ipaddress.IPv6Address | None = None
     lan_of: int | None = None  # eyeball ASN of the LAN a resolver/client sits on
     rov: bool = False  # routers: drop RPKI-invalid routes on import (static ROAs, BIRD)
+    # sites, the primary, a rogue router: the DNS server it runs (lab.daemons.dns driver name)
+    dns_server: DnsServer | None = None
 
     @property
     def serves_service(self) -> bool:
