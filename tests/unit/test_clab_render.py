@@ -176,9 +176,9 @@ def test_every_process_has_its_program_in_its_nodes_image() -> None:
     images/*/Dockerfile."""
     carries = {
         "router": {"zebra", "bgpd", "bfdd", "bird"},
-        "dnsnode": {"zebra", "bgpd", "bfdd", "bird", "dnsnode"},
+        "dnsnode": {"zebra", "bgpd", "bfdd", "bird", "dnsnode", "nsd", "knotd"},
         "resolver": {"unbound"},
-        "client": {"zebra", "bgpd", "bfdd", "bird", "dnsnode"},
+        "client": {"zebra", "bgpd", "bfdd", "bird", "dnsnode", "nsd", "knotd"},
     }
     for topo in [*SHIPPED, ROOT / "topologies/workshop-hijack.yml"]:
         lab = load(topo)
