@@ -10,6 +10,7 @@ drivers' stale_files), so "ready" afterwards means the new instance.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
 from pathlib import Path
 
@@ -60,8 +61,11 @@ def start_proc(h: LabAccess, node: str, name: str) -> None:
     if h.runtime.running(node, name):
         raise FaultError(f"{node}/{name} is already running")
     for stale in stale_files(h, node, name):
-        with contextlib.suppress(FileNotFoundError):
-            stale.unlink()
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
     h.runtime.start([proc_spec(h, node, name)])
 
 

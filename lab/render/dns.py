@@ -53,6 +53,9 @@ class DnsConfig:
     primaries: list[IP] = field(default_factory=list)  # a site: the hidden primary's addresses
     notify: list[Remote] = field(default_factory=list)  # the primary: every site
     allow_transfer: list[Net] = field(default_factory=list)  # the primary: the sites' identity prefixes
+    # who owns the node directory (the site's BGP driver's run_user; None: root). A server that
+    # drops root's capabilities (Knot) must run as that user to write there.
+    dir_owner: str | None = None
     port: int = 53
 
     @property
@@ -74,7 +77,7 @@ def dns_config(lab: Lab, node: Node, options: RenderOptions) -> DnsConfig:
         identity: list[IP] = [node.unicast4.ip, node.unicast6.ip]
         return DnsConfig(
             role, node.name, svc.zone, zone_file, node_dir, listen=[*identity, svc.address4, svc.address6],
-            source=identity, primaries=primaries,
+            source=identity, primaries=primaries, dir_owner=_dir_owner(node),
         )  # fmt: skip
     if role == "primary":
         sites = lab.of_kind("site")
@@ -87,7 +90,15 @@ def dns_config(lab: Lab, node: Node, options: RenderOptions) -> DnsConfig:
             allow_transfer=allow,
         )  # fmt: skip
     # standalone (the hijacker): on the service addresses, named by its NSID
-    return DnsConfig(role, node.name, svc.zone, zone_file, node_dir, listen=[svc.address4, svc.address6])
+    return DnsConfig(
+        role, node.name, svc.zone, zone_file, node_dir, listen=[svc.address4, svc.address6],
+        dir_owner=_dir_owner(node),
+    )  # fmt: skip
+
+
+def _dir_owner(node: Node) -> str | None:
+    """The node directory's owner: the runtime gives it to the BGP daemon that drops to a user."""
+    return driver_of(node).run_user if node.daemon is not None else None
 
 
 def _zone(lab: Lab, base: dict[str, object]) -> str:

@@ -43,7 +43,6 @@ class DnsDriver(Protocol):
     name: str  # the model's `server:` value
     process: str  # its process in the lab (ProcSpec.name): what dns-stop kills and dns-start starts
     roles: frozenset[DnsRole]  # what it can be in this lab
-    run_user: str | None  # the user it runs as (None: root; it writes only in its node directory)
 
     def templates(self, role: DnsRole) -> list[tuple[str, str]]:
         """(template under lab/templates/dns/, file in the node directory) for this role."""
@@ -58,8 +57,9 @@ class DnsDriver(Protocol):
         ...
 
     def stale_files(self, node_dir: Path) -> list[Path]:
-        """What a killed instance leaves behind (pid file, control socket): removed before it
-        starts again, so "ready" means the new instance and a stale pid file blocks nothing."""
+        """What a killed instance leaves behind (pid file, control socket, spool directories):
+        removed before it starts again, so "ready" means the new instance and a stale pid file
+        blocks nothing."""
         ...
 
     def reload_argv(self, node_dir: Path, zone: str) -> list[str]:

@@ -25,7 +25,6 @@ class Dnsnode:
     name = "dnsnode"
     process = "dnsnode"
     roles: frozenset[DnsRole] = frozenset(TEMPLATES)
-    run_user: str | None = None
 
     def templates(self, role: DnsRole) -> list[tuple[str, str]]:
         return [(TEMPLATES[role], "dnsnode.yml")]

@@ -3,7 +3,10 @@
 
 Every path is in the node directory (lab/templates/dns/knot-*.conf.j2): rundir, pid file, the
 knotc control socket, the storage of its journal and timer databases (LMDB), zone files, log.
-It runs as root (no `user:`), like the runtime started it. knotd and knotc load a text config
+knotd drops every capability at start, even as root (it binds port 53 first), so it can write
+only where its user may: it runs as root where root owns the node directory, and as the
+directory's owner where the site's BGP daemon owns it (FRR: `user: frr:frr`, from
+lab.render.dns.DnsConfig.dir_owner). knotd and knotc load a text config
 into a temporary database they create and unlink at once under /tmp; nothing stays there.
 knotc is pointed at the socket alone (`-s`), so it reads no system config.
 """
@@ -25,7 +28,6 @@ class Knot:
     name = "knot"
     process = "knotd"
     roles: frozenset[DnsRole] = frozenset(TEMPLATES)
-    run_user: str | None = None
 
     def templates(self, role: DnsRole) -> list[tuple[str, str]]:
         return [(TEMPLATES[role], CONF)]

@@ -25,7 +25,6 @@ class Nsd:
     name = "nsd"
     process = "nsd"
     roles: frozenset[DnsRole] = frozenset({"secondary"})
-    run_user: str | None = None
 
     def templates(self, role: DnsRole) -> list[tuple[str, str]]:
         return [("nsd-site.conf.j2", CONF)]
@@ -38,7 +37,8 @@ class Nsd:
         return [node_dir / "nsd.ctl"]
 
     def stale_files(self, node_dir: Path) -> list[Path]:
-        return [node_dir / "nsd.pid", node_dir / "nsd.ctl"]
+        # and the transfer spools (nsd-xfr-PID/) a killed NSD could not remove
+        return [node_dir / "nsd.pid", node_dir / "nsd.ctl", *sorted(node_dir.glob("nsd-xfr-*"))]
 
     def reload_argv(self, node_dir: Path, zone: str) -> list[str]:
         return ["nsd-control", "-c", str(node_dir / CONF), "reload", zone]
