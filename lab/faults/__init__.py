@@ -18,6 +18,7 @@ from lab.faults.link import link_between, link_down, link_up, loss, node_links
 from lab.faults.policy import community, local_pref, med, prepend, reset_knobs, set_knobs
 from lab.faults.process import (
     bgp_daemon,
+    dns_process,
     kill_bgp,
     kill_node,
     node_procs,
@@ -40,6 +41,7 @@ __all__ = [
     "announce",
     "bgp_daemon",
     "community",
+    "dns_process",
     "drain",
     "hijack",
     "hijack_prefixes",

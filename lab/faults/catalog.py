@@ -179,7 +179,7 @@ CATALOG: list[FaultKind] = [
     ),
     FaultKind(
         "dns-stop",
-        "SIGKILL the site's dnsnode (its agent withdraws)",
+        "SIGKILL the site's DNS server, dnsnode, NSD or Knot (its agent withdraws)",
         (SITE,),
         lambda h, a: process.stop_dns(h, a.s("site")),
         _withdrawn,
@@ -188,7 +188,7 @@ CATALOG: list[FaultKind] = [
     ),
     FaultKind(
         "dns-start",
-        "start the site's dnsnode again",
+        "start the site's DNS server again",
         (SITE,),
         lambda h, a: process.start_dns(h, a.s("site")),
         nodes=("site",),

@@ -38,7 +38,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lab.model.spec import Daemon, Knobs, Role, TopologySpec
+from lab.model.spec import Daemon, DnsServer, Knobs, Role, TopologySpec
 
 NodeKind = Literal["router", "site", "resolver", "client", "primary"]
 # what the *peer* is to the local router; "internal": an iBGP peer, a router of the same AS
@@ -139,6 +139,8 @@ class Node:
     def runs_igp(self) -> bool:
         """Routers of a multi-router AS: OSPF and iBGP. Single routers run eBGP only, as before."""
         return any(s.ibgp for s in self.sessions) or bool(self.igp_ifaces)
+    # sites, the primary, a rogue router: the DNS server it runs (lab.daemons.dns driver name)
+    dns_server: DnsServer | None = None
 
     @property
     def serves_service(self) -> bool:

@@ -77,7 +77,8 @@ def test_every_image_is_built_with_its_tools(client: Any, images: list[clab_imag
     assert [b.name for b in images] == clab_images.ORDER
     checks = {
         "router": "test -x /usr/lib/frr/bgpd && bird --version 2>&1",
-        "dnsnode": "dnsnode --help && test -x /usr/lib/frr/zebra && bird --version 2>&1",
+        "dnsnode": "dnsnode --help && test -x /usr/lib/frr/zebra && bird --version 2>&1"
+        " && nsd -v 2>&1 && knotd -V && knotc --version && test -x /usr/sbin/nsd-control",
         "resolver": "unbound -V",
         "client": "kdig --version && dig -v && dnsnode --help",
     }

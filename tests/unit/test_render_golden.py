@@ -24,6 +24,8 @@ CASES: dict[str, tuple[Path, str | None]] = {
     "workshop-bird": (ROOT / "topologies" / "workshop.yml", "bird"),
     "global": (ROOT / "topologies" / "global.yml", None),
     "knobs": (DATA / "good-knobs.yml", None),
+    # NSD at ams, Knot at sin, dnsnode at fra, a Knot primary
+    "workshop-nsd-knot": (ROOT / "topologies" / "workshop-nsd-knot.yml", None),
 }
 
 
