@@ -129,6 +129,8 @@ class Node:
     pop: str | None = None  # routers: the city label of this PoP
     route_reflector: bool = False  # routers: reflects iBGP routes to its clients (RFC 4456)
     cluster_id: ipaddress.IPv4Address | None = None  # reflectors: the effective cluster id
+    # sites, the primary, a rogue router: the DNS server it runs (lab.daemons.dns driver name)
+    dns_server: DnsServer | None = None
 
     @property
     def igp_ifaces(self) -> list[Iface]:
@@ -139,8 +141,6 @@ class Node:
     def runs_igp(self) -> bool:
         """Routers of a multi-router AS: OSPF and iBGP. Single routers run eBGP only, as before."""
         return any(s.ibgp for s in self.sessions) or bool(self.igp_ifaces)
-    # sites, the primary, a rogue router: the DNS server it runs (lab.daemons.dns driver name)
-    dns_server: DnsServer | None = None
 
     @property
     def serves_service(self) -> bool:
