@@ -34,14 +34,6 @@ def in_tasks(rep: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     return [t for t in rep["tasks"] if t["name"].startswith(f"router_maintenance : {prefix}")]
 
 
-@pytest.mark.parametrize(
-    ("router", "single", "net", "moved"),
-    [
-        ("ta1", "alice", "home1", {"carol ams->sin"}),
-        ("tb1", "bob", "home2", set()),  # nobody but bob goes through tb1 (carol is at ams via ta1)
-    ],
-    ids=["frr-ta1", "bird-tb1"],
-)
 def net_moves(moves: list[str]) -> set[str]:
     """["alice ams->sin", "alice sin->ams", "carol ams->sin"] -> {"carol ams->sin"}."""
     first: dict[str, str] = {}
@@ -54,6 +46,14 @@ def net_moves(moves: list[str]) -> set[str]:
     return {f"{c} {first[c]}->{last[c]}" for c in first if first[c] != last[c]}
 
 
+@pytest.mark.parametrize(
+    ("router", "single", "net", "moved"),
+    [
+        ("ta1", "alice", "home1", {"carol ams->sin"}),
+        ("tb1", "bob", "home2", set()),  # nobody but bob goes through tb1 (carol is at ams via ta1)
+    ],
+    ids=["frr-ta1", "bird-tb1"],
+)
 def test_router_maintenance(
     workshop: lifecycle.UpResult, router: str, single: str, net: str, moved: set[str]
 ) -> None:
