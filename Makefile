@@ -10,21 +10,26 @@ PYTEST  := $(VENV)/bin/pytest
 STAMPS  := .stamps
 TOPO    ?= topologies/workshop.yml
 
-APT_PACKAGES := frr bird2 unbound nsd knot dnsutils knot-dnsutils dnsperf iproute2 iptables \
-                nftables procps
+APT_PACKAGES := frr bird2 unbound nsd knot knot-module-geoip dnsutils knot-dnsutils dnsperf iproute2 iptables \
+                nftables procps chromium chromium-driver
+# the dashboard's third-party JavaScript (cytoscape.js), declared in $(WEB)/package.json and
+# installed from its lock file into $(WEB)/node_modules, where `lab dashboard` serves it from
+WEB     := lab/dashboard/web
 
-.PHONY: help setup apt venv test test-unit test-integration lint typecheck bench-dns bench-lab images lab-up lab-down clean
+.PHONY: help setup apt venv web dashboard test test-unit test-integration lint typecheck bench-dns bench-scopes bench-lab images lab-up lab-down clean
 
 help:
 	@echo "make setup        install Debian packages and the Python venv (idempotent)"
 	@echo "make test         lint, type-check and run every test (unit + integration, needs root)"
-	@echo "make bench-dns    dnsperf: dnsnode against NSD on the same zone"
+	@echo "make dashboard    the live web page of the running lab (lab dashboard, localhost:8470)"
+	@echo "make bench-dns    dnsperf: dnsnode against NSD and Knot on the same zone (and a steered mix)"
+	@echo "make bench-scopes ECS scopes: dnsnode and Knot's geoip module judged on the same file"
 	@echo "make bench-lab    time from lab up to converged, and memory (workshop, global, 200 routers)"
 	@echo "make images       build the containerlab images (anycast-lab/*:0.1; needs dockerd)"
 	@echo "make lab-up       bring up the default lab (TOPO=$(TOPO))"
 	@echo "make lab-down     tear it down"
 
-setup: apt venv
+setup: apt venv web
 
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -42,6 +47,14 @@ $(STAMPS)/venv: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+web: $(WEB)/node_modules/.package-lock.json
+
+# npm ci writes node_modules/.package-lock.json: present and newer than the lock = installed
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
 	@touch $@
 
 lint: venv
@@ -65,6 +78,9 @@ test-integration: setup
 bench-dns: setup
 	$(PY) bench/bench_dns.py
 
+bench-scopes: setup
+	$(PY) bench/bench_scopes.py
+
 bench-lab: setup
 	$(PY) -m bench.bench_lab_up --routers 200
 
@@ -74,8 +90,11 @@ images: venv
 lab-up: setup
 	$(VENV)/bin/lab up $(TOPO)
 
+dashboard: setup
+	$(VENV)/bin/lab dashboard
+
 lab-down: venv
 	$(VENV)/bin/lab down
 
 clean:
-	rm -rf $(VENV) $(STAMPS) *.egg-info
+	rm -rf $(VENV) $(STAMPS) *.egg-info $(WEB)/node_modules

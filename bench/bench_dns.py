@@ -1,10 +1,14 @@
-"""`make bench-dns`: dnsperf against dnsnode and NSD, side by side in one run, on the same zone.
+"""`make bench-dns`: dnsperf against dnsnode, NSD and Knot, side by side in one run, on the same zone.
 
-Both servers run at once on loopback, pinned to the same core; dnsperf runs pinned to another.
+All servers run at once on loopback, pinned to the same core; dnsperf runs pinned to another.
 Each (server, mix) pair runs for --seconds, servers alternated within each repeat, --repeat
-times; the tables show medians. The last line is `dnsnode/nsd qps ratio: X`, X being the
-worst per-mix ratio. The exit code is non-zero only when something broke (a server did not
-start, dnsperf failed), never because a target was missed.
+times; the tables show medians. dnsnode serves with a geoip file loaded (steering on) and Knot
+with mod-geoip on the same file: the steered mix (queries with random ECS subnets near a few
+thousand nets) runs on those two; the other mixes show that names outside the file lost
+nothing, against NSD and, with --baseline REV (a git revision or a checkout), against the
+dnsnode of before, in the same run. The last line is `dnsnode/nsd qps ratio: X`, X being the
+worst per-mix ratio over the unsteered mixes. The exit code is non-zero only when something
+broke (a server did not start, dnsperf failed), never because a target was missed.
 """
 
 from __future__ import annotations
@@ -29,15 +33,23 @@ from rich.console import Console
 from bench import crosscheck, dnsperf_run, servers, zonegen
 from bench.procfs import core_times, group_cpu_seconds, usable_cpus
 from bench.render import render
-from bench.results import Report, Run, Scaling, cell, summarise, verdict
+from bench.results import Report, Run, Scaling, cell, compare, summarise, verdict
+from bench.zonegen import STEERED
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=2.5, help="dnsperf -l per run (default 2.5)")
     p.add_argument("--repeat", type=int, default=5, help="runs per (server, mix), medians (default 5)")
-    p.add_argument("--mixes", default="existing,nxdomain,wildcard,mixed", help="comma-separated mixes")
-    p.add_argument("--servers", default="dnsnode,nsd", help="comma-separated: dnsnode, nsd, knot")
+    p.add_argument(
+        "--mixes", default="existing,nxdomain,wildcard,mixed,steered", help="comma-separated mixes"
+    )
+    p.add_argument("--servers", default="dnsnode,nsd,knot", help="comma-separated: dnsnode, nsd, knot")
+    p.add_argument(
+        "--baseline",
+        default="",
+        help="also run the dnsnode of this git revision (or checkout directory) without geoip: before/after",
+    )
     p.add_argument("--hosts", type=int, default=10_000, help="hosts in the generated zone")
     p.add_argument("--lines", type=int, default=100_000, help="queries per generated query file")
     p.add_argument("--clients", type=int, default=8, help="dnsperf -c (source ports)")
@@ -83,7 +95,7 @@ def measure(
     client0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     core0 = core_times(cores.server)
     ccore0 = core_times(cores.client) if cores.client is not None else core0
-    result = dnsperf_run.run(cfg, server.port, mix.path, mix.lines)
+    result = dnsperf_run.run(replace(cfg, binary=mix.binary), server.port, mix.path, mix.lines)
     core1 = core_times(cores.server)
     ccore1 = core_times(cores.client) if cores.client is not None else core1
     client1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -114,35 +126,68 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # same clean-up path as Ctrl-C
 
 
+BEFORE = "dnsnode-before"  # the --baseline dnsnode: no geoip file (it may not know the option)
+STEERING = ("dnsnode", "knot")  # the servers the steered mix runs on (plus dnsnode's scaling row)
+
+
+def baseline_source(spec: str, workdir: Path) -> Path:
+    """A directory holding the baseline's dnsnode package: given, or exported from git."""
+    path = Path(spec)
+    if path.is_dir():
+        return path
+    out = workdir / "baseline"
+    out.mkdir()
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", spec, "dnsnode"], capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        raise servers.ServerError(
+            f"--baseline {spec!r}: git archive failed: {archive.stderr.decode().strip()}"
+        )
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
+    return out
+
+
 def start_servers(
     names: list[str],
     workdir: Path,
-    zone: Path,
+    data: zonegen.BenchData,
     cpus: list[int],
     workers: int,
     scaling: bool,
     errors: list[str],
+    baseline: Path | None = None,
 ) -> tuple[list[servers.ServerProc], servers.ServerProc | None]:
     """Start every server; a failure stops the ones already started.
 
     The --workers server is optional to the comparison: if it fails, the error goes to `errors`
     (the run goes on without the scaling row and exits non-zero at the end).
     """
+    zone = data.zone_file
+    geo = ["--geoip", f"{zonegen.ORIGIN}={data.geo.path}"] if data.geo is not None else []
     started: list[servers.ServerProc] = []
     try:
         for name in names:
             if name == "nsd":
                 started.append(servers.start_nsd(workdir, zone, str(cpus[0])))
             elif name == "knot":
-                started.append(servers.start_knot(workdir, zone, str(cpus[0])))
+                path = data.geo.path if data.geo is not None else None
+                started.append(servers.start_knot(workdir, zone, str(cpus[0]), geoip=path))
             elif name == "dnsnode":
-                started.append(servers.start_dnsnode(workdir, zone, str(cpus[0])))
+                started.append(servers.start_dnsnode(workdir, zone, str(cpus[0]), extra_args=geo))
             else:
                 raise servers.ServerError(f"--servers: unknown server {name!r} (dnsnode, nsd, knot)")
+        if baseline is not None:
+            started.append(
+                servers.start_dnsnode(workdir, zone, str(cpus[0]), label=BEFORE, python_path=baseline)
+            )
         multi = None
         if scaling:
             try:
-                multi = servers.start_dnsnode(workdir, zone, ",".join(map(str, cpus)), workers=workers)
+                multi = servers.start_dnsnode(
+                    workdir, zone, ",".join(map(str, cpus)), workers=workers, extra_args=geo
+                )
                 started.append(multi)
             except servers.ServerError as exc:
                 errors.append(f"scaling row skipped: {exc}")
@@ -154,19 +199,35 @@ def start_servers(
 
 
 def crosscheck_notes(started: list[servers.ServerProc], mixes: list[zonegen.Mix], seed: int) -> list[str]:
-    """Mismatches against NSD's answers on a sample of every mix (at most 3 shown per pair)."""
-    reference = next((s for s in started if s.label == "nsd"), None)
+    """Mismatches against NSD's answers on a sample of every unsteered mix, and against Knot's
+    on the steered one (at most 3 shown per pair)."""
     notes: list[str] = []
-    if reference is None:
-        return notes
-    for s in started:
-        if s is reference:
+    reference = next((s for s in started if s.label == "nsd"), None)
+    knot = next((s for s in started if s.label == "knot"), None)
+    for mix in mixes:
+        if mix.binary:
+            if knot is None:
+                continue
+            sample = crosscheck.sample_wires(mix.path, 200, seed)
+            for s in started:
+                if s.label in STEERING and s is not knot:
+                    for problem in crosscheck.compare_wires(knot.port, s.port, sample)[:3]:
+                        notes.append(f"{s.label} differs from knot ({mix.name}): {problem}")
             continue
-        for mix in mixes:
-            sample = crosscheck.sample(mix.path, 25, seed)
-            for problem in crosscheck.compare(reference.port, s.port, sample)[:3]:
-                notes.append(f"{s.label} differs from nsd ({mix.name}): {problem}")
+        if reference is None:
+            continue
+        queries = crosscheck.sample(mix.path, 25, seed)
+        for s in started:
+            if s is not reference:
+                for problem in crosscheck.compare(reference.port, s.port, queries)[:3]:
+                    notes.append(f"{s.label} differs from nsd ({mix.name}): {problem}")
     return notes
+
+
+def runs_on(server: servers.ServerProc, mix: zonegen.Mix, multi: servers.ServerProc | None) -> bool:
+    if mix.name != STEERED:
+        return True
+    return server.label in STEERING or server is multi
 
 
 def run_matrix(
@@ -181,7 +242,8 @@ def run_matrix(
 ) -> None:
     for repeat in range(args.repeat):
         for mix in mixes:
-            order = singles + ([multi] if multi and mix.name == args.scaling_mix else [])
+            order = [s for s in singles if runs_on(s, mix, multi)]
+            order += [multi] if multi and mix.name == args.scaling_mix else []
             if repeat % 2:
                 order.reverse()  # alternate who goes first: drift hits every server alike
             for s in order:
@@ -210,7 +272,7 @@ def probe_latency(
     for mix in mixes:
         mix_cells = [c for c in report.cells if c.mix == mix.name]
         rate = max(100, min(20_000, int(min(c.qps for c in mix_cells) / 2)))
-        probe = replace(cfg, seconds=seconds, max_qps=rate, verbose=True)
+        probe = replace(cfg, seconds=seconds, max_qps=rate, verbose=True, binary=mix.binary)
         for c in mix_cells:
             server = next(s for s in started if s.label == c.server)
             result = measure(server, mix, probe, cores).result
@@ -242,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             console.print(f"zone and query files generated in {workdir} (seed {args.seed})")
             errors: list[str] = []
-            started, multi = start_servers(names, workdir, data.zone_file, cpus, workers, scaling, errors)
+            baseline = baseline_source(args.baseline, workdir) if args.baseline else None
+            started, multi = start_servers(names, workdir, data, cpus, workers, scaling, errors, baseline)
             # Unwound before the temp dir is removed: servers stop first, then their files go.
             for s in started:
                 stack.callback(servers.stop, s)
@@ -280,8 +343,10 @@ def main(argv: list[str] | None = None) -> int:
             first_pass: dict[str, dict[str, float]] = {}
             for mix in mixes:
                 for s in started:
+                    if not runs_on(s, mix, multi):
+                        continue
                     result = dnsperf_run.run(
-                        replace(cfg, seconds=60.0), s.port, mix.path, mix.lines, mix.lines
+                        replace(cfg, seconds=60.0, binary=mix.binary), s.port, mix.path, mix.lines, mix.lines
                     )
                     first_pass.setdefault(s.label, {})[mix.name] = round(result.qps, 1)
             report.setup["first_pass_qps"] = first_pass
@@ -290,7 +355,28 @@ def main(argv: list[str] | None = None) -> int:
             report.cells = summarise(report.runs)
             probe_latency(report, started, mixes, cfg, cores, args.probe_seconds)
 
-            report.verdict = verdict(report.runs, report.cells, [m.name for m in mixes])
+            plain = [m.name for m in mixes if m.name != STEERED]
+            report.verdict = verdict(report.runs, report.cells, plain)
+            report.comparisons = [
+                c
+                for c in (
+                    compare(
+                        report.runs, report.cells, [STEERED], "dnsnode", "knot", "steered: dnsnode / Knot"
+                    ),
+                    compare(
+                        report.runs,
+                        report.cells,
+                        plain,
+                        "dnsnode",
+                        BEFORE,
+                        f"before/after: dnsnode (geoip loaded) / dnsnode {args.baseline} (none)",
+                    ),
+                    compare(
+                        report.runs, report.cells, plain, "dnsnode", "knot", "dnsnode / Knot (unsteered)"
+                    ),
+                )
+                if c is not None
+            ]
             report.setup["max_others_on_server_core"] = round(
                 max(c.others_on_server_core for c in report.cells), 3
             )

@@ -45,6 +45,39 @@ def sample(path: Path, count: int, seed: int) -> list[tuple[str, str]]:
     return [(line.split()[0], line.split()[1]) for line in picked]
 
 
+def sample_wires(path: Path, count: int, seed: int) -> list[bytes]:
+    """Queries from a dnsperf -B file (2-byte length, wire message)."""
+    data = path.read_bytes()
+    wires = []
+    at = 0
+    while at + 2 <= len(data):
+        length = int.from_bytes(data[at : at + 2], "big")
+        wires.append(data[at + 2 : at + 2 + length])
+        at += 2 + length
+    return random.Random(seed).sample(wires, min(count, len(wires)))
+
+
+def ask_wire(port: int, wire: bytes) -> tuple[str, tuple[str, ...]] | str:
+    """(rcode, sorted answer RR lines) for a query sent as it is (ECS options included)."""
+    query = dns.message.from_wire(wire)
+    try:
+        reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=2.0)
+    except dns.exception.DNSException as exc:
+        return f"no answer ({type(exc).__name__})"
+    answer = tuple(sorted(line for rrset in reply.answer for line in rrset.to_text().splitlines()))
+    return dns.rcode.to_text(reply.rcode()), answer
+
+
+def compare_wires(reference_port: int, port: int, wires: list[bytes]) -> list[str]:
+    problems = []
+    for wire in wires:
+        want, got = ask_wire(reference_port, wire), ask_wire(port, wire)
+        if want != got:
+            subnet = [o for o in dns.message.from_wire(wire).options if o.otype == 8]
+            problems.append(f"{subnet[0] if subnet else 'no ECS'}: reference {want} != {got}")
+    return problems
+
+
 def compare(reference_port: int, port: int, queries: list[tuple[str, str]]) -> list[str]:
     """Mismatches of `port` against the reference server (NSD), phrased for the report."""
     problems = []

@@ -24,6 +24,7 @@ class DnsperfConfig:
     cpus: str = ""  # taskset CPU list for dnsperf itself
     max_qps: int = 0  # -Q (0 = unlimited)
     verbose: bool = False  # -v: one line per query, for latency percentiles
+    binary: bool = False  # -B: the data file holds length-prefixed wire queries
 
 
 @dataclass
@@ -101,6 +102,8 @@ def command(cfg: DnsperfConfig, port: int, datafile: Path, max_runs: int) -> lis
         cmd += ["-Q", str(cfg.max_qps)]
     if cfg.verbose:
         cmd.append("-v")
+    if cfg.binary:
+        cmd.append("-B")
     return cmd
 
 

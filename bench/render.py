@@ -95,6 +95,16 @@ def render(report: Report, console: Console) -> None:
             ratios.add_row(mix, f"{ratio:.2f}", pairs, f"{verdict.ratio_of_medians[mix]:.2f}")
         console.print(ratios)
 
+    for comparison in report.comparisons:
+        table = Table(title=comparison.title)
+        for column in ("mix", comparison.ours, comparison.theirs, "ratio (median of pairs)", "per repeat"):
+            table.add_column(column, justify="left" if column == "mix" else "right")
+        for mix, ratio in comparison.ratios.items():
+            ours, theirs = comparison.qps[mix]
+            pairs = " ".join(f"{p:.2f}" for p in comparison.paired[mix])
+            table.add_row(mix, f"{ours:,.0f}", f"{theirs:,.0f}", f"{ratio:.2f}", pairs)
+        console.print(table)
+
     if report.scaling is not None:
         s = report.scaling
         scaling = Table(title=f"dnsnode --workers scaling (mix: {s.mix})")

@@ -81,6 +81,18 @@ class Scaling:
 
 
 @dataclass
+class Comparison:
+    """ours / theirs QPS per mix: the median of the per-repeat paired ratios, and the medians."""
+
+    title: str
+    ours: str
+    theirs: str
+    ratios: dict[str, float]
+    paired: dict[str, list[float]]
+    qps: dict[str, tuple[float, float]]  # mix -> (ours median, theirs median)
+
+
+@dataclass
 class Report:
     setup: dict[str, Any]
     runs: list[Run] = field(default_factory=list)
@@ -88,6 +100,7 @@ class Report:
     verdict: Verdict | None = None
     scaling: Scaling | None = None
     notes: list[str] = field(default_factory=list)
+    comparisons: list[Comparison] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -148,6 +161,24 @@ def paired_ratios(runs: list[Run], mix: str, ours: str = "dnsnode", theirs: str 
         if a and b and b[0]:
             ratios.append(a[0] / b[0])
     return ratios
+
+
+def compare(
+    runs: list[Run], cells: list[Cell], mixes: list[str], ours: str, theirs: str, title: str
+) -> Comparison | None:
+    """Paired ratios of two servers over the mixes both ran; None if they share none."""
+    ratios: dict[str, float] = {}
+    paired: dict[str, list[float]] = {}
+    qps: dict[str, tuple[float, float]] = {}
+    for mix in mixes:
+        a, b = cell(cells, ours, mix), cell(cells, theirs, mix)
+        pairs = paired_ratios(runs, mix, ours, theirs)
+        if a is None or b is None or not pairs:
+            continue
+        ratios[mix] = statistics.median(pairs)
+        paired[mix] = [round(p, 3) for p in pairs]
+        qps[mix] = (a.qps, b.qps)
+    return Comparison(title, ours, theirs, ratios, paired, qps) if ratios else None
 
 
 def verdict(

@@ -177,11 +177,33 @@ zone:
     return _spawn(label, ["nsd", "-d", "-c", str(conf)], cpus, run / "nsd.log", port, ready)
 
 
-def start_knot(workdir: Path, zone_file: Path, cpus: str) -> ServerProc:
+def start_knot(
+    workdir: Path,
+    zone_file: Path,
+    cpus: str,
+    origin: str = ORIGIN,
+    geoip: Path | None = None,
+    geoip_mode: str = "subnet",
+    geoip_ttl: int = 60,
+    ready: Ready = answers_correctly,
+    label: str = "knot",
+) -> ServerProc:
+    """knotd on a free loopback port; with `geoip`, mod-geoip (knot-module-geoip) on the zone
+    with that file and EDNS Client Subnet on, as the reference for steered answers."""
     port = free_port()
     run = workdir / f"knot-{port}"
     run.mkdir()
     conf = run / "knot.conf"
+    module = ""
+    zone_module = ""
+    ecs = ""
+    if geoip is not None:
+        module = (
+            f"mod-geoip:\n  - id: geo\n    config-file: {geoip}\n"
+            f"    ttl: {geoip_ttl}\n    mode: {geoip_mode}\n"
+        )
+        zone_module = "    module: mod-geoip/geo\n"
+        ecs = "    edns-client-subnet: on\n"
     conf.write_text(
         f"""server:
     listen: 127.0.0.1@{port}
@@ -189,19 +211,19 @@ def start_knot(workdir: Path, zone_file: Path, cpus: str) -> ServerProc:
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
-database:
+{ecs}database:
     storage: "{run}"
 log:
   - target: stdout
     any: warning
-zone:
-  - domain: {ORIGIN}
+{module}zone:
+  - domain: {origin}
     file: "{zone_file}"
     zonefile-sync: -1
     journal-content: none
-"""
+{zone_module}"""
     )
-    return _spawn("knot", ["knotd", "-c", str(conf)], cpus, run / "knot.log", port, answers_correctly)
+    return _spawn(label, ["knotd", "-c", str(conf)], cpus, run / "knot.log", port, ready)
 
 
 def dnsnode_argv() -> list[str]:
@@ -218,13 +240,24 @@ def start_dnsnode(
     wrapper: list[str] | None = None,
     origin: str = ORIGIN,
     ready: Ready = answers_correctly,
+    extra_args: list[str] | None = None,
+    label: str | None = None,
+    python_path: Path | None = None,
 ) -> ServerProc:
-    """dnsnode serve on a free loopback port; `wrapper` prefixes the command (e.g. a profiler)."""
+    """dnsnode serve on a free loopback port; `wrapper` prefixes the command (e.g. a profiler).
+
+    python_path: run the dnsnode found there instead (an older checkout, for before/after runs).
+    """
     port = free_port()
     log = workdir / f"dnsnode-{port}.log"
+    program = (
+        dnsnode_argv()
+        if python_path is None
+        else [sys.executable, "-c", _RUN_FROM.format(path=str(python_path))]
+    )
     argv = [
         *(wrapper or []),
-        *dnsnode_argv(),
+        *program,
         "serve",
         "--listen",
         f"127.0.0.1:{port}",
@@ -235,5 +268,10 @@ def start_dnsnode(
     ]
     if workers != 1:
         argv += ["--workers", str(workers)]
-    label = "dnsnode" if workers == 1 else f"dnsnode x{workers}"
+    argv += extra_args or []
+    label = label or ("dnsnode" if workers == 1 else f"dnsnode x{workers}")
     return _spawn(label, argv, cpus, log, port, ready)
+
+
+# `python -c` with another dnsnode first on the path: the baseline of a before/after comparison
+_RUN_FROM = "import sys; sys.path.insert(0, {path!r}); from dnsnode.cli import main; sys.exit(main())"

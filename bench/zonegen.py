@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import random
 import string
+import struct
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench import geogen
 
 ORIGIN = "example.net"
 WILD_PARENT = f"wild.{ORIGIN}"  # the zone holds *.wild.example.net
@@ -14,12 +17,16 @@ WWW_A = "192.0.2.80"
 WILD_A = "192.0.2.99"
 
 
+STEERED = "steered"  # the mix of ECS queries for the steered name (dnsnode --geoip, Knot mod-geoip)
+
+
 @dataclass(frozen=True)
 class Mix:
     name: str
     description: str
     path: Path
     lines: int
+    binary: bool = False  # dnsperf -B: length-prefixed wire messages (queries with options)
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class BenchData:
     zone_file: Path
     hosts: int
     mixes: list[Mix]
+    geo: geogen.GeoData | None = None
 
 
 def _label(rng: random.Random, length: int) -> str:
@@ -50,6 +58,8 @@ def write_zone(path: Path, hosts: int) -> None:
         "www IN AAAA 2001:db8::80",
         f"*.wild IN A {WILD_A}",
         "*.wild IN AAAA 2001:db8::99",
+        f"geo IN A {geogen.V4_DEFAULT}",  # the steered name's own records (no net matches)
+        f"geo IN AAAA {geogen.V6_DEFAULT}",
     ]
     for i in range(hosts):
         lines.append(f"h{i} IN A 198.18.{i // 256 % 256}.{i % 256}")
@@ -108,7 +118,50 @@ def write_mixes(directory: Path, hosts: int, lines: int, seed: int) -> list[Mix]
     return mixes
 
 
-def generate(directory: Path, hosts: int = 10_000, lines: int = 100_000, seed: int = 53) -> BenchData:
+def _wire_name(name: str) -> bytes:
+    out = b""
+    for label in name.rstrip(".").split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\x00"
+
+
+def ecs_query(qid: int, name: bytes, qtype: int, family: int, source: int, address: int) -> bytes:
+    """A query with EDNS and one Client Subnet option (RFC 7871), as resolvers send them."""
+    width = 32 if family == 1 else 128
+    octets = -(-source // 8)
+    prefix = (address >> (width - source) << (width - source)).to_bytes(width // 8, "big")[:octets]
+    option = struct.pack("!HHHBB", 8, 4 + octets, family, source, 0) + prefix
+    opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, len(option)) + option
+    return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 1) + name + struct.pack("!HH", qtype, 1) + opt
+
+
+def write_steered_mix(directory: Path, geo: geogen.GeoData, lines: int, seed: int) -> Mix:
+    """Random client subnets (resolvers' /24 and /56) near the file's nets, 80% A, 20% AAAA."""
+    rng = random.Random(seed)
+    name = _wire_name(geo.name)
+    out = bytearray()
+    v4 = geogen.sample_addresses(rng, geo.v4, lines)
+    v6 = geogen.sample_addresses(rng, geo.v6, lines)
+    for i in range(lines):
+        if rng.random() < 0.8:
+            wire = ecs_query(i & 0xFFFF, name, 1, 1, 24, v4[i])
+        else:
+            wire = ecs_query(i & 0xFFFF, name, 28, 2, 56, v6[i])
+        out += struct.pack("!H", len(wire)) + wire
+    path = directory / f"queries-{STEERED}.bin"
+    path.write_bytes(bytes(out))
+    description = f"ECS /24 and /56 near {len(geo.v4)} + {len(geo.v6)} nets of {geo.name}"
+    return Mix(STEERED, description, path, lines, binary=True)
+
+
+def generate(
+    directory: Path, hosts: int = 10_000, lines: int = 100_000, seed: int = 53, steered: bool = True
+) -> BenchData:
     zone_file = directory / f"{ORIGIN}.zone"
     write_zone(zone_file, hosts)
-    return BenchData(zone_file, hosts, write_mixes(directory, hosts, lines, seed))
+    mixes = write_mixes(directory, hosts, lines, seed)
+    geo = None
+    if steered:
+        geo = geogen.generate(directory, ORIGIN, seed=seed)
+        mixes.append(write_steered_mix(directory, geo, lines, seed))
+    return BenchData(zone_file, hosts, mixes, geo)

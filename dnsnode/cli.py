@@ -7,7 +7,18 @@ import json
 import sys
 from pathlib import Path
 
-from dnsnode.ops.config import ConfigError, ServerConfig, TsigKey, ZoneConfig, parse_hostport
+from dnsnode.ops.config import (
+    CHECK_FIELDS,
+    CHECK_KINDS,
+    ConfigError,
+    GeoIpConfig,
+    HealthCheckConfig,
+    ServerConfig,
+    TsigKey,
+    ZoneConfig,
+    check_problem,
+    parse_hostport,
+)
 from dnsnode.ops.configfile import load_config_file
 
 
@@ -42,6 +53,30 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--tsig-key", dest="tsig_key", action="append", default=[], metavar="NAME:ALG:SECRET")
     p.add_argument("--log-file", dest="log_file", type=Path, help="JSON lines log (default stderr)")
     p.add_argument("--edns-buffer", dest="edns_buffer", type=int, help="our EDNS UDP size (default 1232)")
+    p.add_argument(
+        "--geoip",
+        action="append",
+        default=[],
+        metavar="ZONE=FILE",
+        help="steer names of ZONE by FILE, in Knot's mod-geoip format (subnet or weighted)",
+    )
+    p.add_argument("--geoip-mode", dest="geoip_mode", choices=["subnet", "weighted"], help="(subnet)")
+    p.add_argument("--geoip-ttl", dest="geoip_ttl", type=int, help="TTL of the file's records (60, as Knot)")
+    p.add_argument(
+        "--geoip-scope",
+        dest="geoip_scope",
+        choices=["exact", "knot"],
+        help="ECS SCOPE: exact (coarsest correct, default) or knot (Knot 3.2's: demonstrations only)",
+    )
+    p.add_argument(
+        "--geoip-check",
+        dest="geoip_check",
+        action="append",
+        default=[],
+        metavar="NAME=KIND:PORT[/PATH][,KEY=VALUE...]",
+        help="health-check the addresses NAME answers: tcp:443, http:80/healthz,status=200, "
+        "dns:53,qname=probe.example.net; keys interval, timeout, rise, fall, host, status, qname, qtype",
+    )
     for flag, kind, text in (
         ("--notify-retries", int, "NOTIFY retransmissions before giving up (8)"),
         ("--notify-interval", float, "first NOTIFY retry wait, s (1; doubles)"),
@@ -96,6 +131,7 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
                 f"--tsig-key {spec!r}: write NAME:ALGORITHM:BASE64SECRET, e.g. xfr:hmac-sha256:c2VjcmV0"
             )
         config.tsig_keys[parts[0]] = TsigKey(parts[0], parts[2], parts[1])
+    _geoip_flags(config, args)
     if config.workers < 1:
         raise ConfigError(f"--workers {config.workers}: give 1 or more")
     if config.notify_retries < 0 or config.notify_interval <= 0:
@@ -115,6 +151,92 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
     if not config.zones:
         raise ConfigError("no zones: add --zone ZONE=FILE, --secondary ZONE=ADDR or zones: in --config")
     return config
+
+
+def _geoip_flags(config: ServerConfig, args: argparse.Namespace) -> None:
+    """--geoip ZONE=FILE (a zone given by --zone, --secondary or the config), then the
+    --geoip-mode/-ttl/-scope overrides for every steered zone, then --geoip-check."""
+    by_name = {z.name.rstrip(".").lower(): z for z in config.zones}
+    for spec in args.geoip:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(
+                f"--geoip {spec!r}: write ZONE=FILE, e.g. --geoip example.net=geo/example.net.geo"
+            )
+        zone = by_name.get(name.rstrip(".").lower())
+        if zone is None:
+            raise ConfigError(f"--geoip {spec!r}: {name} is not a zone we serve (add --zone {name}=FILE)")
+        zone.geoip = GeoIpConfig(Path(path), checks=zone.geoip.checks if zone.geoip else {})
+    steered = [z for z in config.zones if z.geoip is not None]
+    if (args.geoip_mode or args.geoip_ttl is not None or args.geoip_scope) and not steered:
+        raise ConfigError(
+            "--geoip-mode/--geoip-ttl/--geoip-scope without a geoip file (add --geoip ZONE=FILE)"
+        )
+    if args.geoip_ttl is not None and not 0 <= args.geoip_ttl <= 2**31 - 1:
+        raise ConfigError(f"--geoip-ttl {args.geoip_ttl}: give 0 to 2147483647 seconds")
+    for zone in steered:
+        assert zone.geoip is not None
+        if args.geoip_mode:
+            zone.geoip.mode = args.geoip_mode
+        if args.geoip_ttl is not None:
+            zone.geoip.ttl = args.geoip_ttl
+        if args.geoip_scope:
+            zone.geoip.scope = args.geoip_scope
+    for spec in args.geoip_check:
+        owner, check = parse_check_flag(spec)
+        holders = [z for z in steered if _in_zone(owner, z.name)]
+        if not holders:
+            raise ConfigError(
+                f"--geoip-check {spec!r}: {owner} is in no zone with --geoip (add --geoip ZONE=FILE)"
+            )
+        zone = max(holders, key=lambda z: len(z.name))
+        assert zone.geoip is not None
+        zone.geoip.checks[owner] = check
+
+
+def _in_zone(name: str, zone: str) -> bool:
+    name, zone = name.rstrip(".").lower(), zone.rstrip(".").lower()
+    return name == zone or name.endswith("." + zone)
+
+
+def parse_check_flag(spec: str) -> tuple[str, HealthCheckConfig]:
+    """NAME=KIND:PORT[/PATH][,KEY=VALUE...] -> (NAME with a final dot, the check)."""
+    example = "e.g. www.cdn.example.net=http:80/healthz,interval=1,rise=2,fall=3"
+    name, sep, rest = spec.partition("=")
+    head, *pairs = rest.split(",")
+    kind, colon, port_path = head.partition(":")
+    port_text, slash, path = port_path.partition("/")
+    if not sep or not name or not colon or not port_text.isdigit():
+        raise ConfigError(f"--geoip-check {spec!r}: write NAME=KIND:PORT[/PATH][,KEY=VALUE...], {example}")
+    if kind not in CHECK_KINDS:
+        raise ConfigError(f"--geoip-check {spec!r}: kind {kind!r} (use tcp, dns or http)")
+    values: dict[str, str] = {"path": "/" + path} if slash else {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or key not in CHECK_FIELDS:
+            raise ConfigError(f"--geoip-check {spec!r}: {pair!r} (keys: {', '.join(CHECK_FIELDS)})")
+        values[key] = value
+    try:
+        check = HealthCheckConfig(
+            kind,  # type: ignore[arg-type]
+            int(port_text),
+            path=values.get("path", "/"),
+            host=values.get("host"),
+            status=int(values["status"]) if "status" in values else None,
+            qname=values.get("qname"),
+            qtype=values.get("qtype", "A"),
+            interval=float(values.get("interval", 1.0)),
+            timeout=float(values.get("timeout", 0.5)),
+            rise=int(values.get("rise", 2)),
+            fall=int(values.get("fall", 3)),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"--geoip-check {spec!r}: {exc} ({example})") from None
+    problem = check_problem(check)
+    if problem:
+        raise ConfigError(f"--geoip-check {spec!r}: {problem}")
+    owner = name if name.endswith(".") else name + "."
+    return owner.lower(), check
 
 
 def _replace_zone(config: ServerConfig, zone: ZoneConfig) -> None:

@@ -22,6 +22,7 @@ import dns.rcode
 ORIGIN = "fuzz.example.net"
 WWW = f"www.{ORIGIN}"
 WWW_A = "192.0.2.53"
+GEO = f"geo.{ORIGIN}"  # steered by tests/data/fuzz.example.net.geo (every address has a view)
 
 NOERROR, FORMERR, NXDOMAIN, NOTIMP, REFUSED, NOTAUTH, BADVERS = 0, 1, 3, 4, 5, 9, 16
 ANY_RCODE = frozenset({NOERROR, FORMERR, NXDOMAIN, NOTIMP, REFUSED, NOTAUTH, BADVERS})
@@ -433,6 +434,97 @@ def tsig(rng: random.Random) -> list[Case]:
     return cases
 
 
+def ecs_option(family: int, source: int, address: bytes, scope: int = 0) -> bytes:
+    data = struct.pack("!HBB", family, source, scope) + address
+    return option(8, data)
+
+
+def ecs_valid(data: bytes) -> bool:
+    """RFC 7871 6, spelled out on its own: a known FAMILY, SOURCE within the address, exactly
+    ceil(SOURCE/8) ADDRESS octets, no bit set beyond SOURCE."""
+    if len(data) < 4:
+        return False
+    family, source = struct.unpack("!HB", data[:3])
+    bits = {1: 32, 2: 128}.get(family)
+    if bits is None or source > bits:
+        return False
+    address = data[4:]
+    if len(address) != -(-source // 8):
+        return False
+    spare = len(address) * 8 - source
+    return not (address and address[-1] & ((1 << spare) - 1))
+
+
+def _ecs_query(qid: int, name: str, qtype: int, options: bytes) -> bytes:
+    return header(qid, ar=1) + question(name, qtype) + opt_rr(options=options)
+
+
+def ecs(rng: random.Random, count: int) -> list[Case]:
+    """Client Subnet options, well formed and not (RFC 7871 6: FORMERR), for a steered name and
+    a plain one. Well-formed ones must get NOERROR (every address has a view), malformed ones
+    FORMERR, both always answered."""
+    named = [
+        ("ecs-bad-family", ecs_option(3, 24, b"\xc0\x00\x02")),
+        ("ecs-bad-family", ecs_option(0, 0, b"")),
+        ("ecs-source-too-long", ecs_option(1, 33, b"\xc0\x00\x02\x01\x00")),
+        ("ecs-source-too-long", ecs_option(2, 129, b"\x20" * 17)),
+        ("ecs-too-many-octets", ecs_option(1, 24, b"\xc0\x00\x02\x07")),
+        ("ecs-too-many-octets", ecs_option(1, 0, b"\x00")),
+        ("ecs-too-few-octets", ecs_option(1, 24, b"\xc0\x00")),
+        ("ecs-too-few-octets", ecs_option(2, 56, b"\x20\x01\x0d\xb8")),
+        ("ecs-bits-beyond-source", ecs_option(1, 23, b"\xc0\x00\x03")),
+        ("ecs-bits-beyond-source", ecs_option(2, 33, b"\x20\x01\x0d\xb8\xff")),
+        ("ecs-short", option(8, b"\x00\x01\x18")),
+        ("ecs-empty", option(8, b"")),
+        ("ecs-twice", ecs_option(1, 24, b"\xc6\x12\x05") * 2),
+        ("ecs-ok-v4", ecs_option(1, 24, b"\xc6\x12\x05")),
+        ("ecs-ok-v4-host", ecs_option(1, 32, b"\xc6\x12\x05\x07")),
+        ("ecs-ok-v6", ecs_option(2, 48, b"\x20\x01\x0d\xb8\x00\x05")),
+        ("ecs-ok-zero", ecs_option(1, 0, b"")),
+        ("ecs-ok-private", ecs_option(1, 24, b"\x0a\x01\x02")),
+        ("ecs-ok-scope-set", ecs_option(1, 24, b"\xc6\x12\x05", scope=24)),
+        ("ecs-ok-with-nsid", option(3, b"") + ecs_option(2, 56, b"\x20\x01\x0d\xb8\x00\x05\x00")),
+    ]
+    cases = []
+    for kind, options in named:
+        valid = kind.startswith("ecs-ok")
+        for name in (GEO, WWW):
+            for qtype in (1, 28, 16):
+                cases.append(
+                    Case(
+                        kind,
+                        _ecs_query(_qid(rng), name, qtype, options),
+                        frozenset({NOERROR}) if valid else MALFORMED,
+                        Reply.REQUIRED,
+                    )
+                )
+    for _ in range(count):  # random fields: the judge decides what is valid, independently
+        family = rng.choice([1, 1, 2, 2, 0, 3, 65535])
+        source = rng.choice([0, 8, 23, 24, 25, 32, 33, 48, 56, 64, 128, 129, rng.randrange(256)])
+        size = -(-source // 8) + rng.choice([0, 0, 0, -1, 1])
+        address = bytearray(rng.randbytes(max(0, size)))
+        if address and rng.random() < 0.7:  # mostly clean padding, so many are valid
+            spare = len(address) * 8 - source
+            if 0 < spare < 8:
+                address[-1] &= 0xFF << spare
+        data = struct.pack("!HBB", family, source, 0) + bytes(address)
+        cases.append(
+            Case(
+                "ecs-random",
+                _ecs_query(_qid(rng), rng.choice([GEO, WWW]), rng.choice([1, 28, 255]), option(8, data)),
+                frozenset({NOERROR}) if ecs_valid(data) else MALFORMED,
+                Reply.REQUIRED,
+            )
+        )
+    for _ in range(count):  # flipped bits anywhere in a steered query with ECS: survive
+        wire = bytearray(_ecs_query(_qid(rng), GEO, 1, ecs_option(1, 24, b"\xc6\x12\x05")))
+        for _ in range(rng.randint(1, 3)):
+            bit = rng.randrange(len(wire) * 8)
+            wire[bit // 8] ^= 1 << (bit % 8)
+        cases.append(Case("ecs-bitflip", bytes(wire)))
+    return cases
+
+
 def trailing_junk(rng: random.Random, count: int) -> list[Case]:
     return [
         Case(
@@ -444,8 +536,11 @@ def trailing_junk(rng: random.Random, count: int) -> list[Case]:
     ]
 
 
-def udp_cases(seed: int, scale: int = 1) -> list[Case]:
-    """Every UDP case for one seed, shuffled so each kind meets the server in every state."""
+def udp_cases(seed: int, scale: int = 1, with_ecs: bool = True) -> list[Case]:
+    """Every UDP case for one seed, shuffled so each kind meets the server in every state.
+
+    with_ecs: the Client Subnet cases (a server that validates ECS and steers GEO; NSD does
+    neither, so the reference run leaves them out)."""
     rng = random.Random(seed)
     cases = (
         random_bytes(rng, 500 * scale)
@@ -463,6 +558,8 @@ def udp_cases(seed: int, scale: int = 1) -> list[Case]:
         + tsig(rng)
         + trailing_junk(rng, 50 * scale)
     )
+    if with_ecs:
+        cases += ecs(rng, 150 * scale)
     rng.shuffle(cases)
     return cases
 

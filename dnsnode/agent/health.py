@@ -4,35 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dnsnode.ops.hysteresis import Hysteresis
 
-@dataclass
-class Hysteresis:
-    """healthy flips to True after `rise` consecutive successes, to False after `fall` failures.
-
-    It starts unhealthy: a site announces only after the service has proven itself `rise` times.
-    """
-
-    rise: int
-    fall: int
-    healthy: bool = False
-    successes: int = 0
-    failures: int = 0
-
-    def feed(self, ok: bool) -> bool:
-        """Record one result; return True when `healthy` changed."""
-        if ok:
-            self.successes += 1
-            self.failures = 0
-            if not self.healthy and self.successes >= self.rise:
-                self.healthy = True
-                return True
-        else:
-            self.failures += 1
-            self.successes = 0
-            if self.healthy and self.failures >= self.fall:
-                self.healthy = False
-                return True
-        return False
+__all__ = ["Hysteresis", "LagTracker"]
 
 
 @dataclass

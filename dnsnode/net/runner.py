@@ -17,6 +17,7 @@ def run_server(config: ServerConfig, log: EventLog) -> int:
         pool = WorkerPool(server)
         pool.spawn()  # forks before any thread exists; children never return from here
         server.start_transfers()
+        server.start_steering()
         server.start_control()
         log.event("serving", pid=server_pid(), workers=config.workers, identity=config.identity)
         try:
@@ -31,6 +32,7 @@ def run_server(config: ServerConfig, log: EventLog) -> int:
         log.event("listen_failed", error=repr(exc))
         return 1
     server.start_transfers()
+    server.start_steering()
     server.start_control()
     log.event("serving", pid=server_pid(), workers=1, identity=config.identity)
     try:

@@ -28,6 +28,7 @@ from dnsnode.serving.index import build_index
 from dnsnode.serving.responder import Responder
 from dnsnode.serving.zonefile import ZoneFileError, load_zone_file
 from dnsnode.serving.zonestore import ZoneStore
+from dnsnode.steering.manager import Steering
 
 STATS_INTERVAL = 1.0  # seconds between stats.json writes (and the main loop's tick)
 
@@ -55,7 +56,15 @@ class Server:
         self.log = log
         self.stats = Stats()
         self.store = ZoneStore(build_index=build_index)
-        self.responder = Responder(config, self.store, self.stats, log, manage_gc=True)
+        self.steering = Steering(config, log)
+        self.responder = Responder(
+            config,
+            self.store,
+            self.stats,
+            log,
+            manage_gc=True,
+            steering=self.steering if self.steering.configured else None,
+        )
         self.zones: dict[dns.name.Name, ZoneConfig] = {dns.name.from_text(z.name): z for z in config.zones}
         self.handler: TransferHandler | None = None
         self.stop_event = threading.Event()
@@ -72,18 +81,36 @@ class Server:
     def load_all(self) -> None:
         for origin, zone in self.zones.items():
             if zone.role == "primary" and zone.file is not None:
-                error = self._load(origin, zone.file, force=True)
-                if error:
+                self._load(origin, zone.file, force=True)
+                if self.store.get(origin) is None:
                     self.store.declare(origin)  # configured but unloadable: SERVFAIL, like NSD
             else:
+                self.steering.refresh(origin, force=True)
                 self.store.declare(origin)  # secondary: SERVFAIL until the first transfer
                 self.log.event("zone_declared", zone=zone.name, role=zone.role)
 
     def _load(self, origin: dns.name.Name, path: Path, force: bool = False) -> str | None:
-        """Load and publish one zone file; the error text ("FILE:LINE: reason") or None."""
+        """Load and publish one zone file (and its geoip file); the error text ("FILE:LINE:
+        reason") or None. A geoip file that changed alone republishes the zone in service."""
+        geo_changed, geo_error = self.steering.refresh(origin, force=force)
         stamp = FileStamp.of(path)
         if not force and stamp is not None and self._stamps.get(origin) == stamp:
-            return None
+            if geo_changed:
+                self._republish(origin)
+            return geo_error
+        error = self._load_zone(origin, path, stamp)
+        if error and geo_changed:
+            self._republish(origin)  # the zone in service stays; its new geoip file goes live
+        return error or geo_error
+
+    def _republish(self, origin: dns.name.Name) -> None:
+        """The same zone data again, so its steering is compiled anew (a new geoip file)."""
+        entry = self.store.get(origin)
+        if entry is not None and entry.version is not None:
+            self.store.publish(entry.version.zone, entry.version.source)
+            self.log.event("zone_republished", zone=origin.to_text(True), reason="geoip file changed")
+
+    def _load_zone(self, origin: dns.name.Name, path: Path, stamp: FileStamp | None) -> str | None:
         started = time.monotonic()
         try:
             zone = load_zone_file(path, origin)
@@ -127,7 +154,14 @@ class Server:
                 zone = self.zones[origin]
                 name = origin.to_text(True)
                 if zone.role != "primary" or zone.file is None:
-                    results[name] = {"ok": True, "result": "secondary: refreshed by zone transfers"}
+                    geo_changed, geo_error = self.steering.refresh(origin)
+                    if geo_changed:
+                        self._republish(origin)
+                    if geo_error:
+                        ok = False
+                        results[name] = {"ok": False, "error": geo_error}
+                    else:
+                        results[name] = {"ok": True, "result": "secondary: refreshed by zone transfers"}
                     continue
                 before = self.store.get(origin)
                 error = self._load(origin, zone.file)
@@ -178,6 +212,11 @@ class Server:
         self.responder.handler = handler
         self.log.event("transfers_started")
 
+    def start_steering(self) -> None:
+        """Health checks of steered targets (a thread: after the workers are forked)."""
+        if self.steering.configured:
+            self.steering.start_checks()
+
     def start_control(self) -> None:
         if self.config.control_socket is not None:
             self._control = ControlServer(self.config.control_socket, self.dispatch)
@@ -192,6 +231,8 @@ class Server:
         for extra in self.extra_stats:
             for key, value in extra().items():
                 total[key] = total.get(key, 0) + value
+        if self.steering.configured:
+            total["ecs.scope_keys"] = total.get("ecs.scope_keys", 0) + len(self.responder.scope_keys)
         stats["counters"] = total
         return stats
 
@@ -223,6 +264,8 @@ class Server:
                 "transfers": self.handler is not None,
                 "zones": self.zone_status(),
             }
+            if self.steering.configured:
+                status["steering"] = self.steering.status()
             for extra in self.status_extra:
                 status.update(extra())
             return status
@@ -267,6 +310,7 @@ class Server:
         self.log.event("stopping")
         if self._control is not None:
             self._control.stop()
+        self.steering.stop_checks()
         if self.handler is not None:
             try:
                 self.handler.stop()

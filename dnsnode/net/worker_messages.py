@@ -5,7 +5,8 @@ with a "kind" key; wire bytes travel as base64. Three conversations, where every
 exactly one reply, so a reader that meets a bad message still answers and stays in step:
 
 - commands, parent -> worker (a stream socketpair, one line each): Serve, LoadZone,
-  SetExpired, GetCounters; the worker replies Done, Loaded, Counters or Failed.
+  LoadGeo, SetExpired, SetHealth, GetCounters; the worker replies Done, Loaded, Counters or
+  Failed.
 - relay, worker -> parent: Handoff (a NOTIFY, AXFR/IXFR or TSIG message for the parent's
   transfer handler); the parent replies HandoffReply.
 - zygote, parent -> zygote (SOCK_SEQPACKET, one datagram each): Spawn, answered by Spawned
@@ -25,7 +26,7 @@ import json
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import ClassVar, Generic, TypeVar
 
 from dnsnode.serving.hooks import Peer, Transport
@@ -102,6 +103,12 @@ class _Fields:
             return "tcp"
         raise self._bad(name, '"udp" or "tcp"')
 
+    def texts(self, name: str) -> tuple[str, ...]:
+        value = self.body[name]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._bad(name, "a list of strings")
+        return tuple(value)
+
     def counters(self, name: str) -> dict[str, int]:
         value = self.body[name]
         if not isinstance(value, dict) or not all(
@@ -137,6 +144,31 @@ class LoadZone:
     @classmethod
     def from_fields(cls, f: _Fields) -> LoadZone:
         return cls(f.text("zone"), f.text("path"), f.text("source"))
+
+
+@dataclass(frozen=True)
+class LoadGeo:
+    """Load the parent's copy of a zone's geoip file (before the LoadZone that uses it)."""
+
+    zone: str
+    path: str
+    KIND: ClassVar[str] = "load_geo"
+
+    @classmethod
+    def from_fields(cls, f: _Fields) -> LoadGeo:
+        return cls(f.text("zone"), f.text("path"))
+
+
+@dataclass(frozen=True)
+class SetHealth:
+    """The steered targets now unhealthy (the parent runs the checks, workers follow)."""
+
+    down: tuple[str, ...]
+    KIND: ClassVar[str] = "health"
+
+    @classmethod
+    def from_fields(cls, f: _Fields) -> SetHealth:
+        return cls(f.texts("down"))
 
 
 @dataclass(frozen=True)
@@ -188,15 +220,18 @@ class Loaded:
 
 @dataclass(frozen=True)
 class Counters:
-    """The answer to GetCounters."""
+    """The answer to GetCounters; scope_keys: the ECS (name, type, prefix) keys answered for the
+    first time since the last GetCounters (the parent counts the distinct ones of all workers)."""
 
     pid: int
     counters: dict[str, int]
+    scope_keys: tuple[str, ...] = ()
     KIND: ClassVar[str] = "counters"
 
     @classmethod
     def from_fields(cls, f: _Fields) -> Counters:
-        return cls(f.integer("pid"), f.counters("counters"))
+        keys = f.texts("scope_keys") if "scope_keys" in f.body else ()
+        return cls(f.integer("pid"), f.counters("counters"), keys)
 
 
 @dataclass(frozen=True)
@@ -287,7 +322,7 @@ class Reaped:
         return cls(f.text("status"))
 
 
-Command = Serve | LoadZone | SetExpired | GetCounters
+Command = Serve | LoadZone | LoadGeo | SetExpired | SetHealth | GetCounters
 Reply = Done | Loaded | Counters | Failed
 ZygoteRequest = Spawn | Reap
 ZygoteReply = Spawned | Reaped | Failed
@@ -298,7 +333,9 @@ _KINDS: dict[str, type[Message]] = {
     for cls in (
         Serve,
         LoadZone,
+        LoadGeo,
         SetExpired,
+        SetHealth,
         GetCounters,
         Done,
         Loaded,
@@ -344,7 +381,8 @@ def decode(data: bytes) -> Message:
     if cls is None:
         raise MessageError(f"unknown message kind {kind!r:.40}")
     names = {f.name for f in fields(cls)}
-    if missing := names - body.keys():
+    required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+    if missing := required - body.keys():
         raise MessageError(f"{kind}: missing field(s) {', '.join(sorted(missing))}")
     if extra := body.keys() - names:
         raise MessageError(f"{kind}: unexpected field(s) {', '.join(sorted(map(str, extra)))}")

@@ -10,6 +10,10 @@ How zone changes reach the workers (the design choice):
   worker is told over its command channel to load that copy; the parent waits for every
   worker's reply, so a control-socket `reload` returns once all workers serve the new data.
   Workers never read the operator's file themselves: all serve the same bytes the parent took.
+- A zone with a geoip file (dnsnode.steering) gets a copy of the file in service
+  (STATE_DIR/worker-zones/ZONE.geoip) loaded first (LoadGeo), whenever the parent's changes.
+  Health checks of steered targets run in the parent only; each new set of unhealthy targets
+  is pushed to every worker (SetHealth), and replayed to a new one like the zones.
 - Expiry changes are pushed the same way. Messages a worker receives that belong to the transfer
   handler (NOTIFY, AXFR/IXFR, TSIG) are relayed to the parent over a second channel, since the
   kernel may hash a primary's NOTIFY to any worker.
@@ -53,6 +57,7 @@ from dnsnode.net.worker_messages import (
     Handoff,
     HandoffReply,
     Loaded,
+    LoadGeo,
     LoadZone,
     MessageError,
     Reap,
@@ -60,6 +65,7 @@ from dnsnode.net.worker_messages import (
     Reply,
     Serve,
     SetExpired,
+    SetHealth,
     Spawn,
     Spawned,
     ZygoteReply,
@@ -74,6 +80,7 @@ from dnsnode.net.worker_messages import (
 )
 from dnsnode.ops.log import EventLog
 from dnsnode.serving.hooks import Peer, Transport
+from dnsnode.serving.responder import scope_key_text
 from dnsnode.serving.zonestore import ZoneEntry
 
 CommandEnd = Channel[Command, Reply]  # the parent's end of a worker's command channel
@@ -292,7 +299,9 @@ class WorkerPool:
         )
         self._lock = threading.Lock()  # slots' channels, broadcasts and the replay log
         # the last load and state message per zone since start-up: what a new worker replays
-        self._replay: dict[tuple[str, str], LoadZone | SetExpired] = {}
+        self._replay: dict[tuple[str, str], LoadZone | LoadGeo | SetExpired | SetHealth] = {}
+        self._geo_sent: dict[str, object] = {}  # zone -> the GeoFile object last sent as LoadGeo
+        self.scope_keys: set[str] = set()  # ECS keys answered by any worker (distinct)
         self._retired: dict[str, int] = {}  # last known counters of dead workers (totals never drop)
 
     @property
@@ -312,6 +321,7 @@ class WorkerPool:
             name = f"relay-{slot.number}"
             threading.Thread(target=self._watch, args=(slot,), name=name, daemon=True).start()
         self.server.store.subscribe(self._on_change)
+        self.server.steering.health_listeners.append(self._on_health)
         self.server.extra_stats.append(self.worker_counters)
         self.server.status_extra.append(self.status)
 
@@ -407,8 +417,10 @@ class WorkerPool:
 
     def _broadcast(self, message: Command, replay: bool = False) -> list[Reply | None]:
         with self._lock:
-            if replay and isinstance(message, LoadZone | SetExpired):
+            if replay and isinstance(message, LoadZone | LoadGeo | SetExpired):
                 self._replay[(message.zone, message.KIND)] = message
+            elif replay and isinstance(message, SetHealth):
+                self._replay[("", message.KIND)] = message
             live = []
             for slot in self.slots:
                 try:
@@ -428,9 +440,28 @@ class WorkerPool:
                     replies.append(None)
             return replies
 
+    def _on_health(self, down: frozenset[str]) -> None:
+        replies = self._broadcast(SetHealth(tuple(sorted(down))), replay=True)
+        failed = [r for r in replies if not isinstance(r, Done)]
+        self.server.log.event("workers_health", unhealthy=len(down), workers=len(replies), failed=len(failed))
+
+    def _send_geo(self, name: str, origin: dns.name.Name) -> None:
+        """The zone's geoip file in service, to every worker, when it is not the one they have."""
+        zone = self.server.steering.zones.get(origin)
+        if zone is None or zone.geo is None or self._geo_sent.get(name) is zone.geo:
+            return
+        path = self.server.steering.write_copy(origin, self.copy_dir)
+        if path is None:
+            return
+        replies = self._broadcast(LoadGeo(name, str(path)), replay=True)
+        self._geo_sent[name] = zone.geo
+        failed = [r for r in replies if not isinstance(r, Done)]
+        self.server.log.event("workers_geoip_loaded", zone=name, workers=len(replies), failed=len(failed))
+
     def _on_change(self, old: ZoneEntry | None, new: ZoneEntry) -> None:
         name = new.origin.to_text(True)
         if new.version is not None and (old is None or old.version is not new.version):
+            self._send_geo(name, new.origin)
             path = self.copy_dir / f"{name}.zone"
             tmp = path.with_name(f".{name}.zone.tmp")
             new.version.zone.to_file(str(tmp), relativize=False, want_origin=True)
@@ -452,6 +483,12 @@ class WorkerPool:
             total = dict(self._retired)
         replies = self._broadcast(GetCounters())
         by_pid = {r.pid: r.counters for r in replies if isinstance(r, Counters)}
+        with self._lock:
+            for reply in replies:
+                if isinstance(reply, Counters):
+                    self.scope_keys.update(reply.scope_keys)
+            if self.scope_keys:
+                total["ecs.scope_keys"] = len(self.scope_keys)
         for slot in self.slots:
             counters = by_pid.get(slot.pid)
             if counters is not None:
@@ -562,10 +599,18 @@ def _worker_main(
 def _worker_command(server: Server, request: Command) -> Reply:
     try:
         if isinstance(request, GetCounters):
-            return Counters(os.getpid(), dict(server.stats.counters))
+            responder = server.responder
+            fresh, responder.scope_keys_new = responder.scope_keys_new, []
+            return Counters(os.getpid(), dict(server.stats.counters), tuple(scope_key_text(k) for k in fresh))
         if isinstance(request, Serve):
             return Failed("already serving")
+        if isinstance(request, SetHealth):
+            server.steering.set_down(frozenset(request.down))
+            return Done()
         origin = dns.name.from_text(request.zone)
+        if isinstance(request, LoadGeo):
+            server.steering.load_copy(origin, Path(request.path))
+            return Done()
         if isinstance(request, LoadZone):
             return Loaded(load_zone_copy(server.store, origin, Path(request.path), request.source))
         if server.store.get(origin) is None:

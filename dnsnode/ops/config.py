@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import dns.exception
+import dns.name
+import dns.rdatatype
+
 DEFAULT_EDNS_BUFFER = 1232  # DNS flag day 2020: avoids IP fragmentation on common paths
 
 
@@ -44,6 +48,73 @@ class TsigKey:
     algorithm: str = "hmac-sha256"
 
 
+GeoIpMode = Literal["subnet", "weighted"]
+ScopeStyle = Literal["exact", "knot"]
+CheckKind = Literal["tcp", "dns", "http"]
+
+
+@dataclass(frozen=True)
+class HealthCheckConfig:
+    """A health check on every address (A/AAAA) in the answer sets of one steered name.
+
+    tcp: connect to address:port. dns: ask qname/qtype at address:port over UDP, healthy on
+    rcode NOERROR. http: GET path from address:port with Host: host (default the steered name),
+    healthy on status 200-399 (or exactly `status`). rise/fall as the agent: healthy after
+    `rise` successes in a row, unhealthy after `fall` failures in a row; targets start healthy.
+    """
+
+    kind: CheckKind
+    port: int
+    path: str = "/"  # http
+    host: str | None = None  # http Host header; None: the steered name
+    status: int | None = None  # http: the one status that counts as healthy; None: 200-399
+    qname: str | None = None  # dns: the name to ask (default: the steered name)
+    qtype: str = "A"  # dns
+    interval: float = 1.0
+    timeout: float = 0.5
+    rise: int = 2
+    fall: int = 3
+
+
+CHECK_KINDS = ("tcp", "dns", "http")
+CHECK_FIELDS = ("path", "host", "status", "qname", "qtype", "interval", "timeout", "rise", "fall")
+
+
+def check_problem(check: HealthCheckConfig) -> str | None:
+    """What is wrong with a health check's values, phrased with the fix; None when fine."""
+    if check.kind not in CHECK_KINDS:
+        return f"kind {check.kind!r}: use tcp, dns or http"
+    if not 0 < check.port < 65536:
+        return f"port {check.port}: use 1-65535"
+    if not check.path.startswith("/"):
+        return f"path {check.path!r}: an HTTP path starts with '/' (e.g. /healthz)"
+    if check.status is not None and not 100 <= check.status <= 599:
+        return f"status {check.status}: an HTTP status is 100-599"
+    for what, value in (("interval", check.interval), ("timeout", check.timeout)):
+        if not value > 0:
+            return f"{what} {value:g}: give seconds > 0 (e.g. {what}: 1)"
+    if check.rise < 1 or check.fall < 1:
+        return f"rise {check.rise} / fall {check.fall}: give 1 or more (defaults 2 and 3)"
+    try:
+        dns.rdatatype.from_text(check.qtype)
+        if check.qname is not None:
+            dns.name.from_text(check.qname)
+    except dns.exception.DNSException as exc:
+        return f"qname {check.qname!r} / qtype {check.qtype!r}: {exc}"
+    return None
+
+
+@dataclass
+class GeoIpConfig:
+    """Steered answers for names of a zone, from a file in Knot's mod-geoip format."""
+
+    file: Path
+    mode: GeoIpMode = "subnet"
+    ttl: int = 60  # TTL of the records in the file (Knot's mod-geoip `ttl`, same default)
+    scope: ScopeStyle = "exact"  # "knot": Knot 3.2's ECS scopes (the matched net), for demonstrations
+    checks: dict[str, HealthCheckConfig] = field(default_factory=dict)  # steered name -> its check
+
+
 @dataclass
 class ZoneConfig:
     name: str
@@ -60,6 +131,7 @@ class ZoneConfig:
     allow_transfer: list[str] = field(default_factory=list)  # CIDRs; empty = nobody
     tsig_key: str | None = None  # name of a key in ServerConfig.tsig_keys; required on transfers if set
     journal_size: int = 100  # IXFR diffs kept per zone
+    geoip: GeoIpConfig | None = None  # steered names (dnsnode.steering)
 
 
 @dataclass
@@ -73,8 +145,11 @@ class ServerConfig:
     hostname_bind: str | None = None
     version_bind: str | None = None  # None: "dnsnode <version>" (not the identity); "": hidden
     edns_buffer: int = DEFAULT_EDNS_BUFFER
-    tcp_idle_timeout: float = 10.0
-    tcp_max_connections: int = 200
+    tcp_idle_timeout: float = 10.0  # between messages on a connection (Knot's tcp-idle-timeout)
+    # to receive or send one message once its first byte is there (Knot's tcp-io-timeout,
+    # 500 ms): a client trickling a half-sent query cannot hold its slot for the idle timeout
+    tcp_io_timeout: float = 0.5
+    tcp_max_connections: int = 200  # at the limit, the longest-idle connection makes room
     tcp_max_queries_per_connection: int = 1000
     workers: int = 1
     # Outgoing NOTIFY (RFC 1996 3.6: retransmissions and interval are operator parameters; it

@@ -10,6 +10,15 @@ Relative paths (zone files, sockets, state dir, log file) are relative to the YA
       - name: example.org
         role: secondary
         primaries: ["192.0.2.1:53"]
+      - name: cdn.example.net
+        file: zones/cdn.example.net.zone
+        geoip:                          # steered names, Knot's mod-geoip file format
+          file: geo/cdn.example.net.geo
+          mode: subnet                  # or weighted
+          ttl: 60
+          scope: exact                  # or knot (Knot 3.2's scopes, demonstrations only)
+          checks:                       # health checks of the addresses a name answers
+            www.cdn.example.net: {kind: http, port: 80, path: /healthz, interval: 1, rise: 2, fall: 3}
     tsig_keys:
       xfr-key: {secret: "base64==", algorithm: hmac-sha256}
 """
@@ -23,14 +32,27 @@ from pathlib import Path
 
 import yaml
 
-from dnsnode.ops.config import ConfigError, ServerConfig, TsigKey, ZoneConfig, parse_hostport
+from dnsnode.ops.config import (
+    CHECK_FIELDS,
+    CHECK_KINDS,
+    ConfigError,
+    GeoIpConfig,
+    HealthCheckConfig,
+    ServerConfig,
+    TsigKey,
+    ZoneConfig,
+    check_problem,
+    parse_hostport,
+)
 
 _SERVER_FIELDS = {f.name for f in fields(ServerConfig)}
 _ZONE_FIELDS = {f.name for f in fields(ZoneConfig)}
 _TSIG_FIELDS = {"secret", "algorithm"}
+_GEOIP_FIELDS = {"file", "mode", "ttl", "scope", "checks"}
+_CHECK_KEYS = {"kind", "port", *CHECK_FIELDS}
 _STR_OPTIONAL = {"identity", "nsid", "id_server", "hostname_bind", "version_bind"}
 _INT = {"edns_buffer", "tcp_max_connections", "tcp_max_queries_per_connection", "workers", "notify_retries"}
-_FLOAT = {"tcp_idle_timeout", "notify_interval", "notify_max_interval"}
+_FLOAT = {"tcp_idle_timeout", "tcp_io_timeout", "notify_interval", "notify_max_interval"}
 _PATHS = {"control_socket", "state_dir", "log_file"}
 
 
@@ -190,11 +212,64 @@ def _zone(reader: _Reader, node: yaml.Node) -> ZoneConfig:
             zone.tsig_key = reader.scalar(value, what)
         elif key == "journal_size":
             zone.journal_size = reader.integer(value, what, 0, 1_000_000)
+        elif key == "geoip":
+            zone.geoip = _geoip(reader, value, zone.name)
     if zone.role == "primary" and zone.file is None:
         raise reader.fail(node, f"zone {zone.name}: a primary needs 'file: PATH' (or set role: secondary)")
     if zone.role == "secondary" and not zone.primaries:
         raise reader.fail(node, f"zone {zone.name}: a secondary needs 'primaries: [ADDR:PORT]'")
     return zone
+
+
+def _choice(reader: _Reader, node: yaml.Node, what: str, choices: tuple[str, ...]) -> str:
+    value = reader.text(node, what)
+    if value not in choices:
+        raise reader.fail(node, f"{what}: {value!r} (use {' or '.join(choices)})")
+    return value
+
+
+def _geoip(reader: _Reader, node: yaml.Node, zone: str) -> GeoIpConfig:
+    items = reader.mapping(node, f"zone {zone}: geoip", _GEOIP_FIELDS)
+    if "file" not in items:
+        raise reader.fail(node, f"zone {zone}: geoip: 'file' is required (Knot's mod-geoip format)")
+    geoip = GeoIpConfig(reader.path_value(items["file"][1], f"zone {zone}: geoip file"))
+    for key, (_key_node, value) in items.items():
+        what = f"zone {zone}: geoip {key}"
+        if key == "mode":
+            geoip.mode = _choice(reader, value, what, ("subnet", "weighted"))  # type: ignore[assignment]
+        elif key == "scope":
+            geoip.scope = _choice(reader, value, what, ("exact", "knot"))  # type: ignore[assignment]
+        elif key == "ttl":
+            geoip.ttl = reader.integer(value, what, 0, 2**31 - 1)
+        elif key == "checks":
+            for name, (name_node, check_node) in reader.mapping(value, what, set()).items():
+                owner = (name if name.endswith(".") else name + ".").lower()
+                geoip.checks[owner] = _check(reader, check_node, f"{what} {name}", name_node)
+    return geoip
+
+
+def _check(reader: _Reader, node: yaml.Node, what: str, name_node: yaml.Node) -> HealthCheckConfig:
+    items = reader.mapping(node, what, _CHECK_KEYS)
+    for required in ("kind", "port"):
+        if required not in items:
+            raise reader.fail(name_node, f"{what}: '{required}' is required (e.g. kind: http, port: 80)")
+    kind = _choice(reader, items["kind"][1], f"{what} kind", CHECK_KINDS)
+    fields: dict[str, object] = {}
+    for key, (_k, value) in items.items():
+        if key in ("interval", "timeout"):
+            fields[key] = reader.number(value, f"{what} {key}")
+        elif key in ("rise", "fall"):
+            fields[key] = reader.integer(value, f"{what} {key}", 1, 1000)
+        elif key == "status":
+            fields[key] = reader.integer(value, f"{what} {key}", 100, 599)
+        elif key in ("path", "host", "qname", "qtype"):
+            fields[key] = reader.text(value, f"{what} {key}")
+    port = reader.integer(items["port"][1], f"{what} port", 1, 65535)
+    check = HealthCheckConfig(kind, port, **fields)  # type: ignore[arg-type]
+    problem = check_problem(check)
+    if problem:
+        raise reader.fail(node, f"{what}: {problem}")
+    return check
 
 
 def _tsig_keys(reader: _Reader, node: yaml.Node) -> dict[str, TsigKey]:

@@ -16,6 +16,8 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 
+from dnsnode.serving.rrtypes import ALIAS
+
 SOA = dns.rdatatype.SOA
 NS = dns.rdatatype.NS
 
@@ -45,6 +47,7 @@ class ZoneIndex:
     servable: bool = True  # False: a declared/expired zone, every answer is SERVFAIL
     nxdomain: Any = None  # memo: the NXDOMAIN Plan
     servfail: Any = None  # memo: the SERVFAIL Plan
+    aliases: list[Node] = field(default_factory=list)  # nodes with an ALIAS (flattened by the responder)
 
     @property
     def apex(self) -> Node:
@@ -82,7 +85,10 @@ def build_index(zone: dns.zone.Zone) -> ZoneIndex:
             continue  # out-of-zone data: ignored, as NSD does
         rrset = dns.rrset.RRset(name, rdataset.rdclass, rdataset.rdtype, rdataset.covers)
         rrset.update(rdataset)  # rdata stays as parsed; rendering passes origin for relative names
-        node_for(name).rrsets[rdataset.rdtype] = rrset
+        node = node_for(name)
+        node.rrsets[rdataset.rdtype] = rrset
+        if rdataset.rdtype == ALIAS:
+            index.aliases.append(node)
 
     # Empty non-terminals exist (RFC 4592 2.2.2): give every ancestor up to the apex a node.
     for node in list(nodes.values()):
@@ -127,4 +133,5 @@ def retire(index: ZoneIndex) -> None:
     for node in index.nodes.values():
         node.__dict__.clear()  # node.zone / node.cut (self) cycles
     index.nodes = {}
+    index.aliases = []
     index.nxdomain = index.servfail = None

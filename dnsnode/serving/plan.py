@@ -25,6 +25,9 @@ ANY = dns.rdatatype.ANY
 A = dns.rdatatype.A
 AAAA = dns.rdatatype.AAAA
 NS = dns.rdatatype.NS
+SVCB = dns.rdatatype.SVCB
+HTTPS = dns.rdatatype.HTTPS
+_SVCB_TYPES = (SVCB, HTTPS)
 MAX_CHAIN = 8  # CNAME hops followed inside a zone, as NSD/Knot do before giving up
 
 
@@ -145,6 +148,71 @@ def _targets(zone: ZoneIndex, rrset: dns.rrset.RRset) -> list[dns.name.Name]:
     return names
 
 
+def _svcb_additional(
+    zone: ZoneIndex, rrset: dns.rrset.RRset, owner: dns.name.Name | None
+) -> list[dns.rrset.RRset]:
+    """RFC 9460 4.2: A, AAAA and same-type records of in-zone TargetNames, as Knot adds them.
+
+    TargetName "." means the owner itself in ServiceMode (RFC 9460 2.5.2: its A/AAAA then) and
+    "no service" in AliasMode. owner is None when it varies (a wildcard): nothing is added for ".".
+    """
+    out: list[dns.rrset.RRset] = []
+    seen: set[bytes] = set()
+    for rd in rrset:
+        target: dns.name.Name = rd.target
+        if target == dns.name.root:
+            if rd.priority == 0 or owner is None:
+                continue
+            target = owner
+        target = target.derelativize(zone.origin)
+        key = wire_key(target)
+        node = zone.nodes.get(key)
+        if node is None or key in seen or node.cut is not None:
+            continue
+        seen.add(key)
+        types = (A, AAAA) if target == owner else (A, AAAA, rrset.rdtype)
+        for rdtype in types:
+            found = node.rrsets.get(rdtype)
+            if found is not None:
+                out.append(found)
+    return out
+
+
+def plan_rrsets(
+    zone: ZoneIndex, owner: dns.name.Name, rrsets: dict[int, dns.rrset.RRset], qtype: int, wildcard: bool
+) -> Plan:
+    """The plan for answering qtype from these RRsets at owner (steered answers: the records of
+    one view), as if they were the zone's own node: CNAME chains continue in the zone, the
+    additional section is filled the same way. wildcard: owner is "*.x" and the qname varies
+    (the answer is synthesised). ANY answers every RRset given, in type order, over UDP too."""
+    node = Node(owner, wire_key(owner), zone, dict(rrsets))
+    return _resolve(zone, node, True, qtype, True, None if wildcard else owner)
+
+
+def plan_any_through(
+    zone: ZoneIndex, owner: dns.name.Name, cname: dns.rrset.RRset, tcp: bool, wildcard: bool
+) -> Plan:
+    """ANY at a name whose answer is this CNAME, as Knot 3.2's geoip module gives it: the CNAME,
+    then the target's own ANY answer in the zone (one RRset over UDP, RFC 8482)."""
+    head = plan_rrsets(zone, owner, {CNAME: cname}, CNAME, wildcard)
+    target = cname[0].target.derelativize(zone.origin)
+    if not target.is_subdomain(zone.origin):
+        return head
+    node, exact = find(zone, target)
+    tail = plan_exact(node, ANY, tcp) if exact else plan_below(node, ANY, tcp)
+    return Plan(
+        tail.rcode,
+        aa=True,
+        answer=head.answer + tail.answer,
+        authority=tail.authority,
+        additional=tail.additional,
+        origin=zone.origin,
+        exact=head.exact,
+        synth=head.synth,
+        glue_required=tail.glue_required,
+    )
+
+
 def _referral_sections(
     zone: ZoneIndex, cut: Node
 ) -> tuple[list[dns.rrset.RRset], list[dns.rrset.RRset], bool]:
@@ -242,6 +310,8 @@ def _resolve(
             synth = 1
         if qtype in (NS, dns.rdatatype.MX, dns.rdatatype.SRV):
             additional = _addresses(zone, _targets(zone, rrset), set())
+        elif qtype in _SVCB_TYPES:
+            additional = _svcb_additional(zone, rrset, None if first_synth and hop == 0 else owner)
         break
     return Plan(
         rcode,

@@ -11,6 +11,7 @@ by the fast path, so both paths give the same answer by construction.
 from __future__ import annotations
 
 import gc
+import ipaddress
 import struct
 import threading
 import time
@@ -30,10 +31,13 @@ from dnsnode import __version__
 from dnsnode.ops.config import ServerConfig
 from dnsnode.ops.log import NULL_LOG, EventLog
 from dnsnode.ops.stats import Stats
+from dnsnode.serving import ecs
+from dnsnode.serving.alias import AliasSteered, alias_target, static_plans
 from dnsnode.serving.hooks import Peer, TransferHandler, Transport
-from dnsnode.serving.index import Node, ZoneIndex, build_index, name_wire, retire, unservable_index
+from dnsnode.serving.index import Node, ZoneIndex, build_index, name_wire, retire, unservable_index, wire_key
 from dnsnode.serving.plan import REFUSED, Plan, chaos_plan, plan_below, plan_exact
 from dnsnode.serving.render import EdnsOut, Variant, render
+from dnsnode.serving.steer import Steered, SteeringHook
 from dnsnode.serving.zonestore import ZoneEntry, ZoneStore
 
 HANDOFF: Final = object()  # answer() result: call handoff() (the transfer handler may block)
@@ -48,6 +52,13 @@ _AXFR = dns.rdatatype.AXFR
 _IXFR = dns.rdatatype.IXFR
 _TXT = dns.rdatatype.TXT
 _ANY = dns.rdatatype.ANY
+_WILD = b"\x01*"
+ScopeKey = tuple[bytes, int, int, int, int]  # (qname, qtype, family, prefix, scope)
+# an ECS cache entry: renderings (with the echo), rcode key, qtype key, steered
+_EcsHit = tuple[list[Variant], str, str, bool]
+_NOERROR = dns.rcode.NOERROR
+_NXDOMAIN = dns.rcode.NXDOMAIN
+SCOPE_KEYS_LIMIT = 200_000  # distinct (name, type, ECS prefix) keys remembered, per process
 RETIRE_GRACE = 2.0  # seconds before a replaced index is broken up (queries take microseconds)
 _LOG_EVERY = 1.0  # seconds between logged per-packet errors: a flood must not flood the log
 
@@ -65,8 +76,10 @@ class Responder:
         log: EventLog | None = None,
         cache_size: int = 200_000,
         manage_gc: bool = False,
+        steering: SteeringHook | None = None,
     ) -> None:
         self.config = config
+        self.steering = steering
         self.manage_gc = manage_gc
         self.store = store
         self.stats = stats or Stats()
@@ -82,16 +95,29 @@ class Responder:
             self._edns[variant] = EdnsOut(
                 config.edns_buffer, do=bool(variant & 2), nsid=self.nsid if variant & 4 else None
             )
+        self._opt_len = [len(e.wire()) if e is not None else 0 for e in self._edns]
         self._chaos = self._chaos_plans(config)
         self._qtype_keys: dict[int, str] = {}
         self._render_lock = threading.Lock()
         self._last_error_log = 0.0
         self.names: dict[bytes, Node] = {}
+        # Steered names of every zone in service (dnsnode.steering), and for wildcard entries the
+        # names at or above some steered name (where Knot looks for the "*" to use).
+        self.steered: dict[bytes, Steered] = {}
+        self._steer_enclosers: frozenset[bytes] | None = None
+        # ECS answers: distinct (qname, qtype, family, prefix, scope), what a resolver's subnet
+        # cache would hold; `scope_keys_new` are the ones not yet reported to a parent (workers).
+        self.scope_keys: set[ScopeKey] = set()
+        self.scope_keys_new: list[ScopeKey] = []
         self._unservable: dict[dns.name.Name, ZoneIndex] = {}  # reused: no new cycles per rebuild
         # Response cache per (EDNS variant, transport): lowercased question -> renderings.
         self.cache_size = cache_size
         self._cache: list[dict[bytes, tuple[list[Variant], str, str]]] = [{} for _ in range(16)]
+        # The same for queries with Client Subnet, keyed by question + the option's bytes.
+        self._ecs_cache: list[dict[bytes, _EcsHit]] = [{} for _ in range(16)]
         store.subscribe(self._on_change)
+        if steering is not None:
+            steering.subscribe(self.clear_ecs_cache)
         self._rebuild()
 
     # ---- zone table -------------------------------------------------------------------------
@@ -131,10 +157,44 @@ class Responder:
                         names[key] = node
             else:
                 names.update(ix.nodes)
+        steered = self._steered_names(indexes, origins, names)
         self.names = names
+        self.steered = steered
+        wild = [k for k in steered if k.startswith(_WILD)]
+        self._steer_enclosers = frozenset(_suffixes(steered)) if wild else None
         self._cache = [{} for _ in range(16)]  # new data: every cached answer is stale
+        self._ecs_cache = [{} for _ in range(16)]
         if self.manage_gc:
             settle_gc()
+
+    def _steered_names(
+        self, indexes: list[ZoneIndex], origins: list[dns.name.Name], names: dict[bytes, Node]
+    ) -> dict[bytes, Steered]:
+        """Steered names of the zones in service (a child zone's own names win, as for the index),
+        and every ALIAS flattened against the zones as they are now."""
+        steered: dict[bytes, Steered] = {}
+        hook = self.steering
+        for ix in indexes:
+            if not ix.servable:
+                continue
+            children = [o for o in origins if o != ix.origin and o.is_subdomain(ix.origin)]
+            if hook is not None:
+                for key, entry in hook.table(ix).items():
+                    name = dns.name.from_wire(key, 0)[0]
+                    if not any(name.is_subdomain(c) for c in children):
+                        steered[key] = entry
+        lookup = _Lookup(names)
+        for ix in indexes:
+            for node in ix.aliases if ix.servable else ():
+                if names.get(node.wire) is not node or node.cut is not None:
+                    continue  # shadowed by a child zone, or below a delegation
+                plans = static_plans(node, lookup)
+                target = alias_target(node)
+                chosen = steered.get(wire_key(target)) if target is not None else None
+                if chosen is not None:
+                    steered[node.wire] = AliasSteered(node, chosen, plans)
+                node.plans.update(plans)  # the fast path takes A/AAAA from here
+        return steered
 
     def _chaos_plans(self, config: ServerConfig) -> dict[bytes, Plan]:
         texts = {
@@ -199,13 +259,20 @@ class Responder:
             variant = 3 if eflags & 0x8000 else 1
             if rdlen:
                 j = qend + 11
+                ecs_at = 0
                 while j < n:
                     code, olen = _OPTION.unpack_from(data, j)
                     if code == 3 and self.nsid is not None:
                         variant |= 4
+                    elif code == 8:
+                        if ecs_at:  # RFC 7871 7.1.2: one ECS option per query
+                            return self._error_reply(data, dns.rcode.FORMERR)
+                        ecs_at = j
                     j += 4 + olen
                 if j != n:
                     return self._slow(data, peer, tcp)
+                if ecs_at:  # Client Subnet: answered apart, so plain queries pay nothing for it
+                    return self._answer_ecs(data, peer, tcp, i, qend, payload, variant, ecs_at)
             limit = payload if payload < self.edns_buffer else self.edns_buffer
             if limit < 512:
                 limit = 512
@@ -232,6 +299,15 @@ class Responder:
             cacheable = False
             qkey = self._qtype_key(qtype)
             if qclass == 1:
+                steered = self.steered
+                if steered:
+                    entry = steered.get(qn)
+                    if entry is None and self._steer_enclosers is not None:
+                        entry = self._wild_steered(qn, steered, self._steer_enclosers)
+                    if entry is not None:
+                        return self._answer_steered(
+                            entry, data, peer, tcp, qn, qtype, qend, qlen, variant, limit, qkey
+                        )
                 # closest encloser: the longest suffix of the qname that exists
                 names = self.names
                 node = None
@@ -271,6 +347,176 @@ class Responder:
         if chosen[3]:
             c["truncated"] += 1
         return data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
+
+    # ---- steered names and ECS ---------------------------------------------------------------
+
+    def _answer_steered(
+        self,
+        entry: Steered,
+        data: bytes,
+        peer: Peer,
+        tcp: bool,
+        qn: bytes,
+        qtype: int,
+        qend: int,
+        qlen: int,
+        variant: int,
+        limit: int,
+        qkey: str,
+    ) -> bytes:
+        """A steered name asked without ECS: the source address decides; never cached."""
+        plan, nodata, _scope, _cacheable = entry.steer(qtype, tcp, None, peer)
+        if plan is None:
+            plan = self._zone_plan(qn, qtype, tcp)[0]
+            if nodata is not None and plan.rcode == _NXDOMAIN:
+                plan = nodata
+        found = plan.renders.get((qlen << 3) | variant)
+        variants = found if found is not None else self._render(plan, qlen, variant)
+        for chosen in variants:
+            if chosen[0] <= limit:
+                break
+        c = self.counters
+        c["tcp" if tcp else "udp"] += 1
+        c[plan.rcode_key] += 1
+        c[qkey] += 1
+        c["steered"] += 1
+        if chosen[3]:
+            c["truncated"] += 1
+        return data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
+
+    def _answer_ecs(
+        self, data: bytes, peer: Peer, tcp: bool, i: int, qend: int, payload: int, variant: int, ecs_at: int
+    ) -> Any:
+        """A query with Client Subnet (RFC 7871): the option validated (FORMERR), echoed with the
+        SCOPE (0 unless a steered name's answer depends on the client), and the renderings with
+        the echo cached per (question, option bytes) where the answer depends on nothing else."""
+        qtype = (data[i + 1] << 8) | data[i + 2]
+        if qtype in (251, 252):  # IXFR, AXFR
+            return self._slow(data, peer, tcp)
+        qclass = (data[i + 3] << 8) | data[i + 4]
+        olen = (data[ecs_at + 2] << 8) | data[ecs_at + 3]
+        raw = data[ecs_at : ecs_at + 4 + olen]
+        qn = data[12 : i + 1].lower()
+        qlen = i - 11
+        cache = self._ecs_cache[variant | (8 if tcp else 0)]
+        ckey = qn + data[i + 1 : qend] + raw
+        hit = cache.get(ckey)
+        if hit is not None:
+            variants, rcode_key, qkey, steered = hit  # its scope key was counted when cached
+        else:
+            try:
+                subnet = ecs.parse(data, ecs_at + 4, olen)
+            except ecs.EcsError:
+                self.counters["ecs.malformed"] += 1
+                return self._error_reply(data, dns.rcode.FORMERR)
+            qkey = self._qtype_key(qtype)
+            scope = 0
+            cacheable = False
+            steered = False
+            if qclass == 1:
+                entry = self.steered.get(qn) if self.steered else None
+                if entry is None and self._steer_enclosers is not None:
+                    entry = self._wild_steered(qn, self.steered, self._steer_enclosers)
+                if entry is not None:
+                    steered = True
+                    plan, nodata, scope, cacheable = entry.steer(qtype, tcp, subnet, peer)
+                    if plan is None:
+                        plan = self._zone_plan(qn, qtype, tcp)[0]
+                        if nodata is not None and plan.rcode == _NXDOMAIN:
+                            plan = nodata
+                    if plan.rcode != _NOERROR or not plan.answer or not plan.aa:
+                        scope = 0  # RFC 7871 7.4: negative answers and referrals are not tailored
+                else:
+                    plan, cacheable = self._zone_plan(qn, qtype, tcp)  # existing names only
+            elif qclass == 3 and qtype in (16, 255):
+                plan = self._chaos.get(qn) or REFUSED
+            else:
+                plan = REFUSED
+            found = plan.renders.get((qlen << 3) | variant)
+            plain = found if found is not None else self._render(plan, qlen, variant)
+            variants = self._with_ecs(plain, variant, subnet.echo(scope))
+            rcode_key = plan.rcode_key
+            width = 32 if subnet.family == 1 else 128
+            prefix = subnet.address >> (width - scope) << (width - scope) if scope else 0
+            self._count_scope_key((qn, qtype, subnet.family, prefix, scope))
+            if cacheable and self.cache_size:
+                if len(cache) >= self.cache_size:
+                    cache.clear()
+                cache[ckey] = (variants, rcode_key, qkey, steered)
+        limit = 65535 if tcp else max(512, min(payload, self.edns_buffer))
+        for chosen in variants:
+            if chosen[0] <= limit:
+                break
+        c = self.counters
+        c["tcp" if tcp else "udp"] += 1
+        c[rcode_key] += 1
+        c[qkey] += 1
+        c["ecs.answers"] += 1
+        if steered:
+            c["steered"] += 1
+        if chosen[3]:
+            c["truncated"] += 1
+        return data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
+
+    def _count_scope_key(self, key: ScopeKey) -> None:
+        keys = self.scope_keys
+        if key not in keys:
+            if len(keys) < SCOPE_KEYS_LIMIT:
+                keys.add(key)
+                self.scope_keys_new.append(key)
+            else:
+                self.counters["ecs.scope_keys_capped"] += 1
+
+    def _with_ecs(self, variants: list[Variant], variant: int, option: bytes) -> list[Variant]:
+        """The renderings with the ECS option appended to their OPT RR (every EDNS rendering
+        ends with it), each the option's length bigger."""
+        opt_len = self._opt_len[variant]
+        out: list[Variant] = []
+        for size, heads, tail, truncated in variants:
+            opt = tail[-opt_len:]
+            rdlen = ((opt[9] << 8) | opt[10]) + len(option)
+            patched = tail[:-opt_len] + opt[:9] + bytes((rdlen >> 8, rdlen & 0xFF)) + opt[11:] + option
+            out.append((size + len(option), heads, patched, truncated))
+        return out
+
+    def clear_ecs_cache(self) -> None:
+        """Steered answers changed without a zone change (health): forget the cached renderings."""
+        self._ecs_cache = [{} for _ in range(16)]
+
+    def _zone_plan(self, qn: bytes, qtype: int, tcp: bool) -> tuple[Plan, bool]:
+        """The zone's own plan for an IN query (what the fast path computes inline), and whether
+        the name exists (only those are cached: random names must not churn the cache)."""
+        names = self.names
+        off = 0
+        while True:
+            node = names.get(qn[off:])
+            if node is not None or qn[off] == 0:
+                break
+            off += qn[off] + 1
+        if node is None:
+            return REFUSED, False
+        if off:
+            return plan_below(node, qtype, tcp), False
+        plan = node.plans.get(qtype)
+        if plan is None or qtype == _ANY:
+            plan = plan_exact(node, qtype, tcp)
+        return plan, True
+
+    @staticmethod
+    def _wild_steered(
+        qn: bytes, steered: dict[bytes, Steered], enclosers: frozenset[bytes]
+    ) -> Steered | None:
+        """Knot's geoip lookup (trie_get_try_wildcard): the "*" below the deepest proper ancestor
+        of the qname that is at or above a name of the file, and only that one."""
+        off = qn[0] + 1 if qn[0] else 0
+        while off < len(qn):
+            suffix = qn[off:]
+            if suffix in enclosers:
+                return steered.get(_WILD + suffix)
+            if qn[off] == 0:
+                return None
+            off += qn[off] + 1
+        return None
 
     def _qtype_key(self, qtype: int) -> str:
         qkey = self._qtype_keys.get(qtype)
@@ -406,11 +652,55 @@ def _canonical_query(msg: dns.message.Message) -> bytes:
         options = b""
         if any(o.otype == dns.edns.NSID for o in msg.options):
             options = _OPTION.pack(3, 0)
+        for o in msg.options:
+            if o.otype == dns.edns.ECS:  # dnspython validated it as RFC 7871 asks
+                wire = o.to_wire()
+                assert wire is not None
+                options += _OPTION.pack(8, len(wire)) + wire
         ttl_flags = 0x8000 if msg.ednsflags & dns.flags.DO else 0
         opt = b"\x00" + _OPT.pack(41, max(msg.payload, 0), 0, 0, ttl_flags, len(options)) + options
     header = _HEADER.pack(msg.id, flags, 1, 0, 0, 1 if opt else 0)
     qwire = name_wire(question.name) + struct.pack("!HH", question.rdtype, question.rdclass)
     return header + qwire + opt
+
+
+def scope_key_text(key: ScopeKey) -> str:
+    """One ECS cache key as text: "www.example.net.|A|192.0.2.0/24"."""
+    qn, qtype, family, prefix, scope = key
+    name = dns.name.from_wire(qn, 0)[0].to_text()
+    width = 32 if family == 1 else 128
+    address = ipaddress.ip_address(prefix.to_bytes(width // 8, "big"))
+    return f"{name}|{dns.rdatatype.to_text(dns.rdatatype.RdataType(qtype))}|{address}/{scope}"
+
+
+class _Lookup:
+    """(node, exact) of a name in the zones in service, for ALIAS targets."""
+
+    def __init__(self, names: dict[bytes, Node]) -> None:
+        self.names = names
+
+    def __call__(self, name: dns.name.Name) -> tuple[Node, bool] | None:
+        current = name
+        while True:
+            node = self.names.get(wire_key(current))
+            if node is not None:
+                return node, current is name
+            if current == dns.name.root:
+                return None
+            current = current.parent()
+
+
+def _suffixes(steered: dict[bytes, Steered]) -> set[bytes]:
+    """Every name at or above a steered name (lowercased wire), the root included."""
+    out: set[bytes] = set()
+    for key in steered:
+        off = 0
+        while True:
+            out.add(key[off:])
+            if key[off] == 0:
+                break
+            off += key[off] + 1
+    return out
 
 
 def _first_question(data: bytes) -> bytes:

@@ -8,7 +8,10 @@ from pathlib import Path
 import dns.exception
 import dns.name
 import dns.rdataclass
+import dns.rdatatype
 import dns.zone
+
+from dnsnode.serving.rrtypes import ALIAS
 
 
 class ZoneFileError(ValueError):
@@ -29,7 +32,7 @@ def load_zone_file(path: Path, origin: dns.name.Name | str) -> dns.zone.Zone:
     except UnicodeDecodeError as exc:
         raise ZoneFileError(f"{path}:0: not UTF-8 text: {exc.reason}") from exc
     try:
-        return dns.zone.from_text(
+        zone = dns.zone.from_text(
             text,
             origin=origin,
             rdclass=dns.rdataclass.IN,
@@ -49,6 +52,42 @@ def load_zone_file(path: Path, origin: dns.name.Name | str) -> dns.zone.Zone:
         raise ZoneFileError(f"{path}:1: no NS records at the zone apex {origin} (add at least one)") from exc
     except dns.exception.DNSException as exc:
         raise ZoneFileError(f"{path}:0: {exc}") from exc
+    _check_aliases(zone, path, text)
+    return zone
+
+
+_CLASHES = (dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.CNAME)
+
+
+def _check_aliases(zone: dns.zone.Zone, path: Path, text: str) -> None:
+    """An ALIAS stands for the owner's A and AAAA: neither they nor a CNAME may sit beside it."""
+    for name, node in zone.items():
+        if node.get_rdataset(dns.rdataclass.IN, ALIAS) is None:
+            continue
+        for rdtype in _CLASHES:
+            if node.get_rdataset(dns.rdataclass.IN, rdtype) is not None:
+                kind = dns.rdatatype.to_text(rdtype)
+                raise ZoneFileError(
+                    f"{path}:{_alias_line(text, name, zone.origin)}: {name} has an ALIAS and {kind} records "
+                    f"(the ALIAS answers {'A and AAAA' if rdtype != dns.rdatatype.CNAME else 'for it'}: "
+                    f"remove the {kind} or the ALIAS)"
+                )
+
+
+def _alias_line(text: str, name: dns.name.Name, origin: dns.name.Name | None) -> int:
+    """The line of the ALIAS record of name, as near as the text tells (the owner may be implicit)."""
+    owners = {name.to_text().lower()}
+    if origin is not None and name == origin:
+        owners.add("@")
+    elif origin is not None and name.is_subdomain(origin):
+        owners.add(name.relativize(origin).to_text().lower())
+    lines = text.splitlines()
+    candidates = [i for i, line in enumerate(lines, 1) if re.search(r"\bALIAS\b", line, re.I)]
+    for number in candidates:
+        words = lines[number - 1].lower().split()
+        if words and words[0] in owners:
+            return number
+    return candidates[0] if candidates else 1
 
 
 def _error_line(text: str, origin: dns.name.Name, reported: int, detail: str) -> int:

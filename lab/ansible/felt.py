@@ -110,14 +110,19 @@ def proc_running(h: LabAccess, node: str, name: str) -> bool:
     return faults.running(h, node, name)
 
 
+def dns_running(h: LabAccess, site: str) -> bool:
+    """The site's DNS server (whichever its driver runs) is running."""
+    return faults.running(h, site, faults.dns_process(h, site))
+
+
 def stop_dns(h: LabAccess, site: str) -> None:
-    """SIGTERM to the site's dnsnode (an operator's `stop`): the agent withdraws once its
+    """SIGTERM to the site's DNS server (an operator's `stop`): the agent withdraws once its
     checks fail (fall 3 x 1 s)."""
-    faults.stop_proc(h, site, "dnsnode")
+    faults.stop_proc(h, site, faults.dns_process(h, site))
 
 
 def start_dns(h: LabAccess, site: str) -> None:
-    faults.start_proc(h, site, "dnsnode")
+    faults.start_proc(h, site, faults.dns_process(h, site))
 
 
 def timeline_png(

@@ -3,7 +3,9 @@
 Groups: `sites`, `routers` (with `as<ASN>` children, and `frr`/`bird` by daemon), `resolvers`,
 `clients`, `hidden_primary`, plus `controller` (localhost: where the roles' lab-wide checks run,
 through `lab runbook ...`). Host variables name what a role needs without reading the
-topology again: ASN, site name, daemon, service prefixes, sockets, the zone file.
+topology again: ASN, site name, daemon, service prefixes, sockets, the zone file; for a node
+with a DNS server its software (`dns_server`: dnsnode, nsd, knot), process, logs, the vars of
+its own control tool (its driver's), and on the primary the command that reloads its zone.
 
 Runtimes: `netns` hosts use our connection plugin (lab/ansible/plugins/connection/netns.py,
 `anycast_netns: <lab>-<node>`); `clab` hosts use community.docker's `docker` connection
@@ -26,8 +28,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from lab.daemons import DRIVERS, driver_of
+from lab.daemons.dns import dns_driver_of
 from lab.model.topology import Lab, Node
-from lab.runtime.clab.runtime import IMAGE_VENV, NODE_ROOT, NODES_DIR
+from lab.runtime.clab.runtime import IMAGE_VENV, NODE_ROOT, NODES_DIR, node_argv
 
 Runtime = Literal["netns", "clab"]
 CLAB_ROOT = NODE_ROOT  # the node directories' parent inside containers
@@ -106,13 +109,18 @@ def host_vars(
             unicast6=str(n.unicast6.ip) if n.unicast6 else None,
             upstreams=sorted({s.peer for s in n.sessions}),
             agent_socket=str(d / "agent.sock"),
-            dnsnode_socket=str(d / "dnsnode.sock"),
         )
+    if n.dns_server is not None:
+        dns = dns_driver_of(n)
+        hv.update(dns_server=dns.name, dns_process=dns.process, dns_logs=[str(p) for p in dns.logs(Path(d))])
+        hv.update(dns.inventory_vars(str(d)))  # its own control tool (dnsnode_socket, nsd_control, knotc)
     if n.kind == "primary":
+        reload = dns_driver_of(n).reload_argv(Path(d), lab.service.zone)
         hv.update(
-            dnsnode_socket=str(d / "dnsnode.sock"),
             zone_file=str(d / f"{lab.service.zone.rstrip('.')}.zone"),
             primary4=str(lab.primary4) if lab.primary4 else None,
+            # the zone rollout's reload: the primary's server re-reads its zone file
+            dns_reload_argv=reload if runtime == "netns" else node_argv(reload),
         )
     if n.kind == "router":
         hv["as_role"] = n.role

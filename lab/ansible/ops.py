@@ -179,7 +179,7 @@ def announce(h: LabHandle, site: str) -> dict[str, Any]:
 
 def stop_dns(h: LabHandle, site: str) -> dict[str, Any]:
     _site(h, site)
-    changed = felt.proc_running(h, site, "dnsnode")
+    changed = felt.dns_running(h, site)
     if changed:
         felt.stop_dns(h, site)
     record("stop_dns", site=site, changed=changed)
@@ -188,7 +188,7 @@ def stop_dns(h: LabHandle, site: str) -> dict[str, Any]:
 
 def start_dns(h: LabHandle, site: str) -> dict[str, Any]:
     _site(h, site)
-    changed = not felt.proc_running(h, site, "dnsnode")
+    changed = not felt.dns_running(h, site)
     if changed:
         felt.start_dns(h, site)
     record("start_dns", site=site, changed=changed)

@@ -40,6 +40,7 @@ import dns.zone
 from dnsnode.serving.zonefile import ZoneFileError, load_zone_file
 from dnsnode.xfr.serial import serial_add, serial_gt
 from lab.ansible import zonecheck
+from lab.daemons.dns import dns_driver_of
 from lab.errors import LabError
 from lab.orchestrate.handle import LabHandle
 from lab.render.dns import zone_file_name
@@ -116,7 +117,7 @@ class Primary:
     node: str
     zone: str  # with the final dot
     zone_file: Path
-    socket: Path
+    socket: Path  # its server's control socket (the DNS driver's: dnsnode.sock, knot.sock)
     address4: str | None
 
     @classmethod
@@ -130,7 +131,7 @@ class Primary:
             p.name,
             zone,
             h.dir / p.name / zone_file_name(h.lab),
-            h.dir / p.name / "dnsnode.sock",
+            dns_driver_of(p).ready_files(h.dir / p.name)[0],
             str(h.lab.primary4) if h.lab.primary4 else None,
         )
 

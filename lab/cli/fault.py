@@ -11,7 +11,7 @@
     lab fault knobs NODE [--peer R] [--prepend N] [--med N] [--local-pref N] [--communities C...]
     lab fault kill-bgp NODE        lab fault restart-bgp NODE
     lab fault kill-node NODE       lab fault restart-node NODE
-    lab fault hijack [ROGUE]       lab fault unhijack [ROGUE]
+    lab fault hijack [ROGUE]       lab fault unhijack [ROGUE]     lab fault rov NODE [--state off]
 
 The kinds are lab.faults.catalog's (the scenario files' steps use the same names). Each prints
 the event's CLOCK_MONOTONIC timestamp (one clock for every namespace on the host, so it lines

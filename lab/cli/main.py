@@ -1,7 +1,9 @@
 """The `lab` command: one module per verb (lab/cli/*.py), each registering its own parser.
 
-lab render|predict                     the model alone
+lab render|predict|graph               the model alone
 lab up|down|cleanup|status|exec|shell|catchment|fault       a running lab
+lab dashboard                          a live web page of a running lab
+lab workshop list|start|check|hint|solve|reset    guided exercises
 lab scenario list|run, lab verify      failure injection and its verdicts
 lab inventory, lab runbook ...         runbook rehearsals (Ansible)
 """
@@ -14,8 +16,10 @@ from collections.abc import Sequence
 
 from lab.cli import (
     catchment,
+    dashboard,
     down,
     fault,
+    graph,
     inventory,
     predict,
     render,
@@ -25,10 +29,27 @@ from lab.cli import (
     status,
     up,
     verify,
+    workshop,
 )
 from lab.errors import LabError, TopologyError
 
-VERBS = [render, predict, up, down, status, shell, catchment, fault, scenario, verify, inventory, runbook]
+VERBS = [
+    render,
+    predict,
+    graph,
+    up,
+    down,
+    status,
+    shell,
+    catchment,
+    dashboard,
+    fault,
+    scenario,
+    verify,
+    inventory,
+    runbook,
+    workshop,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # only a verb that takes trailing items (workshop check's answers) may get them
+        if not getattr(args, "takes_extra", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.extra = extra
     try:
         return int(args.func(args))
     except TopologyError as exc:

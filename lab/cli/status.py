@@ -1,25 +1,19 @@
 """`lab status [--name NAME] [--json]`: processes, BGP sessions, OSPF adjacencies, convergence
 of a running lab.
 
---json: {"lab", "phase", "converged", "missing", "bgp": [{node, peer, afi, state, ibgp}],
-         "igp": [{node, neighbor, ifname, afi, state}],
-         "best_paths": {node: {prefix: as_path}}, "processes": [{node, name, pid, alive, rss_kib}]}
+--json: lab.orchestrate.status.LabStatus (the dashboard's /api/status serves the same).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass
 
 from rich.table import Table
 
 from lab.cli.common import Subparsers, out
-from lab.daemons.base import Adjacency, SessionState
-from lab.orchestrate.converge import snapshot
-from lab.orchestrate.handle import LabHandle
 from lab.orchestrate.lifecycle import open_lab
-from lab.runtime.base import ProcInfo
+from lab.orchestrate.status import LabStatus, status, status_json
 
 
 def add(sub: Subparsers) -> None:
@@ -27,60 +21,6 @@ def add(sub: Subparsers) -> None:
     p.add_argument("--name")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
-
-
-@dataclass
-class LabStatus:
-    lab: str
-    phase: str
-    converged: bool
-    missing: list[str]
-    bgp: list[SessionState]
-    igp: list[Adjacency]
-    ibgp: set[tuple[str, str]]  # (node, peer) of the iBGP sessions
-    best_paths: dict[str, dict[str, list[int] | None]]
-    processes: list[ProcInfo]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "lab": self.lab,
-            "phase": self.phase,
-            "converged": self.converged,
-            "missing": self.missing,
-            "bgp": [
-                {
-                    "node": s.node,
-                    "peer": s.peer,
-                    "afi": s.afi,
-                    "state": s.state,
-                    "ibgp": (s.node, s.peer) in self.ibgp,
-                }
-                for s in self.bgp
-            ],
-            "igp": [asdict(a) for a in self.igp],
-            "best_paths": self.best_paths,
-            "processes": [asdict(p) for p in self.processes],
-        }
-
-
-def status(h: LabHandle) -> LabStatus:
-    snap = snapshot(h)
-    ibgp = {(n.name, s.peer) for n in h.lab.nodes.values() for s in n.sessions if s.ibgp}
-    return LabStatus(
-        h.name,
-        h.state.state.phase,
-        snap.converged,
-        snap.missing,
-        snap.sessions,
-        snap.igp,
-        ibgp,
-        snap.paths(),
-        h.runtime.processes(),
-    )
-
-
-def status_json(h: LabHandle) -> dict[str, object]:
-    return status(h).to_json()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,3 +52,6 @@ def run(args: argparse.Namespace) -> int:
     for m in st.missing[:10]:
         out.print(f"  missing: {m}")
     return 0
+
+
+__all__ = ["LabStatus", "add", "run", "status", "status_json"]

@@ -269,6 +269,11 @@ class BgpDriver(Protocol):
         self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig
     ) -> None: ...
 
+    def set_rov(self, h: LabAccess, node: Node, on: bool, render: RenderConfig) -> Undo:
+        """RFC 6811 origin validation on import (the static ROAs `rov: true` renders) switched
+        on or off at run time; returns the undo. DaemonError where the daemon cannot."""
+        ...
+
     def gshut_configured(self, config_text: str) -> bool:
         """Router maintenance (RFC 8326 drain) is on in this config file text."""
         ...

@@ -289,6 +289,11 @@ class Bird:
     def stop_originating(self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig) -> None:
         self.apply(h, node.name, render(node))
 
+    def set_rov(self, h: LabAccess, node: Node, on: bool, render: RenderConfig) -> Undo:
+        # the changed import filters make BIRD reload the routes it holds (route refresh): a
+        # route now INVALID goes at once, without a session reset
+        return self._change(h, node, dataclasses.replace(node, rov=on), render)
+
     def gshut_configured(self, config_text: str) -> bool:
         m = GSHUT_DEFINE.search(config_text)
         if m is None:

@@ -443,6 +443,12 @@ class Frr:
     def stop_originating(self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig) -> None:
         self.vtysh(h, node.name, self._networks(node, prefixes, no=True))
 
+    def set_rov(self, h: LabAccess, node: Node, on: bool, render: RenderConfig) -> Undo:
+        raise DaemonError(
+            f"{node.name}: FRR 8.4 validates origins only against an RTR cache (rpki), which this lab "
+            "does not run; static ROAs and so run-time ROV are BIRD's here (lab fault rov BIRD-ROUTER)"
+        )
+
     def gshut_configured(self, config_text: str) -> bool:
         return GSHUT_LINE in config_text.splitlines()
 

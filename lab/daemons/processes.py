@@ -1,10 +1,11 @@
 """What runs where: every process of a lab, in the stages `lab up` starts them.
 
     base       what needs nothing else: zebra or BIRD on each speaker, the primary's (and a
-               rogue router's) dnsnode, Unbound on each resolver
+               rogue router's) DNS server, Unbound on each resolver
     bgp        FRR's bgpd (and bfdd), once zebra's socket exists
-    services   each site's dnsnode and health agent (the agent announces only once dnsnode
-               answers), once the sites have a route to the hidden primary
+    services   each site's DNS server (dnsnode, NSD or Knot: its driver's processes) and health
+               agent (the agent announces only once the server answers), once the sites have a
+               route to the hidden primary and the primary has started
 
 Both runtimes start exactly these (the netns runtime directly, a clab node's start.sh by the
 same stages), so faults and restarts find a node's processes here.
@@ -12,20 +13,16 @@ same stages), so faults and restarts find a node's processes here.
 
 from __future__ import annotations
 
-import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab.daemons import driver_of
+from lab.daemons.dns import dns_driver_of
+from lab.daemons.programs import program
 from lab.model.topology import Lab, Node
 from lab.runtime.base import ProcSpec
 
-
-def program(name: str) -> str:
-    """A program of our own package: the venv's (beside this interpreter), else PATH's."""
-    local = Path(sys.executable).parent / name
-    return str(local) if local.exists() else (shutil.which(name) or name)
+__all__ = ["Stages", "dns_procs", "program", "stages"]
 
 
 def _proc(node: Node, nodes_dir: Path, name: str, argv: list[str]) -> ProcSpec:
@@ -33,9 +30,9 @@ def _proc(node: Node, nodes_dir: Path, name: str, argv: list[str]) -> ProcSpec:
     return ProcSpec(node.name, name, argv, nd, nd / f"{name}.out")
 
 
-def _dnsnode(node: Node, nodes_dir: Path) -> ProcSpec:
-    conf = nodes_dir / node.name / "dnsnode.yml"
-    return _proc(node, nodes_dir, "dnsnode", [program("dnsnode"), "serve", "--config", str(conf)])
+def dns_procs(node: Node, nodes_dir: Path) -> list[ProcSpec]:
+    """The node's DNS server processes, from its driver (none if it runs no DNS server)."""
+    return dns_driver_of(node).processes(node, nodes_dir / node.name) if node.dns_server else []
 
 
 @dataclass(frozen=True)
@@ -66,11 +63,11 @@ def stages(lab: Lab, nodes_dir: Path) -> Stages:
             first, then = driver_of(n).processes(n, nd)
             base += first
             bgp += then
-        if n.kind == "primary" or (n.kind == "router" and n.role == "rogue"):
-            base.append(_dnsnode(n, nodes_dir))
+        if n.kind != "site":  # the primary, a rogue router
+            base += dns_procs(n, nodes_dir)
         if n.kind == "resolver":
             base.append(_proc(n, nodes_dir, "unbound", ["unbound", "-d", "-c", str(nd / "unbound.conf")]))
     for n in lab.of_kind("site"):
         agent = [program("dnsnode"), "agent", "--config", str(nodes_dir / n.name / "agent.yml")]
-        services += [_dnsnode(n, nodes_dir), _proc(n, nodes_dir, "agent", agent)]
+        services += [*dns_procs(n, nodes_dir), _proc(n, nodes_dir, "agent", agent)]
     return Stages(base, bgp, services)

@@ -5,7 +5,7 @@ time) and can be undone, or used as a context manager that undoes it (lab.faults
     process    kill_bgp, restart_bgp, kill_node, restart_node, stop_dns, start_dns
     agent      drain, undrain, withdraw, announce
     policy     prepend, med, local_pref, community, set_knobs, reset_knobs
-    hijack     hijack, unhijack
+    hijack     hijack, unhijack, rov (the defence: origin validation at a router)
 
 Everything goes through the runtime contract and the daemon drivers, so the same fault runs
 on netns and on containerlab.
@@ -13,11 +13,12 @@ on netns and on containerlab.
 
 from lab.faults.agent import agent_ctl, announce, drain, undrain, withdraw
 from lab.faults.base import FaultError, FaultEvent, FaultJournal, recording, timed
-from lab.faults.hijacks import hijack, hijack_prefixes, more_specific, unhijack
+from lab.faults.hijacks import hijack, hijack_prefixes, more_specific, rov, unhijack
 from lab.faults.link import link_between, link_down, link_up, loss, node_links
 from lab.faults.policy import community, local_pref, med, prepend, reset_knobs, set_knobs
 from lab.faults.process import (
     bgp_daemon,
+    dns_process,
     kill_bgp,
     kill_node,
     node_procs,
@@ -40,6 +41,7 @@ __all__ = [
     "announce",
     "bgp_daemon",
     "community",
+    "dns_process",
     "drain",
     "hijack",
     "hijack_prefixes",
@@ -60,6 +62,7 @@ __all__ = [
     "reset_knobs",
     "restart_bgp",
     "restart_node",
+    "rov",
     "running",
     "set_knobs",
     "start_dns",

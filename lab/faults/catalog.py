@@ -204,7 +204,7 @@ CATALOG: list[FaultKind] = [
     ),
     FaultKind(
         "dns-stop",
-        "SIGKILL the site's dnsnode (its agent withdraws)",
+        "SIGKILL the site's DNS server, dnsnode, NSD or Knot (its agent withdraws)",
         (SITE,),
         lambda h, a: process.stop_dns(h, a.s("site")),
         _withdrawn,
@@ -213,7 +213,7 @@ CATALOG: list[FaultKind] = [
     ),
     FaultKind(
         "dns-start",
-        "start the site's dnsnode again",
+        "start the site's DNS server again",
         (SITE,),
         lambda h, a: process.start_dns(h, a.s("site")),
         nodes=("site",),
@@ -331,6 +331,13 @@ CATALOG: list[FaultKind] = [
         (Param("rogue", str, "the rogue router (default: the lab's only one)", required=False),),
         lambda h, a: hijacks.unhijack(h, a.opt("rogue")),
         nodes=("rogue",),
+    ),
+    FaultKind(
+        "rov",
+        "RFC 6811 origin validation on NODE's imports (static ROAs; BIRD routers), on or off",
+        (NODE, Param("state", str, "on or off", False, "on", ("on", "off"))),
+        lambda h, a: hijacks.rov(h, a.s("node"), a.s("state") == "on"),
+        nodes=("node",),
     ),
 ]
 KINDS: dict[str, FaultKind] = {k.name: k for k in CATALOG}

@@ -5,14 +5,16 @@ router, static ROAs) rejects it there: the ROA's max-length is the service prefi
 
     ev = hijack(h)        # announce 198.51.100.0/26 and 2001:db8:53::/49
     ev.undo()             # withdraw them
+    rov(h, "tb1")         # the defence: origin validation switched on at a BIRD router
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 from lab.daemons import driver_of
-from lab.daemons.base import LabAccess, Net
+from lab.daemons.base import DaemonError, LabAccess, Net
 from lab.faults.base import FaultError, FaultEvent, timed
 from lab.faults.policy import renderer
 
@@ -65,4 +67,28 @@ def unhijack(h: LabAccess, node: str | None = None, prefixes: list[Net] | None =
         lambda: drv.stop_originating(h, n, nets, renderer(h)),
         lambda: hijack(h, name, nets),
         node=name,
+    )
+
+
+def rov(h: LabAccess, node: str, on: bool = True) -> FaultEvent:
+    """RFC 6811 origin validation on `node`'s imports (static ROAs of the service prefixes, as
+    `rov: true` in the topology renders them) switched on, or off; the undo switches it back."""
+    n = h.lab.nodes[node]
+    if n.kind != "router":
+        raise FaultError(f"{node} is a {n.kind}: origin validation runs on routers")
+    drv = driver_of(n)
+    undo: list[Callable[[], None]] = []
+
+    def apply() -> None:
+        try:
+            undo.append(drv.set_rov(h, n, on, renderer(h)))
+        except DaemonError as exc:
+            raise FaultError(str(exc)) from None
+
+    return timed(
+        f"rov {node} {'on' if on else 'off'}",
+        apply,
+        lambda: timed(f"rov {node} {'off' if on else 'on'}", undo[0], None, node=node),
+        node=node,
+        rov=on,
     )

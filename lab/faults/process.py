@@ -1,18 +1,22 @@
-"""Process faults: kill and restart a BGP daemon or a whole node, stop and start DNS.
+"""Process faults: kill and restart a BGP daemon or a whole node, stop and start DNS (the
+site's DNS server, whichever software its driver says: dnsnode, NSD, Knot).
 
 A process is signalled by the PID and start time its runtime recorded when it started it
 (netns: the lab's state file; clab: a record inside the node's container), never by a name
 pattern. Starting again removes what the dead instance left (its sockets, pid files: the
-driver's stale_files), so "ready" afterwards means the new instance.
+drivers' stale_files), so "ready" afterwards means the new instance.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
+from pathlib import Path
 
 from lab.daemons import driver_of, processes
 from lab.daemons.base import LabAccess
+from lab.daemons.dns import dns_driver_of
 from lab.faults.base import FaultError, FaultEvent, timed
 from lab.faults.link import node_links
 from lab.poll import wait_until
@@ -43,13 +47,23 @@ def node_procs(h: LabAccess, node: str) -> list[str]:
     return [s.name for s in processes.stages(h.lab, h.dir).of(node)]
 
 
+def stale_files(h: LabAccess, node: str, name: str) -> list[Path]:
+    """What a dead instance of the node's process `name` leaves behind, by its driver."""
+    n, nd = h.lab.nodes[node], h.dir / node
+    out = driver_of(n).stale_files(nd, name) if n.daemon is not None else []
+    if n.dns_server is not None and name == dns_driver_of(n).process:
+        out += dns_driver_of(n).stale_files(nd)
+    return out
+
+
 def start_proc(h: LabAccess, node: str, name: str) -> None:
     """Start a process of the lab again, once its dead instance's leftovers are gone."""
     if h.runtime.running(node, name):
         raise FaultError(f"{node}/{name} is already running")
-    n = h.lab.nodes[node]
-    if n.daemon is not None:
-        for stale in driver_of(n).stale_files(h.dir / node, name):
+    for stale in stale_files(h, node, name):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()
     h.runtime.start([proc_spec(h, node, name)])
@@ -120,17 +134,33 @@ def restart_node(h: LabAccess, node: str, names: list[str] | None = None) -> Fau
     return timed(f"restart_node {node}", act, lambda: kill_node(h, node), node=node, procs=todo)
 
 
+def dns_process(h: LabAccess, site: str) -> str:
+    """The site's DNS server process, as its driver names it (dnsnode, nsd, knotd)."""
+    n = h.lab.nodes.get(site)
+    if n is None or n.kind != "site":
+        sites = ", ".join(s.name for s in h.lab.of_kind("site"))
+        raise FaultError(f"lab {h.lab.name}: no site {site!r} (sites: {sites})")
+    return dns_driver_of(n).process
+
+
 def stop_dns(h: LabAccess, site: str) -> FaultEvent:
-    """The site's dnsnode dies (SIGKILL); the agent sees it fail and withdraws."""
+    """The site's DNS server dies (SIGKILL to its group); the agent sees it fail and withdraws."""
+    name = dns_process(h, site)
     return timed(
         f"stop_dns {site}",
-        lambda: stop_proc(h, site, "dnsnode", signal.SIGKILL),
+        lambda: stop_proc(h, site, name, signal.SIGKILL),
         lambda: start_dns(h, site),
         site=site,
+        process=name,
     )
 
 
 def start_dns(h: LabAccess, site: str) -> FaultEvent:
+    name = dns_process(h, site)
     return timed(
-        f"start_dns {site}", lambda: start_proc(h, site, "dnsnode"), lambda: stop_dns(h, site), site=site
+        f"start_dns {site}",
+        lambda: start_proc(h, site, name),
+        lambda: stop_dns(h, site),
+        site=site,
+        process=name,
     )

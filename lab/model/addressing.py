@@ -61,10 +61,12 @@ class _Builder:
         for r in self.spec.routers:
             n += 1
             lo4, lo6 = plan.loopback(n)
+            role = self.as_role.get(r.asn)
             cluster = (r.cluster_id or lo4.ip) if r.route_reflector else None
             self.nodes[r.name] = Node(
-                r.name, "router", r.asn, self.as_role.get(r.asn), r.daemon, lo4.ip, lo4, lo6, rov=r.rov,
+                r.name, "router", r.asn, role, r.daemon, lo4.ip, lo4, lo6, rov=r.rov,
                 pop=r.pop, route_reflector=r.route_reflector, cluster_id=cluster,
+                dns_server="dnsnode" if role == "rogue" else None,  # the hijacker's own copy of the zone
             )  # fmt: skip
         for k, s in enumerate(self.spec.sites, start=1):
             n += 1
@@ -73,6 +75,7 @@ class _Builder:
             self.nodes[s.name] = Node(
                 s.name, "site", svc.asn, "content", s.daemon or svc.daemon, lo4.ip, lo4, lo6,
                 unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
+                dns_server=s.server,
             )  # fmt: skip
 
     def p2p_links(self) -> None:
@@ -233,7 +236,7 @@ class _Builder:
         ends = [self.add_iface(router, "lan-primary", gw4, gw6)]
         router.originate4.append(net4)
         router.originate6.append(net6)
-        node = Node(p.name, "primary", router.asn, gateway4=gw4.ip, gateway6=gw6.ip)
+        node = Node(p.name, "primary", router.asn, gateway4=gw4.ip, gateway6=gw6.ip, dns_server=p.server)
         ends.append(self.add_iface(node, "lan-primary", p4, p6))
         self.nodes[node.name] = node
         self.links.append(Link("lan-primary", "lan", ends, net4, net6))

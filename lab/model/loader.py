@@ -99,6 +99,11 @@ def _from_pydantic(src: Source, err: Any) -> LocatedIssue:
                 "; rel reads from a to b: p2c = a is b's provider, c2p = a is b's customer, p2p = peers, "
                 "internal = two routers of one AS"
             )
+        elif loc and loc[-1] == "server" and loc[0] == "primary":
+            msg += "; the hidden primary runs dnsnode or knot (NSD 4.6 makes no IXFR from a changed zone "
+            msg += "file)"
+        elif loc and loc[-1] == "server":
+            msg += "; server names the site's DNS software (default dnsnode)"
     return LocatedIssue(src.filename, src.line(loc), msg)
 
 

@@ -119,6 +119,10 @@ def _cluster_id(value: Any) -> Any:
 
 
 ClusterId = Annotated[ipaddress.IPv4Address, BeforeValidator(_cluster_id)]
+# A site's DNS server software (lab.daemons.dns has one driver per name); the hidden primary
+# may be dnsnode or Knot (NSD 4.6 makes no IXFR from a changed zone file, so not a primary here).
+DnsServer = Literal["dnsnode", "nsd", "knot"]
+PrimaryServer = Literal["dnsnode", "knot"]
 
 _STD = re.compile(r"^(\d+):(\d+)$")
 # lab.model.policy's action communities, standard high half -> large function (kept here: spec
@@ -259,6 +263,7 @@ class SiteSpec(Strict):
     name: Name
     daemon: Daemon | None = None  # the site's BGP speaker; default: service.daemon
     upstreams: list[UpstreamSpec] = Field(default_factory=list)
+    server: DnsServer = "dnsnode"  # the DNS software answering at the site (a secondary of the primary)
 
 
 class ServiceSpec(Strict):
@@ -282,6 +287,7 @@ class PrimarySpec(Strict):
 
     router: str
     name: Name = "primary"
+    server: PrimaryServer = "dnsnode"  # the DNS software of the hidden primary
 
 
 class ClientSpec(Strict):

@@ -40,7 +40,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lab.model.spec import Daemon, Knobs, Role, TopologySpec
+from lab.model.spec import Daemon, DnsServer, Knobs, Role, TopologySpec
 
 NodeKind = Literal["router", "site", "resolver", "client", "primary"]
 # what the *peer* is to the local router; "internal": an iBGP peer, a router of the same AS
@@ -131,6 +131,8 @@ class Node:
     pop: str | None = None  # routers: the city label of this PoP
     route_reflector: bool = False  # routers: reflects iBGP routes to its clients (RFC 4456)
     cluster_id: ipaddress.IPv4Address | None = None  # reflectors: the effective cluster id
+    # sites, the primary, a rogue router: the DNS server it runs (lab.daemons.dns driver name)
+    dns_server: DnsServer | None = None
 
     @property
     def igp_ifaces(self) -> list[Iface]:

@@ -1,5 +1,6 @@
 """The netns provider: render into the run directory, create namespaces and links, start the
-process stages of lab.daemons.processes, each once the one before is ready."""
+process stages of lab.daemons.processes, each once the one before is ready (the sites' DNS
+servers once the hidden primary's has started: its DNS driver's ready files)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from pathlib import Path, PurePosixPath
 
 from lab.daemons import driver_of, processes
+from lab.daemons.dns import dns_driver_of
 from lab.errors import LabError
 from lab.model.topology import Lab
 from lab.orchestrate.converge import wait_primary_routes
@@ -65,7 +67,7 @@ class NetnsProvider:
         h.runtime.create(node_specs(lab, d), link_specs(lab))
 
         stages = processes.stages(lab, d)
-        say("starting zebra, BIRD, Unbound, the primary")
+        say("starting zebra, BIRD, Unbound, the primary's DNS server")
         h.runtime.start(stages.base)
         wait_files(h, [p for n in speakers for p in driver_of(n).base_ready(d / n.name)], "zebra ready")
         say("starting bgpd")
@@ -76,7 +78,10 @@ class NetnsProvider:
             wait_primary_routes(h, timeout=max(1.0, deadline - time.monotonic()))
         except PollTimeout as exc:
             raise LabError(f"lab {lab.name}: sites without a route to the primary: {exc.last}") from None
-        say("starting the sites' dnsnode and agent")
+        servers = [n for n in lab.nodes.values() if n.dns_server is not None and n.kind != "site"]
+        ready = [p for n in servers for p in dns_driver_of(n).ready_files(d / n.name)]
+        wait_files(h, ready, "the primary's DNS server started")
+        say("starting the sites' DNS servers and agents")
         h.runtime.start(stages.services)
         return list(h.runtime.capabilities().notes)
 

@@ -3,11 +3,13 @@
     <out>/lab.json                   the resolved lab (nodes, interfaces, addresses, links)
     <out>/<router>/frr.conf          FRR routers (integrated config)   or  bird.conf
     <out>/<site>/frr.conf|bird.conf  the site's BGP speaker (+ anycast.conf, agent-owned, BIRD)
-    <out>/<site>/dnsnode.yml         dnsnode serve --config (secondary on the identity address)
+    <out>/<site>/dnsnode.yml         the site's DNS server, by its driver (lab.daemons.dns): dnsnode
+                                     serve --config, or nsd.conf, or knot.conf (a secondary that
+                                     transfers from the identity address)
     <out>/<site>/agent.yml           dnsnode agent --config
     <out>/<resolver>/unbound.conf
     <out>/<client>/resolv.conf
-    <out>/<primary>/dnsnode.yml, <out>/<primary>/<zone>.zone
+    <out>/<primary>/dnsnode.yml (or knot.conf), <out>/<primary>/<zone>.zone
 
 `render_files` is pure (path -> text) for golden tests; `write` puts them on disk.
 """

@@ -89,8 +89,9 @@ def sysctls(node: Node) -> dict[str, str]:
 def container_procs(lab: Lab) -> dict[str, list[list[ProcSpec]]]:
     """Per node, the stages of processes `lab up` starts on netns, with container paths.
 
-    Stage 1: zebra, BIRD, dnsnode, Unbound; 2: bgpd (bfdd); 3: the agents. The first argument
-    of dnsnode is the venv's path on the host: in the image it is on PATH."""
+    Stage 1: zebra, BIRD, the primary's DNS server, Unbound; 2: bgpd (bfdd); 3: the sites' DNS
+    servers (dnsnode, NSD, Knot: their drivers' processes) and agents. The first argument of
+    dnsnode is the venv's path on the host: in the image it is on PATH."""
     st = processes.stages(lab, Path(str(NODE_ROOT)))
     stages = [st.base, st.bgp, st.services]
     out: dict[str, list[list[ProcSpec]]] = {n: [[], [], []] for n in lab.nodes}
@@ -117,7 +118,8 @@ def _ip_lines(lab: Lab, node: Node) -> list[str]:
 
 
 def _ready_files(node: Node, stage: int) -> list[str]:
-    """What must exist before the next stage starts (as lab up waits on netns)."""
+    """What must exist before the next stage starts (as lab up waits on netns). Across
+    containers nothing waits: a site's DNS server asks the primary again within 5 s."""
     if node.daemon is None:
         return []
     nd = Path(str(NODE_ROOT / node.name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cache
 from pathlib import Path
 
@@ -11,9 +12,14 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # package data: l
 TEMPLATE_DIRS = {kind: TEMPLATES / kind for kind in ("frr", "bird", "dns")}
 
 
+def hostport(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int = 53) -> str:
+    """dnsnode's address form: 192.0.2.1:53, [2001:db8::1]:53."""
+    return f"[{addr}]:{port}" if addr.version == 6 else f"{addr}:{port}"
+
+
 @cache
 def env(kind: str) -> jinja2.Environment:
-    return jinja2.Environment(
+    e = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIRS[kind]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -21,6 +27,8 @@ def env(kind: str) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,  # configs, not HTML
     )
+    e.filters["hostport"] = hostport
+    return e
 
 
 def render(kind: str, template: str, **context: object) -> str:

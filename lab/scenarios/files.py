@@ -178,6 +178,19 @@ class _Reader:
             return None
 
 
+def read_steps(src: Source, items: object, path: YamlPath) -> list[Step]:
+    """Steps in the scenario files' form from any YAML document (a workshop exercise's setup
+    and solution are such steps); ScenarioFileError lists every problem with its line."""
+    r = _Reader(src)
+    if not isinstance(items, list):
+        r.fail(path, "steps are a list (e.g. `- withdraw: ams`)")
+        raise ScenarioFileError(r.issues)
+    steps = [s for i, item in enumerate(items) if (s := r.step(item, (*path, i))) is not None]
+    if r.issues:
+        raise ScenarioFileError(r.issues)
+    return steps
+
+
 def _parse(src: Source, default_name: str) -> Parsed:
     r = _Reader(src)
     data = src.data

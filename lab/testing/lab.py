@@ -138,6 +138,9 @@ class Faults:
     def hijack(self, rogue: str | None = None) -> FaultEvent:
         return hijacks.hijack(self.h, rogue)
 
+    def rov(self, node: str, on: bool = True) -> FaultEvent:
+        return hijacks.rov(self.h, node, on)
+
 
 class AnycastLab:
     def __init__(self, handle: LabHandle) -> None:

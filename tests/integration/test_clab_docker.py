@@ -39,6 +39,7 @@ from lab.runtime.clab import images as clab_images
 from lab.runtime.clab.runtime import LAB_LABEL
 from lab.runtime.state import STATE_FILE
 from lab.scenarios import get
+from tests.integration.dashboard_proc import running_dashboard
 from tests.scenarios.conftest import run_and_check
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
@@ -76,7 +77,8 @@ def test_every_image_is_built_with_its_tools(client: Any, images: list[clab_imag
     assert [b.name for b in images] == clab_images.ORDER
     checks = {
         "router": "test -x /usr/lib/frr/bgpd && bird --version 2>&1",
-        "dnsnode": "dnsnode --help && test -x /usr/lib/frr/zebra && bird --version 2>&1",
+        "dnsnode": "dnsnode --help && test -x /usr/lib/frr/zebra && bird --version 2>&1"
+        " && nsd -v 2>&1 && knotd -V && knotc --version && test -x /usr/sbin/nsd-control",
         "resolver": "unbound -V",
         "client": "kdig --version && dig -v && dnsnode --help",
     }
@@ -252,3 +254,22 @@ def test_scenario_on_containers(workshop: UpResult, name: str) -> None:
     report = run_and_check(workshop.handle, get(name))
     if name == "drain-graceful":
         assert report["lost"] == 0 and report["lost_resolver"] == 0
+
+
+@pytest.mark.slow
+def test_dashboard_on_containers(workshop: UpResult) -> None:
+    """The dashboard runs its probes inside the containers (the image's copy of the probe) and
+    shows every client and resolver at its predicted site; its probes are gone after it."""
+    h = workshop.handle
+    predicted = {n: (s, s) for n, s in catchments(h.lab).items()}
+    with running_dashboard(h.name) as d:
+        assert d.get("/api/info")["runtime"] == "clab"  # type: ignore[index]
+
+        def live() -> dict[str, tuple[object, object]]:
+            nodes = d.get("/api/live")["nodes"]  # type: ignore[index]
+            return {n: (k.get("v4"), k.get("v6")) for n, k in nodes.items()}
+
+        took = wait_until(live, lambda got: got == predicted, timeout=30, interval=0.5, what="probes").elapsed
+        print(f"\ndashboard on containers: every node at its predicted site after {took:.1f} s")
+        api = d.get("/api/catchment")
+        assert {n: (p["site"], p["site6"]) for part in api.values() for n, p in part.items()} == predicted  # type: ignore[union-attr]

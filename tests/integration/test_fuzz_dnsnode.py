@@ -34,6 +34,7 @@ from tests import fuzzpackets as fp
 from tests.integration.dnsnode_proc import _tail, start_dnsnode
 
 ZONE = Path(__file__).resolve().parent.parent / "data" / "fuzz.example.net.zone"
+GEO = ZONE.with_suffix(".geo")  # steers geo.fuzz.example.net: ECS and the steered path get fuzzed too
 SEED = int(os.environ.get("FUZZ_SEED", "1035"))
 BATCH = 50  # UDP packets in flight at once, each from its own socket so replies map to cases
 BATCH_WAIT = 0.25  # seconds to collect a batch's replies (most malformed packets get none)
@@ -46,6 +47,7 @@ class Target:
     port: int
     alive: Callable[[], bool]
     log_tail: Callable[[], str]
+    ecs: bool = True  # validates Client Subnet and steers geo.fuzz.example.net
 
 
 def _ready(port: int) -> bool:
@@ -59,12 +61,17 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         nsd = servers.start_nsd(tmp_path_factory.mktemp("fuzz"), ZONE, "", origin=fp.ORIGIN, ready=_ready)
         print(f"fuzz target nsd pid {nsd.pid} port {nsd.port}: answered after {nsd.started_in:.2f}s")
         try:
-            yield Target("nsd", nsd.port, nsd.alive, nsd.log_tail)
+            yield Target("nsd", nsd.port, nsd.alive, nsd.log_tail, ecs=False)
         finally:
             servers.stop(nsd)
         return
     workers = int(os.environ.get("FUZZ_WORKERS", "0")) or None  # FUZZ_WORKERS=2: the SO_REUSEPORT mode
-    node = start_dnsnode(zones={fp.ORIGIN: ZONE}, identity="fuzz-1", workers=workers)
+    node = start_dnsnode(
+        zones={fp.ORIGIN: ZONE},
+        identity="fuzz-1",
+        workers=workers,
+        extra_args=["--geoip", f"{fp.ORIGIN}={GEO}"],
+    )
     print(f"fuzz target dnsnode pid {node.pid} port {node.port}: answered after {node.started_in:.2f}s")
     try:
         yield Target("dnsnode", node.port, node.alive, lambda: _tail(node))
@@ -155,7 +162,7 @@ def rcode_name(reply: bytes) -> str:
 @pytest.mark.integration
 @pytest.mark.timeout(120)
 def test_udp_storm_never_crashes_and_replies_are_sane(target: Target) -> None:
-    cases = fp.udp_cases(SEED)
+    cases = fp.udp_cases(SEED, with_ecs=target.ecs)
     failures: list[str] = []
     outcomes: collections.Counter[str] = collections.Counter()
     start = time.monotonic()

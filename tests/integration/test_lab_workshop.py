@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 
 from lab import faults
-from lab.cli.status import status_json
 from lab.daemons import speaker
 from lab.observe.catchment import measure
 from lab.orchestrate import lifecycle
+from lab.orchestrate.status import status_json
 from lab.poll import wait_until
 from lab.predict.bgp import catchments
 from tests.integration.lab_fixtures import LAB_BIN, TOPOLOGIES, running_lab

@@ -34,6 +34,18 @@ def in_tasks(rep: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     return [t for t in rep["tasks"] if t["name"].startswith(f"router_maintenance : {prefix}")]
 
 
+def net_moves(moves: list[str]) -> set[str]:
+    """["alice ams->sin", "alice sin->ams", "carol ams->sin"] -> {"carol ams->sin"}."""
+    first: dict[str, str] = {}
+    last: dict[str, str] = {}
+    for m in moves:
+        client, _, hop = m.partition(" ")
+        a, _, b = hop.partition("->")
+        first.setdefault(client, a)
+        last[client] = b
+    return {f"{c} {first[c]}->{last[c]}" for c in first if first[c] != last[c]}
+
+
 @pytest.mark.parametrize(
     ("router", "single", "net", "moved"),
     [
@@ -73,8 +85,10 @@ def test_router_maintenance(
     assert drained["drained"] and {"dual1", net} <= set(drained["depreferred_at"])
     assert dep and all(x["gshut"] and x["local_pref"] == 0 for x in dep)
     assert drained["behind"]["clients"] == [single] and "carol" in drained["behind"]["others"]
-    drain_moves = {m for t in in_tasks(rep, "Drain") for m in t["felt"]["moves"]}
-    assert drain_moves == moved  # carol left ta1 before the restart; nobody else had a way out
+    drain_moves = [m for t in in_tasks(rep, "Drain") for m in t["felt"]["moves"]]
+    # net moves: a client that flips away and back while FRR re-runs its import maps one peer
+    # at a time (alice ams->sin->ams, between two live sites, nothing lost) ends where it was
+    assert net_moves(drain_moves) == moved, drain_moves  # carol left ta1 before the restart
 
     # only the single-homed client lost queries, and only while the daemon restarted
     assert set(rep["lost_by_client"]) <= {single}

@@ -25,6 +25,7 @@ GOLDEN = ROOT / "tests" / "golden" / "clab"
 SCHEMA = ROOT.parent / "shared" / "clab" / "clab.schema.json"
 SHIPPED = sorted((ROOT / "topologies").glob("*.yml"))
 CASES = {"workshop": ROOT / "topologies" / "workshop.yml", "global": ROOT / "topologies" / "global.yml"}
+CASES["workshop-nsd-knot"] = ROOT / "topologies" / "workshop-nsd-knot.yml"  # start.sh runs NSD and Knot
 DOC_RANGES = [
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15", "2001:db8::/32")
@@ -177,9 +178,9 @@ def test_every_process_has_its_program_in_its_nodes_image() -> None:
     frr = {"zebra", "bgpd", "bfdd", "ospfd", "ospf6d"}  # Debian's frr package: every daemon
     carries = {
         "router": {*frr, "bird"},
-        "dnsnode": {*frr, "bird", "dnsnode"},
+        "dnsnode": {*frr, "bird", "dnsnode", "nsd", "knotd"},
         "resolver": {"unbound"},
-        "client": {*frr, "bird", "dnsnode"},
+        "client": {*frr, "bird", "dnsnode", "nsd", "knotd"},
     }
     for topo in [*SHIPPED, ROOT / "topologies/workshop-hijack.yml"]:
         lab = load(topo)

@@ -88,3 +88,27 @@ def test_split_frames_reads_what_a_server_reads() -> None:
     assert fp.split_frames(fp.frame(q, length=len(q) + 1)) == []  # incomplete: never a message
     lying = fp.split_frames(fp.frame(q, length=12))  # the rest of q is read as the next frame
     assert lying[0] == q[:12]
+
+
+def test_the_fuzz_judge_of_ecs_and_dnsnodes_parser_agree() -> None:
+    """Two independent readings of RFC 7871 6 (the judge's and dnsnode's) on the random options."""
+    from dnsnode.serving.ecs import EcsError, parse
+
+    cases = [c for c in fp.ecs(random.Random(11), 400) if c.kind == "ecs-random"]
+    assert len(cases) == 400
+    valid = 0
+    for case in cases:
+        at = 12
+        while case.wire[at]:  # the qname's labels
+            at += case.wire[at] + 1
+        opt_at = at + 1 + 4 + 11  # after the root label, QTYPE/QCLASS and the OPT RR's fixed part
+        length = int.from_bytes(case.wire[opt_at + 2 : opt_at + 4], "big")
+        data = case.wire[opt_at + 4 : opt_at + 4 + length]
+        try:
+            parse(data, 0, len(data))
+            ok = True
+        except EcsError:
+            ok = False
+        assert ok == fp.ecs_valid(data), data.hex()
+        valid += ok
+    assert 50 < valid < 350  # both kinds are well represented

@@ -60,6 +60,12 @@ EXPECTED: dict[str, list[str]] = {
         "15: client \"bob\" names AS 'nowhere', which is not defined; use an eyeball AS's name or number "
         "(known: home)",
     ],
+    "bad-server.yml": [
+        "12: sites[0].server: Input should be 'dnsnode', 'nsd' or 'knot' (got 'bind'); server names the "
+        "site's DNS software (default dnsnode)",
+        "14: primary.server: Input should be 'dnsnode' or 'knot' (got 'nsd'); the hidden primary runs "
+        "dnsnode or knot (NSD 4.6 makes no IXFR from a changed zone file)",
+    ],
     "bad-duplicate-key.yml": ["8: key 'sites' appears twice (first at line 7); keep one"],
     "bad-as-disconnected.yml": [
         '9: AS 64500 ("ta"): ta-sfo not joined to ta-nyc by internal links; the IGP must connect every '

@@ -27,6 +27,8 @@ CASES: dict[str, tuple[Path, str | None]] = {
     "hot-potato": (ROOT / "topologies" / "hot-potato.yml", None),
     "reflectors": (ROOT / "topologies" / "reflectors.yml", None),  # route reflectors, clients
     "knobs": (DATA / "good-knobs.yml", None),
+    # NSD at ams, Knot at sin, dnsnode at fra, a Knot primary
+    "workshop-nsd-knot": (ROOT / "topologies" / "workshop-nsd-knot.yml", None),
 }
 
 

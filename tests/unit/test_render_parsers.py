@@ -1,7 +1,8 @@
 """Every rendered config passes its daemon's own parser (bird -p, vtysh --dryrun,
-unbound-checkconf) and every YAML we render loads; for every shipped topology, the multi-router
-drafts (OSPF, iBGP full mesh and reflectors, shared cluster ids) and a few generated internets
-(4-byte ASNs, large action communities), each as written and on both forced daemons."""
+unbound-checkconf, nsd-checkconf, knotc conf-check) and every YAML we render loads; for every
+shipped topology (NSD and Knot sites and a Knot primary among them), the multi-router drafts
+(OSPF, iBGP full mesh and reflectors, shared cluster ids) and a few generated internets (4-byte
+ASNs, large action communities), each as written and on both forced daemons."""
 
 from __future__ import annotations
 
@@ -113,6 +114,27 @@ def test_unbound_parses(rendered: Path) -> None:
         _check([checkconf, str(conf)], conf)
 
 
+def test_nsd_parses(rendered: Path) -> None:
+    checkconf = _need("nsd-checkconf")
+    for conf in sorted(rendered.glob("*/nsd.conf")):
+        _check([checkconf, str(conf)], conf)
+
+
+def test_knot_parses(rendered: Path) -> None:
+    knotc = _need("knotc")
+    for conf in sorted(rendered.glob("*/knot.conf")):
+        _check([knotc, "-c", str(conf), "conf-check"], conf)
+
+
+def test_the_variant_renders_nsd_and_knot(tmp_path: Path) -> None:
+    """The parsers above run on something: the variant has both kinds of config."""
+    write(
+        load(ROOT / "topologies" / "workshop-nsd-knot.yml"), tmp_path, RenderOptions(PurePosixPath(tmp_path))
+    )
+    assert [p.parent.name for p in sorted(tmp_path.glob("*/nsd.conf"))] == ["ams"]
+    assert [p.parent.name for p in sorted(tmp_path.glob("*/knot.conf"))] == ["primary", "sin"]
+
+
 def test_yaml_and_zone_files_load(rendered: Path) -> None:
     import dns.zone
 
@@ -135,4 +157,16 @@ def test_a_broken_config_is_rejected(tmp_path: Path) -> None:
     bad_frr = tmp_path / "frr.conf"
     bad_frr.write_text("router bgp 64500\n neighbor 198.19.0.1 remote-as 64501\n neighbor 198.19.0.1 bogus\n")
     proc = subprocess.run([vtysh, "--dryrun", "-f", str(bad_frr)], capture_output=True, check=False)
+    assert proc.returncode != 0
+
+
+def test_a_broken_nsd_or_knot_config_is_rejected(tmp_path: Path) -> None:
+    nsd = _need("nsd-checkconf")
+    knotc = _need("knotc")
+    bad_nsd = tmp_path / "nsd.conf"
+    bad_nsd.write_text('server:\n\tidentity: "x"\nzone:\n\tname: "lab.example."\n\trequest-xfr: 192.0.2.53\n')
+    assert subprocess.run([nsd, str(bad_nsd)], capture_output=True, check=False).returncode != 0  # no key
+    bad_knot = tmp_path / "knot.conf"
+    bad_knot.write_text('zone:\n  - domain: "lab.example."\n    master: nowhere\n')  # an undefined remote
+    proc = subprocess.run([knotc, "-c", str(bad_knot), "conf-check"], capture_output=True, check=False)
     assert proc.returncode != 0

@@ -2,7 +2,8 @@
 
     python -m lab.runtime.clab.images [--tag TAG]        (scripts/build-images.sh, `make images`)
 
-One chain so layers are shared: base -> router -> dnsnode -> client, and base -> resolver.
+One chain so layers are shared: base -> router -> dnsnode -> client and resolver (the probe
+runs on resolvers too: the dashboard measures their catchment with it).
 The build context is a tar made in memory: the Dockerfile, and for the dnsnode image a
 wheels/ directory (our package's wheel, built from a temp copy of the sources, plus the pinned
 run-time dependencies, fetched with the host's pip), never the work tree with its .venv.

@@ -1,0 +1,70 @@
+"""A running lab's status: processes, BGP sessions, OSPF adjacencies, best paths, convergence.
+What `lab status --json` prints and the dashboard's /api/status serves, from one place.
+
+    {"lab", "phase", "converged", "missing", "bgp": [{node, peer, afi, state, ibgp}],
+     "igp": [{node, neighbor, ifname, afi, state}],
+     "best_paths": {node: {prefix: as_path}}, "processes": [{node, name, pid, alive, rss_kib}]}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from lab.daemons.base import Adjacency, SessionState
+from lab.orchestrate.converge import snapshot
+from lab.orchestrate.handle import LabHandle
+from lab.runtime.base import ProcInfo
+
+
+@dataclass
+class LabStatus:
+    lab: str
+    phase: str
+    converged: bool
+    missing: list[str]
+    bgp: list[SessionState]
+    igp: list[Adjacency]
+    ibgp: set[tuple[str, str]]  # (node, peer) of the iBGP sessions
+    best_paths: dict[str, dict[str, list[int] | None]]
+    processes: list[ProcInfo]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "lab": self.lab,
+            "phase": self.phase,
+            "converged": self.converged,
+            "missing": self.missing,
+            "bgp": [
+                {
+                    "node": s.node,
+                    "peer": s.peer,
+                    "afi": s.afi,
+                    "state": s.state,
+                    "ibgp": (s.node, s.peer) in self.ibgp,
+                }
+                for s in self.bgp
+            ],
+            "igp": [asdict(a) for a in self.igp],
+            "best_paths": self.best_paths,
+            "processes": [asdict(p) for p in self.processes],
+        }
+
+
+def status(h: LabHandle) -> LabStatus:
+    snap = snapshot(h)
+    ibgp = {(n.name, s.peer) for n in h.lab.nodes.values() for s in n.sessions if s.ibgp}
+    return LabStatus(
+        h.name,
+        h.state.state.phase,
+        snap.converged,
+        snap.missing,
+        snap.sessions,
+        snap.igp,
+        ibgp,
+        snap.paths(),
+        h.runtime.processes(),
+    )
+
+
+def status_json(h: LabHandle) -> dict[str, object]:
+    return status(h).to_json()

@@ -1,0 +1,1 @@
+"""Workshop exercises (stub: filled in below)."""

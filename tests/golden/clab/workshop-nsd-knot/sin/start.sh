@@ -1,0 +1,39 @@
+#!/bin/sh
+# sin: site AS64496, frr; rendered by anycast-lab from workshop-nsd-knot.yml
+# containerlab runs this once the node's links exist (the node's `exec`): the same
+# addresses, routes and processes as `lab up` on netns.
+set -eu
+D=/run/anycast-lab/sin
+mkdir -p "$D"
+cp /etc/anycast-lab/* "$D/"
+# FRR drops to user frr and writes its logs in the node directory
+chown frr:frr "$D"
+# no lab traffic through the management interface (eth0): drop docker's default routes
+ip -4 route del default 2>/dev/null || true
+ip -6 route del default 2>/dev/null || true
+# names resolve inside the lab only (never through docker's resolver on the host)
+cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
+ip -batch - <<'IP'
+addr add 198.18.0.7/32 dev lo
+addr add 2001:db8:ff00::7/128 dev lo
+addr add 198.51.100.130/32 dev lo
+addr add 2001:db8:54::2/128 dev lo
+addr add 198.51.100.53/32 dev lo
+addr add 2001:db8:53::53/128 dev lo
+addr add 198.19.0.13/31 dev eth1
+addr add 2001:db8:ff01:7::2/126 dev eth1 nodad
+link set eth1 up
+IP
+# each process in its own session, output beside its configs (as on netns)
+# and recorded as "PID START" (lab.runtime.clab: faults signal that PID, never a name)
+start() { name=$1; shift; setsid "$@" </dev/null >"$D/$name.out" 2>&1 &
+  echo "$! $(sed 's/.*) //' /proc/$!/stat | cut -d' ' -f20)" >"$D/$name.lab-pid"; }
+ready() {
+  n=0; while [ ! -e "$1" ]; do n=$((n + 1)); [ $n -le 300 ] || { echo "$1 missing after 30s" >&2; exit 1; }; sleep 0.1; done
+}
+start zebra /usr/lib/frr/zebra -f /run/anycast-lab/sin/frr.conf --vty_socket /run/anycast-lab/sin -z /run/anycast-lab/sin/zserv.api -i /run/anycast-lab/sin/zebra.pid --log file:/run/anycast-lab/sin/zebra.log -P 0 -e 1
+ready /run/anycast-lab/sin/zserv.api
+start bgpd /usr/lib/frr/bgpd -f /run/anycast-lab/sin/frr.conf --vty_socket /run/anycast-lab/sin -z /run/anycast-lab/sin/zserv.api -i /run/anycast-lab/sin/bgpd.pid --log file:/run/anycast-lab/sin/bgpd.log -P 0 -e 1
+ready /run/anycast-lab/sin/bgpd.vty
+start knotd knotd -c /run/anycast-lab/sin/knot.conf
+start agent dnsnode agent --config /run/anycast-lab/sin/agent.yml

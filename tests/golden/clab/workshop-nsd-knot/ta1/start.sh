@@ -1,0 +1,47 @@
+#!/bin/sh
+# ta1: router AS64500, frr; rendered by anycast-lab from workshop-nsd-knot.yml
+# containerlab runs this once the node's links exist (the node's `exec`): the same
+# addresses, routes and processes as `lab up` on netns.
+set -eu
+D=/run/anycast-lab/ta1
+mkdir -p "$D"
+cp /etc/anycast-lab/* "$D/"
+# FRR drops to user frr and writes its logs in the node directory
+chown frr:frr "$D"
+# no lab traffic through the management interface (eth0): drop docker's default routes
+ip -4 route del default 2>/dev/null || true
+ip -6 route del default 2>/dev/null || true
+# names resolve inside the lab only (never through docker's resolver on the host)
+cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
+ip -batch - <<'IP'
+addr add 198.18.0.1/32 dev lo
+addr add 2001:db8:ff00::1/128 dev lo
+addr add 198.19.0.0/31 dev eth1
+addr add 2001:db8:ff01:1::1/126 dev eth1 nodad
+link set eth1 up
+addr add 198.19.0.2/31 dev eth2
+addr add 2001:db8:ff01:2::1/126 dev eth2 nodad
+link set eth2 up
+addr add 198.19.0.6/31 dev eth3
+addr add 2001:db8:ff01:4::1/126 dev eth3 nodad
+link set eth3 up
+addr add 198.19.0.10/31 dev eth4
+addr add 2001:db8:ff01:6::1/126 dev eth4 nodad
+link set eth4 up
+addr add 198.19.0.14/31 dev eth5
+addr add 2001:db8:ff01:8::1/126 dev eth5 nodad
+link set eth5 up
+addr add 192.0.2.1/24 dev eth6
+addr add 2001:db8:2::1/64 dev eth6 nodad
+link set eth6 up
+IP
+# each process in its own session, output beside its configs (as on netns)
+# and recorded as "PID START" (lab.runtime.clab: faults signal that PID, never a name)
+start() { name=$1; shift; setsid "$@" </dev/null >"$D/$name.out" 2>&1 &
+  echo "$! $(sed 's/.*) //' /proc/$!/stat | cut -d' ' -f20)" >"$D/$name.lab-pid"; }
+ready() {
+  n=0; while [ ! -e "$1" ]; do n=$((n + 1)); [ $n -le 300 ] || { echo "$1 missing after 30s" >&2; exit 1; }; sleep 0.1; done
+}
+start zebra /usr/lib/frr/zebra -f /run/anycast-lab/ta1/frr.conf --vty_socket /run/anycast-lab/ta1 -z /run/anycast-lab/ta1/zserv.api -i /run/anycast-lab/ta1/zebra.pid --log file:/run/anycast-lab/ta1/zebra.log -P 0 -e 1
+ready /run/anycast-lab/ta1/zserv.api
+start bgpd /usr/lib/frr/bgpd -f /run/anycast-lab/ta1/frr.conf --vty_socket /run/anycast-lab/ta1 -z /run/anycast-lab/ta1/zserv.api -i /run/anycast-lab/ta1/bgpd.pid --log file:/run/anycast-lab/ta1/bgpd.log -P 0 -e 1

@@ -1,0 +1,40 @@
+#!/bin/sh
+# tb1: router AS64501, bird; rendered by anycast-lab from workshop-nsd-knot.yml
+# containerlab runs this once the node's links exist (the node's `exec`): the same
+# addresses, routes and processes as `lab up` on netns.
+set -eu
+D=/run/anycast-lab/tb1
+mkdir -p "$D"
+cp /etc/anycast-lab/* "$D/"
+# no lab traffic through the management interface (eth0): drop docker's default routes
+ip -4 route del default 2>/dev/null || true
+ip -6 route del default 2>/dev/null || true
+# names resolve inside the lab only (never through docker's resolver on the host)
+cat /etc/anycast-lab/resolv.conf > /etc/resolv.conf
+ip -batch - <<'IP'
+addr add 198.18.0.2/32 dev lo
+addr add 2001:db8:ff00::2/128 dev lo
+addr add 198.19.0.1/31 dev eth1
+addr add 2001:db8:ff01:1::2/126 dev eth1 nodad
+link set eth1 up
+addr add 198.19.0.4/31 dev eth2
+addr add 2001:db8:ff01:3::1/126 dev eth2 nodad
+link set eth2 up
+addr add 198.19.0.8/31 dev eth3
+addr add 2001:db8:ff01:5::1/126 dev eth3 nodad
+link set eth3 up
+addr add 198.19.0.12/31 dev eth4
+addr add 2001:db8:ff01:7::1/126 dev eth4 nodad
+link set eth4 up
+addr add 198.19.0.16/31 dev eth5
+addr add 2001:db8:ff01:9::1/126 dev eth5 nodad
+link set eth5 up
+IP
+# each process in its own session, output beside its configs (as on netns)
+# and recorded as "PID START" (lab.runtime.clab: faults signal that PID, never a name)
+start() { name=$1; shift; setsid "$@" </dev/null >"$D/$name.out" 2>&1 &
+  echo "$! $(sed 's/.*) //' /proc/$!/stat | cut -d' ' -f20)" >"$D/$name.lab-pid"; }
+ready() {
+  n=0; while [ ! -e "$1" ]; do n=$((n + 1)); [ $n -le 300 ] || { echo "$1 missing after 30s" >&2; exit 1; }; sleep 0.1; done
+}
+start bird bird -f -c /run/anycast-lab/tb1/bird.conf -s /run/anycast-lab/tb1/bird.ctl -P /run/anycast-lab/tb1/bird.pid
