@@ -57,6 +57,9 @@ _WILD = b"\x01*"
 ScopeKey = tuple[bytes, int, int, int, int]  # (qname, qtype, family, prefix, scope)
 # a cache entry: renderings, rcode key, qtype key, how RRL accounts it
 _Hit = tuple[list[Variant], str, str, Tag]
+# a whole-query cache entry: the reply after its ID, rcode key, qtype key, truncated, RRL class,
+# the name it is accounted under, where the question ends
+_WireHit = tuple[bytes, str, str, bool, int, bytes, int]
 # an ECS cache entry: renderings (with the echo), rcode key, qtype key, steered, RRL
 _EcsHit = tuple[list[Variant], str, str, bool, Tag]
 _NOERROR = dns.rcode.NOERROR
@@ -118,6 +121,11 @@ class Responder:
         # Response cache per (EDNS variant, transport): lowercased question -> renderings.
         self.cache_size = cache_size
         self._cache: list[dict[bytes, _Hit]] = [{} for _ in range(16)]
+        # In front of it, per transport: the query's bytes after its ID (flags, question, OPT
+        # exactly as sent) -> the reply's bytes after the ID. A hit is one dict lookup and one
+        # concatenation: no label walk, no variant choice. Only answers that depend on nothing
+        # but those bytes go in (existing names, unsteered, no ECS).
+        self._wire: list[dict[bytes, _WireHit]] = [{}, {}]
         # The same for queries with Client Subnet, keyed by question + the option's bytes.
         self._ecs_cache: list[dict[bytes, _EcsHit]] = [{} for _ in range(16)]
         store.subscribe(self._on_change)
@@ -168,6 +176,7 @@ class Responder:
         wild = [k for k in steered if k.startswith(_WILD)]
         self._steer_enclosers = frozenset(_suffixes(steered)) if wild else None
         self._cache = [{} for _ in range(16)]  # new data: every cached answer is stale
+        self._wire = [{}, {}]
         self._ecs_cache = [{} for _ in range(16)]
         if self.manage_gc:
             settle_gc()
@@ -221,6 +230,21 @@ class Responder:
 
     def answer(self, data: bytes, peer: Peer, tcp: bool = False) -> Any:
         """bytes to send, None to drop, or HANDOFF (then call handoff()). Never raises."""
+        hit = self._wire[tcp].get(data[2:])
+        if hit is not None:  # the same bytes were answered before: the same reply, this ID
+            tail, rcode_key, qkey, truncated, cls, name, qend = hit
+            rrl = self.rrl
+            if rrl is not None and not tcp:
+                action = rrl.account(peer[0], cls, name)
+                if action:
+                    return slipped(data, tail, qend) if action == SLIP else None
+            c = self.counters
+            c["tcp" if tcp else "udp"] += 1
+            c[rcode_key] += 1
+            c[qkey] += 1
+            if truncated:
+                c["truncated"] += 1
+            return data[:2] + tail
         try:
             return self._answer(data, peer, tcp)
         except Exception as exc:  # never crash on any input: answer FORMERR or drop
@@ -297,6 +321,7 @@ class Responder:
         cache = self._cache[variant | (8 if tcp else 0)]
         key = qn + data[i + 1 : qend]
         hit = cache.get(key)
+        wire_cache = self._wire[tcp] if self.cache_size else None  # fetched first: see _rebuild
         if hit is not None:
             variants, rcode_key, qkey, tag = hit
         else:
@@ -357,7 +382,13 @@ class Responder:
         c[qkey] += 1
         if chosen[3]:
             c["truncated"] += 1
-        return data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
+        tail = chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
+        if wire_cache is not None and (hit is not None or cacheable):
+            if len(wire_cache) >= self.cache_size:
+                wire_cache.clear()
+            name = qn if tag.name is None else tag.name
+            wire_cache[data[2:]] = (tail, rcode_key, qkey, chosen[3], tag.cls, name, qend)
+        return data[:2] + tail
 
     # ---- steered names and ECS ---------------------------------------------------------------
 
