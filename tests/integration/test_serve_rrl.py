@@ -19,6 +19,7 @@ import dns.message
 import dns.query
 import pytest
 
+from tests import fuzzpackets as fp
 from tests.integration.dnsnode_proc import DATA_ZONE, DnsnodeProc, dnsnode_factory, free_port
 from tests.integration.flood import FloodResult, flood
 from tests.integration.serve_clients import dig
@@ -217,3 +218,27 @@ def test_workers_each_limit_their_own_share(dnsnode_factory) -> None:  # type: i
     assert result.answered <= 2 * RATE * FLOOD_SECONDS
     counters = node.ctl("stats")["stats"]["counters"]
     assert counters["rrl.slipped.positive"] == result.truncated
+
+
+def test_a_malformed_storm_at_a_limiting_rate_never_crashes(dnsnode_factory) -> None:  # type: ignore[no-untyped-def]
+    """The fuzz test's UDP cases from the flooder's address at rate 5: the error replies are
+    limited (class error), the server lives, a client in another /24 is answered."""
+    import socket
+
+    zone = DATA_ZONE.parent / "fuzz.example.net.zone"
+    node = dnsnode_factory(zones={fp.ORIGIN: zone}, extra_args=["--rrl-rate", "5", "--rrl-slip", "2"])
+    cases = fp.udp_cases(7, with_ecs=False)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((FLOODER, 0))
+        for n, case in enumerate(cases):
+            sock.sendto(case.wire, (node.host, node.port))
+            if n % 200 == 0:
+                assert node.alive()
+    counters = node.ctl("stats")["stats"]["counters"]
+    limited = {k: v for k, v in counters.items() if k.startswith("rrl.")}
+    print(f"{len(cases)} malformed/odd queries from {FLOODER} at rate 5: {limited}")
+    assert node.alive() and counters.get("rrl.limited.error", 0) > 0
+    reply = dns.query.udp(
+        dns.message.make_query(fp.WWW, "A"), node.host, port=node.port, timeout=2, source=OTHER_PREFIX
+    )
+    assert reply.answer and reply.answer[0][0].to_text() == fp.WWW_A
