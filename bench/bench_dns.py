@@ -50,6 +50,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="also run the dnsnode of this git revision (or checkout directory) without geoip: before/after",
     )
+    p.add_argument(
+        "--rrl-rate",
+        type=int,
+        default=10_000_000,
+        help="also run dnsnode with RRL on at this rate (high: nothing limited, the cost of "
+        "accounting alone); 0 skips it",
+    )
     p.add_argument("--hosts", type=int, default=10_000, help="hosts in the generated zone")
     p.add_argument("--lines", type=int, default=100_000, help="queries per generated query file")
     p.add_argument("--clients", type=int, default=8, help="dnsperf -c (source ports)")
@@ -127,6 +134,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 BEFORE = "dnsnode-before"  # the --baseline dnsnode: no geoip file (it may not know the option)
+RRL = "dnsnode-rrl"  # dnsnode with RRL on at a rate that limits nothing (--rrl-rate)
 STEERING = ("dnsnode", "knot")  # the servers the steered mix runs on (plus dnsnode's scaling row)
 
 
@@ -158,6 +166,7 @@ def start_servers(
     scaling: bool,
     errors: list[str],
     baseline: Path | None = None,
+    rrl_rate: int = 0,
 ) -> tuple[list[servers.ServerProc], servers.ServerProc | None]:
     """Start every server; a failure stops the ones already started.
 
@@ -178,6 +187,9 @@ def start_servers(
                 started.append(servers.start_dnsnode(workdir, zone, str(cpus[0]), extra_args=geo))
             else:
                 raise servers.ServerError(f"--servers: unknown server {name!r} (dnsnode, nsd, knot)")
+        if rrl_rate and "dnsnode" in names:
+            rrl = ["--rrl-rate", str(rrl_rate), *geo]
+            started.append(servers.start_dnsnode(workdir, zone, str(cpus[0]), label=RRL, extra_args=rrl))
         if baseline is not None:
             started.append(
                 servers.start_dnsnode(workdir, zone, str(cpus[0]), label=BEFORE, python_path=baseline)
@@ -227,7 +239,7 @@ def crosscheck_notes(started: list[servers.ServerProc], mixes: list[zonegen.Mix]
 def runs_on(server: servers.ServerProc, mix: zonegen.Mix, multi: servers.ServerProc | None) -> bool:
     if mix.name != STEERED:
         return True
-    return server.label in STEERING or server is multi
+    return server.label in (*STEERING, RRL) or server is multi
 
 
 def run_matrix(
@@ -305,7 +317,9 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"zone and query files generated in {workdir} (seed {args.seed})")
             errors: list[str] = []
             baseline = baseline_source(args.baseline, workdir) if args.baseline else None
-            started, multi = start_servers(names, workdir, data, cpus, workers, scaling, errors, baseline)
+            started, multi = start_servers(
+                names, workdir, data, cpus, workers, scaling, errors, baseline, args.rrl_rate
+            )
             # Unwound before the temp dir is removed: servers stop first, then their files go.
             for s in started:
                 stack.callback(servers.stop, s)
@@ -373,6 +387,14 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     compare(
                         report.runs, report.cells, plain, "dnsnode", "knot", "dnsnode / Knot (unsteered)"
+                    ),
+                    compare(
+                        report.runs,
+                        report.cells,
+                        [m.name for m in mixes],
+                        RRL,
+                        "dnsnode",
+                        f"RRL on (--rrl-rate {args.rrl_rate}: nothing limited) / off, same dnsnode",
                     ),
                 )
                 if c is not None

@@ -18,6 +18,7 @@ from dnsnode.ops.config import (
     ZoneConfig,
     check_problem,
     parse_hostport,
+    rrl_problem,
 )
 from dnsnode.ops.configfile import load_config_file
 
@@ -77,6 +78,34 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="health-check the addresses NAME answers: tcp:443, http:80/healthz,status=200, "
         "dns:53,qname=probe.example.net; keys interval, timeout, rise, fall, host, status, qname, qtype",
     )
+    for flag, text in (
+        ("--rrl-rate", "RRL: UDP responses per second per prefix, class and name (0/unset: off)"),
+        (
+            "--rrl-slip",
+            "RRL: every Nth limited response truncated, TC=1 (2; 0 drops all, 1 truncates all)",
+        ),
+        ("--rrl-window", "RRL: seconds of debt a flooding prefix must pay off (15, as BIND)"),
+        ("--rrl-ipv4-prefix", "RRL: IPv4 client prefix length (24)"),
+        ("--rrl-ipv6-prefix", "RRL: IPv6 client prefix length (56)"),
+        ("--rrl-table-size", "RRL: accounts kept (500000)"),
+    ):
+        p.add_argument(flag, dest=flag[2:].replace("-", "_"), type=int, help=text)
+    p.add_argument(
+        "--rrl-allow", dest="rrl_allow", action="append", default=[], metavar="CIDR", help="RRL: never limit"
+    )
+    p.add_argument(
+        "--rrl-class-rate",
+        dest="rrl_class_rate",
+        action="append",
+        default=[],
+        metavar="CLASS=N",
+        help="RRL: a class's own rate (positive, nxdomain, error, referral, wildcard, nodata; 0: unlimited)",
+    )
+    p.add_argument(
+        "--metrics",
+        metavar="ADDR:PORT",
+        help="serve Prometheus metrics over HTTP at /metrics (e.g. 127.0.0.1:9153)",
+    )
     for flag, kind, text in (
         ("--notify-retries", int, "NOTIFY retransmissions before giving up (8)"),
         ("--notify-interval", float, "first NOTIFY retry wait, s (1; doubles)"),
@@ -132,6 +161,9 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
             )
         config.tsig_keys[parts[0]] = TsigKey(parts[0], parts[2], parts[1])
     _geoip_flags(config, args)
+    _rrl_flags(config, args)
+    if args.metrics:
+        config.metrics = parse_hostport(args.metrics, 9153)
     if config.workers < 1:
         raise ConfigError(f"--workers {config.workers}: give 1 or more")
     if config.notify_retries < 0 or config.notify_interval <= 0:
@@ -151,6 +183,24 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
     if not config.zones:
         raise ConfigError("no zones: add --zone ZONE=FILE, --secondary ZONE=ADDR or zones: in --config")
     return config
+
+
+def _rrl_flags(config: ServerConfig, args: argparse.Namespace) -> None:
+    rrl = config.rrl
+    for name in ("rate", "slip", "window", "ipv4_prefix", "ipv6_prefix", "table_size"):
+        value = getattr(args, "rrl_" + name)
+        if value is not None:
+            setattr(rrl, name, value)
+    if args.rrl_allow:
+        rrl.allow = list(args.rrl_allow)
+    for spec in args.rrl_class_rate:
+        cls, sep, value = spec.partition("=")
+        if not sep or not value.isdigit():
+            raise ConfigError(f"--rrl-class-rate {spec!r}: write CLASS=N, e.g. --rrl-class-rate nxdomain=20")
+        rrl.class_rates[cls] = int(value)
+    problem = rrl_problem(rrl)
+    if problem:
+        raise ConfigError(f"--rrl: {problem}")
 
 
 def _geoip_flags(config: ServerConfig, args: argparse.Namespace) -> None:

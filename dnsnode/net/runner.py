@@ -19,6 +19,7 @@ def run_server(config: ServerConfig, log: EventLog) -> int:
         server.start_transfers()
         server.start_steering()
         server.start_control()
+        server.start_metrics()
         log.event("serving", pid=server_pid(), workers=config.workers, identity=config.identity)
         try:
             server.run_until_stopped()
@@ -34,6 +35,7 @@ def run_server(config: ServerConfig, log: EventLog) -> int:
     server.start_transfers()
     server.start_steering()
     server.start_control()
+    server.start_metrics()
     log.event("serving", pid=server_pid(), workers=1, identity=config.identity)
     try:
         server.run_until_stopped()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dns.name
 import dns.zone
@@ -22,6 +22,7 @@ from dnsnode.net.udp import UdpServer
 from dnsnode.ops.config import ServerConfig, ZoneConfig
 from dnsnode.ops.control import ControlServer
 from dnsnode.ops.log import EventLog, route_logger
+from dnsnode.ops.metrics import MetricsServer, Snapshot, ZoneState
 from dnsnode.ops.stats import Stats
 from dnsnode.serving.hooks import ResolveQuery, TransferHandler
 from dnsnode.serving.index import build_index
@@ -29,6 +30,9 @@ from dnsnode.serving.responder import Responder
 from dnsnode.serving.zonefile import ZoneFileError, load_zone_file
 from dnsnode.serving.zonestore import ZoneStore
 from dnsnode.steering.manager import Steering
+
+if TYPE_CHECKING:
+    from dnsnode.xfr import TransferService
 
 STATS_INTERVAL = 1.0  # seconds between stats.json writes (and the main loop's tick)
 
@@ -73,6 +77,8 @@ class Server:
         self._udp: list[UdpServer] = []
         self._tcp: TcpServer | None = None
         self._control: ControlServer | None = None
+        self._metrics: MetricsServer | None = None
+        self.transfers: TransferService | None = None
         self.extra_stats: list[Callable[[], dict[str, int]]] = []  # counters to add (workers)
         self.status_extra: list[Callable[[], dict[str, object]]] = []  # keys to add to status (workers)
 
@@ -209,6 +215,7 @@ class Server:
             self.log.event("transfers_failed", error=repr(exc))
             return
         self.handler = handler
+        self.transfers = handler
         self.responder.handler = handler
         self.log.event("transfers_started")
 
@@ -223,7 +230,42 @@ class Server:
             self._control.start()
             self.log.event("control_socket", path=str(self.config.control_socket))
 
+    def start_metrics(self) -> None:
+        """The Prometheus exporter (--metrics): in the parent with --workers, which merges them."""
+        if self.config.metrics is None:
+            return
+        host, port = self.config.metrics
+        metrics = MetricsServer(host, port, self.metrics_snapshot)
+        try:
+            metrics.start()
+        except OSError as exc:  # the port is taken: serve DNS anyway, say so
+            self.log.event("metrics_failed", listen=f"{host}:{port}", error=repr(exc))
+            self.stats.incr("metrics.failed")
+            return
+        self._metrics = metrics
+        self.log.event("metrics", listen=f"{host}:{port}", path="/metrics")
+
     # ---- state ------------------------------------------------------------------------------
+
+    def metrics_snapshot(self) -> Snapshot:
+        stats = self.counters()
+        transfers = self.transfers.transfer_state() if self.transfers is not None else {}
+        zones = []
+        for name, z in self.zone_status().items():
+            last, failures = transfers.get(name, (None, 0))
+            zones.append(
+                ZoneState(
+                    name,
+                    z["role"],
+                    z["serial"],
+                    bool(z["expired"]),
+                    bool(z["servable"]),
+                    z["loaded_at"],
+                    last,
+                    failures,
+                )
+            )
+        return Snapshot(float(stats["uptime_s"]), dict(stats["counters"]), zones)
 
     def counters(self) -> dict[str, Any]:
         stats = self.stats.as_dict()
@@ -310,6 +352,8 @@ class Server:
         self.log.event("stopping")
         if self._control is not None:
             self._control.stop()
+        if self._metrics is not None:
+            self._metrics.stop()
         self.steering.stop_checks()
         if self.handler is not None:
             try:

@@ -115,6 +115,63 @@ class GeoIpConfig:
     checks: dict[str, HealthCheckConfig] = field(default_factory=dict)  # steered name -> its check
 
 
+RRL_CLASSES = ("positive", "nxdomain", "error", "referral", "wildcard", "nodata")
+
+
+@dataclass
+class RrlConfig:
+    """Response rate limiting (BIND's rate-limit, NSD's rrl-*, Knot's mod-rrl), UDP only.
+
+    Each (client prefix, response class, imputed name) has an account that gains `rate`
+    credits a second (at most `rate` in hand) and pays one per response; below zero the
+    response is limited, and the debt may grow to `window` seconds of credit (BIND's window):
+    a prefix that keeps flooding stays limited until it has been quiet long enough. Every
+    `slip`-th limited response goes out truncated (TC=1, no records) so a real client behind
+    the prefix retries over TCP; 0 drops them all, 1 truncates them all.
+    """
+
+    rate: int = 0  # responses per second per account; 0: RRL off
+    slip: int = 2
+    window: int = 15  # seconds (BIND's default)
+    ipv4_prefix: int = 24
+    ipv6_prefix: int = 56
+    allow: list[str] = field(default_factory=list)  # CIDRs never limited
+    table_size: int = 500_000  # accounts kept (Knot's table-size, NSD's rrl-size)
+    class_rates: dict[str, int] = field(default_factory=dict)  # class -> its own rate (0: unlimited)
+
+    def rate_of(self, cls: str) -> int:
+        return self.class_rates.get(cls, self.rate)
+
+
+def rrl_problem(rrl: RrlConfig) -> str | None:
+    """What is wrong with RRL values, phrased with the fix; None when fine."""
+    if rrl.rate < 0:
+        return f"rate {rrl.rate}: give responses per second >= 0 (0 turns RRL off)"
+    if not 0 <= rrl.slip <= 10:
+        return f"slip {rrl.slip}: give 0-10 (0 drops every limited response, 1 truncates all, 2 every 2nd)"
+    if not 1 <= rrl.window <= 3600:
+        return f"window {rrl.window}: give 1-3600 seconds (BIND's default is 15)"
+    if not 8 <= rrl.ipv4_prefix <= 32:
+        return f"ipv4 prefix /{rrl.ipv4_prefix}: give 8-32 (default 24)"
+    if not 16 <= rrl.ipv6_prefix <= 128:
+        return f"ipv6 prefix /{rrl.ipv6_prefix}: give 16-128 (default 56)"
+    if rrl.table_size < 1000:
+        return f"table size {rrl.table_size}: give 1000 or more (default 500000)"
+    for cls, value in rrl.class_rates.items():
+        if cls not in RRL_CLASSES:
+            return f"class {cls!r}: use one of {', '.join(RRL_CLASSES)}"
+        if value < 0:
+            return f"class {cls} rate {value}: give >= 0 (0: that class is not limited)"
+    if rrl.class_rates and not rrl.rate:
+        return "class rates without a rate: set the rate too (e.g. rate: 100)"
+    for text in rrl.allow:
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return f"allow {text!r}: not an address or CIDR (e.g. 192.0.2.0/24)"
+    return None
+
+
 @dataclass
 class ZoneConfig:
     name: str
@@ -163,6 +220,8 @@ class ServerConfig:
     state_dir: Path | None = None  # journals, secondary copies, stats.json
     tsig_keys: dict[str, TsigKey] = field(default_factory=dict)
     log_file: Path | None = None
+    rrl: RrlConfig = field(default_factory=RrlConfig)
+    metrics: tuple[str, int] | None = None  # Prometheus exporter (HTTP) address, e.g. 127.0.0.1:9153
 
     def effective(self, value: str | None) -> str | None:
         """Resolve an identity-derived option: None falls back to identity, "" hides it."""

@@ -21,6 +21,16 @@ Relative paths (zone files, sockets, state dir, log file) are relative to the YA
             www.cdn.example.net: {kind: http, port: 80, path: /healthz, interval: 1, rise: 2, fall: 3}
     tsig_keys:
       xfr-key: {secret: "base64==", algorithm: hmac-sha256}
+    rrl:                                # response rate limiting over UDP (off without a rate)
+      rate: 100                         # responses per second per prefix, class and name
+      slip: 2                           # every 2nd limited response truncated (TC=1), 0: drop all
+      window: 15
+      ipv4_prefix: 24
+      ipv6_prefix: 56
+      allow: ["192.0.2.0/24"]           # never limited
+      classes: {nxdomain: 20}           # a class's own rate (positive, nxdomain, error, referral,
+                                        # wildcard, nodata; 0: not limited)
+    metrics: 127.0.0.1:9153             # Prometheus exporter (HTTP /metrics)
 """
 
 from __future__ import annotations
@@ -35,14 +45,17 @@ import yaml
 from dnsnode.ops.config import (
     CHECK_FIELDS,
     CHECK_KINDS,
+    RRL_CLASSES,
     ConfigError,
     GeoIpConfig,
     HealthCheckConfig,
+    RrlConfig,
     ServerConfig,
     TsigKey,
     ZoneConfig,
     check_problem,
     parse_hostport,
+    rrl_problem,
 )
 
 _SERVER_FIELDS = {f.name for f in fields(ServerConfig)}
@@ -54,6 +67,7 @@ _STR_OPTIONAL = {"identity", "nsid", "id_server", "hostname_bind", "version_bind
 _INT = {"edns_buffer", "tcp_max_connections", "tcp_max_queries_per_connection", "workers", "notify_retries"}
 _FLOAT = {"tcp_idle_timeout", "tcp_io_timeout", "notify_interval", "notify_max_interval"}
 _PATHS = {"control_socket", "state_dir", "log_file"}
+_RRL_FIELDS = {"rate", "slip", "window", "ipv4_prefix", "ipv6_prefix", "allow", "table_size", "classes"}
 
 
 class _Reader:
@@ -179,6 +193,10 @@ def load_config_file(path: Path) -> ServerConfig:
             setattr(config, key, reader.path_value(node, key))
         elif key == "tsig_keys":
             config.tsig_keys = _tsig_keys(reader, node)
+        elif key == "rrl":
+            config.rrl = _rrl(reader, node)
+        elif key == "metrics":
+            config.metrics = reader.hostport(node, "metrics", 9153)
         else:
             raise reader.fail(key_node, f"field {key!r} cannot be set from a file")
     names = [z.name for z in config.zones]
@@ -270,6 +288,31 @@ def _check(reader: _Reader, node: yaml.Node, what: str, name_node: yaml.Node) ->
     if problem:
         raise reader.fail(node, f"{what}: {problem}")
     return check
+
+
+def _rrl(reader: _Reader, node: yaml.Node) -> RrlConfig:
+    rrl = RrlConfig()
+    for key, (_key_node, value) in reader.mapping(node, "rrl", _RRL_FIELDS).items():
+        what = f"rrl {key}"
+        if key == "allow":
+            rrl.allow = [reader.cidr(n, what) for n in reader.seq(value, what)]
+        elif key == "classes":
+            for cls, (_cls_node, rate_node) in reader.mapping(value, what, set(RRL_CLASSES)).items():
+                rrl.class_rates[cls] = reader.integer(rate_node, f"rrl class {cls}", 0, 10_000_000)
+        else:
+            low, high = {
+                "rate": (0, 10_000_000),
+                "slip": (0, 10),
+                "window": (1, 3600),
+                "ipv4_prefix": (8, 32),
+                "ipv6_prefix": (16, 128),
+                "table_size": (1000, 100_000_000),
+            }[key]
+            setattr(rrl, key, reader.integer(value, what, low, high))
+    problem = rrl_problem(rrl)
+    if problem:
+        raise reader.fail(node, f"rrl: {problem}")
+    return rrl
 
 
 def _tsig_keys(reader: _Reader, node: yaml.Node) -> dict[str, TsigKey]:

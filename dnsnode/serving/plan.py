@@ -44,6 +44,7 @@ class Plan:
     glue_required: bool = False  # referral with in-domain glue: TC rather than drop it
     renders: dict[int, Any] = field(default_factory=dict)  # memo: (qlen << 3 | edns variant) -> wire
     rcode_key: str = ""
+    rrl: object = None  # memo: how rate limiting accounts its responses (serving.rrl.tag_of)
 
     def __post_init__(self) -> None:
         self.rcode_key = "rcode." + dns.rcode.to_text(dns.rcode.Rcode(self.rcode))

@@ -37,6 +37,7 @@ from dnsnode.serving.hooks import Peer, TransferHandler, Transport
 from dnsnode.serving.index import Node, ZoneIndex, build_index, name_wire, retire, unservable_index, wire_key
 from dnsnode.serving.plan import REFUSED, Plan, chaos_plan, plan_below, plan_exact
 from dnsnode.serving.render import EdnsOut, Variant, render
+from dnsnode.serving.rrl import ERROR, PASS, SLIP, RateLimiter, Tag, slipped, tag_of
 from dnsnode.serving.steer import Steered, SteeringHook
 from dnsnode.serving.zonestore import ZoneEntry, ZoneStore
 
@@ -54,8 +55,13 @@ _TXT = dns.rdatatype.TXT
 _ANY = dns.rdatatype.ANY
 _WILD = b"\x01*"
 ScopeKey = tuple[bytes, int, int, int, int]  # (qname, qtype, family, prefix, scope)
-# an ECS cache entry: renderings (with the echo), rcode key, qtype key, steered
-_EcsHit = tuple[list[Variant], str, str, bool]
+# a cache entry: renderings, rcode key, qtype key, how RRL accounts it
+_Hit = tuple[list[Variant], str, str, Tag]
+# a whole-query cache entry: the reply after its ID, rcode key, qtype key, truncated, RRL class,
+# the name it is accounted under, where the question ends
+_WireHit = tuple[bytes, str, str, bool, int, bytes, int]
+# an ECS cache entry: renderings (with the echo), rcode key, qtype key, steered, RRL
+_EcsHit = tuple[list[Variant], str, str, bool, Tag]
 _NOERROR = dns.rcode.NOERROR
 _NXDOMAIN = dns.rcode.NXDOMAIN
 SCOPE_KEYS_LIMIT = 200_000  # distinct (name, type, ECS prefix) keys remembered, per process
@@ -100,6 +106,8 @@ class Responder:
         self._qtype_keys: dict[int, str] = {}
         self._render_lock = threading.Lock()
         self._last_error_log = 0.0
+        # UDP response rate limiting (dnsnode.serving.rrl); None: off, the hot path pays one test
+        self.rrl: RateLimiter | None = RateLimiter(config.rrl, self.counters) if config.rrl.rate else None
         self.names: dict[bytes, Node] = {}
         # Steered names of every zone in service (dnsnode.steering), and for wildcard entries the
         # names at or above some steered name (where Knot looks for the "*" to use).
@@ -112,7 +120,12 @@ class Responder:
         self._unservable: dict[dns.name.Name, ZoneIndex] = {}  # reused: no new cycles per rebuild
         # Response cache per (EDNS variant, transport): lowercased question -> renderings.
         self.cache_size = cache_size
-        self._cache: list[dict[bytes, tuple[list[Variant], str, str]]] = [{} for _ in range(16)]
+        self._cache: list[dict[bytes, _Hit]] = [{} for _ in range(16)]
+        # In front of it, per transport: the query's bytes after its ID (flags, question, OPT
+        # exactly as sent) -> the reply's bytes after the ID. A hit is one dict lookup and one
+        # concatenation: no label walk, no variant choice. Only answers that depend on nothing
+        # but those bytes go in (existing names, unsteered, no ECS).
+        self._wire: list[dict[bytes, _WireHit]] = [{}, {}]
         # The same for queries with Client Subnet, keyed by question + the option's bytes.
         self._ecs_cache: list[dict[bytes, _EcsHit]] = [{} for _ in range(16)]
         store.subscribe(self._on_change)
@@ -163,6 +176,7 @@ class Responder:
         wild = [k for k in steered if k.startswith(_WILD)]
         self._steer_enclosers = frozenset(_suffixes(steered)) if wild else None
         self._cache = [{} for _ in range(16)]  # new data: every cached answer is stale
+        self._wire = [{}, {}]
         self._ecs_cache = [{} for _ in range(16)]
         if self.manage_gc:
             settle_gc()
@@ -216,12 +230,27 @@ class Responder:
 
     def answer(self, data: bytes, peer: Peer, tcp: bool = False) -> Any:
         """bytes to send, None to drop, or HANDOFF (then call handoff()). Never raises."""
+        hit = self._wire[tcp].get(data[2:])
+        if hit is not None:  # the same bytes were answered before: the same reply, this ID
+            tail, rcode_key, qkey, truncated, cls, name, qend = hit
+            rrl = self.rrl
+            if rrl is not None and not tcp:
+                action = rrl.account(peer[0], cls, name)
+                if action:
+                    return slipped(data, tail, qend) if action == SLIP else None
+            c = self.counters
+            c["tcp" if tcp else "udp"] += 1
+            c[rcode_key] += 1
+            c[qkey] += 1
+            if truncated:
+                c["truncated"] += 1
+            return data[:2] + tail
         try:
             return self._answer(data, peer, tcp)
         except Exception as exc:  # never crash on any input: answer FORMERR or drop
             self._log_error("answer_error", exc, peer)
             try:
-                return self._error_reply(data, dns.rcode.FORMERR)
+                return self._limited_error(data, dns.rcode.FORMERR, peer, tcp)
             except Exception:
                 self.counters["dropped"] += 1
                 return None
@@ -266,7 +295,7 @@ class Responder:
                         variant |= 4
                     elif code == 8:
                         if ecs_at:  # RFC 7871 7.1.2: one ECS option per query
-                            return self._error_reply(data, dns.rcode.FORMERR)
+                            return self._limited_error(data, dns.rcode.FORMERR, peer, tcp)
                         ecs_at = j
                     j += 4 + olen
                 if j != n:
@@ -292,8 +321,9 @@ class Responder:
         cache = self._cache[variant | (8 if tcp else 0)]
         key = qn + data[i + 1 : qend]
         hit = cache.get(key)
+        wire_cache = self._wire[tcp] if self.cache_size else None  # fetched first: see _rebuild
         if hit is not None:
-            variants, rcode_key, qkey = hit
+            variants, rcode_key, qkey, tag = hit
         else:
             plan: Plan | None
             cacheable = False
@@ -333,20 +363,32 @@ class Responder:
             found = plan.renders.get((qlen << 3) | variant)
             variants = found if found is not None else self._render(plan, qlen, variant)
             rcode_key = plan.rcode_key
+            tag = plan.rrl if isinstance(plan.rrl, Tag) else tag_of(plan)
             if cacheable and self.cache_size:
                 if len(cache) >= self.cache_size:
                     cache.clear()  # crude but O(1) amortised; refilled by the hot names
-                cache[key] = (variants, rcode_key, qkey)
+                cache[key] = (variants, rcode_key, qkey, tag)
         for chosen in variants:
             if chosen[0] <= limit:
                 break
+        rrl = self.rrl
+        if rrl is not None and not tcp:
+            action = rrl.account(peer[0], tag.cls, qn if tag.name is None else tag.name)
+            if action:
+                return slipped(data, chosen[1][0], qend) if action == SLIP else None
         c = self.counters
         c["tcp" if tcp else "udp"] += 1
         c[rcode_key] += 1
         c[qkey] += 1
         if chosen[3]:
             c["truncated"] += 1
-        return data[:2] + chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
+        tail = chosen[1][(data[2] & 1) | ((data[3] >> 3) & 2)] + data[12:qend] + chosen[2]
+        if wire_cache is not None and (hit is not None or cacheable):
+            if len(wire_cache) >= self.cache_size:
+                wire_cache.clear()
+            name = qn if tag.name is None else tag.name
+            wire_cache[data[2:]] = (tail, rcode_key, qkey, chosen[3], tag.cls, name, qend)
+        return data[:2] + tail
 
     # ---- steered names and ECS ---------------------------------------------------------------
 
@@ -363,7 +405,7 @@ class Responder:
         variant: int,
         limit: int,
         qkey: str,
-    ) -> bytes:
+    ) -> bytes | None:
         """A steered name asked without ECS: the source address decides; never cached."""
         plan, nodata, _scope, _cacheable = entry.steer(qtype, tcp, None, peer)
         if plan is None:
@@ -375,6 +417,11 @@ class Responder:
         for chosen in variants:
             if chosen[0] <= limit:
                 break
+        if self.rrl is not None and not tcp:
+            tag = tag_of(plan)
+            action = self.rrl.account(peer[0], tag.cls, qn if tag.name is None else tag.name)
+            if action:
+                return slipped(data, chosen[1][0], qend) if action == SLIP else None
         c = self.counters
         c["tcp" if tcp else "udp"] += 1
         c[plan.rcode_key] += 1
@@ -402,13 +449,13 @@ class Responder:
         ckey = qn + data[i + 1 : qend] + raw
         hit = cache.get(ckey)
         if hit is not None:
-            variants, rcode_key, qkey, steered = hit  # its scope key was counted when cached
+            variants, rcode_key, qkey, steered, tag = hit  # its scope key was counted when cached
         else:
             try:
                 subnet = ecs.parse(data, ecs_at + 4, olen)
             except ecs.EcsError:
                 self.counters["ecs.malformed"] += 1
-                return self._error_reply(data, dns.rcode.FORMERR)
+                return self._limited_error(data, dns.rcode.FORMERR, peer, tcp)
             qkey = self._qtype_key(qtype)
             scope = 0
             cacheable = False
@@ -436,17 +483,22 @@ class Responder:
             plain = found if found is not None else self._render(plan, qlen, variant)
             variants = self._with_ecs(plain, variant, subnet.echo(scope))
             rcode_key = plan.rcode_key
+            tag = tag_of(plan)
             width = 32 if subnet.family == 1 else 128
             prefix = subnet.address >> (width - scope) << (width - scope) if scope else 0
             self._count_scope_key((qn, qtype, subnet.family, prefix, scope))
             if cacheable and self.cache_size:
                 if len(cache) >= self.cache_size:
                     cache.clear()
-                cache[ckey] = (variants, rcode_key, qkey, steered)
+                cache[ckey] = (variants, rcode_key, qkey, steered, tag)
         limit = 65535 if tcp else max(512, min(payload, self.edns_buffer))
         for chosen in variants:
             if chosen[0] <= limit:
                 break
+        if self.rrl is not None and not tcp:
+            action = self.rrl.account(peer[0], tag.cls, qn if tag.name is None else tag.name)
+            if action:
+                return slipped(data, chosen[1][0], qend) if action == SLIP else None
         c = self.counters
         c["tcp" if tcp else "udp"] += 1
         c[rcode_key] += 1
@@ -546,19 +598,21 @@ class Responder:
         if opcode == _OPCODE_NOTIFY:
             return HANDOFF
         if opcode != dns.opcode.QUERY:
-            return self._error_reply(data, dns.rcode.NOTIMP)
+            return self._limited_error(data, dns.rcode.NOTIMP, peer, tcp)
         try:
             msg = dns.message.from_wire(data, keyring=_no_verify)
         except Exception:
-            return self._error_reply(data, dns.rcode.FORMERR)
+            return self._limited_error(data, dns.rcode.FORMERR, peer, tcp)
         if msg.tsig is not None:
             return HANDOFF
         if len(msg.question) != 1:
-            return self._error_reply(data, dns.rcode.FORMERR)
+            return self._limited_error(data, dns.rcode.FORMERR, peer, tcp)
         question = msg.question[0]
         if question.rdtype in (_AXFR, _IXFR):
             return HANDOFF
         if msg.edns > 0:
+            if self.rrl is not None and not tcp and self.rrl.account(peer[0], ERROR, b"") != PASS:
+                return None  # no slip: a BADVERS reply is no use to a client told to retry
             return self._badvers(msg)
         canonical = _canonical_query(msg)
         if canonical == data:
@@ -583,6 +637,16 @@ class Responder:
             rcode = dns.rcode.NOTIMP if opcode == _OPCODE_NOTIFY else dns.rcode.REFUSED
             reply = self._error_reply(data, rcode)
         return [reply] if reply is not None else []
+
+    def _limited_error(self, data: bytes, rcode: int, peer: Peer, tcp: bool) -> bytes | None:
+        """An error reply to a query, rate limited over UDP (class error, accounted per prefix)."""
+        reply = self._error_reply(data, rcode)
+        if reply is None or self.rrl is None or tcp:
+            return reply
+        action = self.rrl.account(peer[0], ERROR, b"")
+        if action == PASS:
+            return reply
+        return reply[:2] + bytes((reply[2] | 0x02,)) + reply[3:] if action == SLIP else None
 
     def _error_reply(self, data: bytes, rcode: int) -> bytes | None:
         """Header echo (ID, opcode, RD) + the question when it parses; no OPT (we did not parse it)."""

@@ -98,6 +98,8 @@ class SecondaryZone:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_ok: float | None = None  # monotonic time of the last successful refresh
+        self.last_transfer: float | None = None  # wall-clock time of the last transfer in (metrics)
+        self.failures = 0  # refreshes from a primary that failed, since start (metrics)
         self.next_refresh = 0.0
 
     # --- lifecycle -------------------------------------------------------------------
@@ -186,6 +188,7 @@ class SecondaryZone:
                 self._refresh_from(primary)
             except Exception as exc:
                 self.stats.incr("xfr.in_fail")
+                self.failures += 1
                 event("xfr.in_fail", self.origin, self._serial(), primary, error=repr(exc))
                 continue
             self.last_ok = time.monotonic()
@@ -249,6 +252,7 @@ class SecondaryZone:
         kind = "axfr" if target.replaced else "ixfr"
         version = self.store.publish(target, f"{kind}:{host}")
         elapsed = time.monotonic() - started
+        self.last_transfer = time.time()
         self.stats.incr("xfr.in_ok")
         event(
             "xfr.in_ok",

@@ -123,6 +123,12 @@ class TransferService:
         return None
 
     # --- lifecycle -------------------------------------------------------------------
+    def transfer_state(self) -> dict[str, tuple[float | None, int]]:
+        """Per secondary zone: (wall-clock time of the last transfer in, failed refreshes)."""
+        return {
+            name.to_text(True): (sec.last_transfer, sec.failures) for name, sec in self.secondaries.items()
+        }
+
     def start(self) -> None:
         self._started = True
         for sec in self.secondaries.values():

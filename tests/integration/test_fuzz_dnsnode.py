@@ -6,7 +6,9 @@ gets the correct authoritative answer over UDP and TCP.
 
 FUZZ_SEED=N reproduces a run (the seed is printed). FUZZ_TARGET=nsd runs the same storm
 against NSD, to check the test's own expectations against a reference server; FUZZ_WORKERS=2
-fuzzes dnsnode --workers 2.
+fuzzes dnsnode --workers 2. dnsnode is fuzzed twice: plain, and with response rate limiting on
+at a rate that limits nothing (every reply, malformed ones included, goes through the accounts;
+test_serve_rrl.py storms it at a rate that limits).
 """
 
 from __future__ import annotations
@@ -54,10 +56,12 @@ def _ready(port: int) -> bool:
     return servers.answers_correctly(port, qname=fp.WWW, want=fp.WWW_A)
 
 
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+@pytest.fixture(scope="module", params=["plain", "rrl"])
+def target(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Target]:
     print(f"\nfuzz seed {SEED} (reproduce with FUZZ_SEED={SEED})")
     if os.environ.get("FUZZ_TARGET") == "nsd":  # check the test's expectations on a reference server
+        if request.param != "plain":
+            pytest.skip("the NSD reference run is the plain one")
         nsd = servers.start_nsd(tmp_path_factory.mktemp("fuzz"), ZONE, "", origin=fp.ORIGIN, ready=_ready)
         print(f"fuzz target nsd pid {nsd.pid} port {nsd.port}: answered after {nsd.started_in:.2f}s")
         try:
@@ -70,11 +74,15 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         zones={fp.ORIGIN: ZONE},
         identity="fuzz-1",
         workers=workers,
-        extra_args=["--geoip", f"{fp.ORIGIN}={GEO}"],
+        extra_args=[
+            "--geoip",
+            f"{fp.ORIGIN}={GEO}",
+            *(["--rrl-rate", "10000000"] if request.param == "rrl" else []),
+        ],
     )
     print(f"fuzz target dnsnode pid {node.pid} port {node.port}: answered after {node.started_in:.2f}s")
     try:
-        yield Target("dnsnode", node.port, node.alive, lambda: _tail(node))
+        yield Target(f"dnsnode ({request.param})", node.port, node.alive, lambda: _tail(node))
     finally:
         node.stop()
 
