@@ -11,7 +11,7 @@ STAMPS  := .stamps
 TOPO    ?= topologies/workshop.yml
 
 APT_PACKAGES := frr bird2 unbound nsd knot knot-module-geoip dnsutils knot-dnsutils dnsperf iproute2 iptables \
-                nftables procps chromium chromium-driver
+                nftables procps chromium chromium-driver stayrtr frr-rpki-rtrlib
 # the dashboard's third-party JavaScript (cytoscape.js), declared in $(WEB)/package.json and
 # installed from its lock file into $(WEB)/node_modules, where `lab dashboard` serves it from
 WEB     := lab/dashboard/web

@@ -12,6 +12,7 @@
     lab fault kill-bgp NODE        lab fault restart-bgp NODE
     lab fault kill-node NODE       lab fault restart-node NODE
     lab fault hijack [ROGUE]       lab fault unhijack [ROGUE]     lab fault rov NODE [--state off]
+    lab fault roa revoke PREFIX [--asn N]    lab fault roa add PREFIX [--asn N] [--max-length L]
 
 The kinds are lab.faults.catalog's (the scenario files' steps use the same names). Each prints
 the event's CLOCK_MONOTONIC timestamp (one clock for every namespace on the host, so it lines

@@ -98,6 +98,15 @@ def over_socket(call: Callable[[Path, str, float], T], path: Path, text: str, ti
 
 
 @dataclass(frozen=True)
+class RpkiStatus:
+    """A `rov: rtr` router's view of its RTR cache: connected, and how many ROAs it holds."""
+
+    node: str
+    connected: bool
+    roas: int  # IPv4 + IPv6 entries (prefix, max length, origin) in its validation table
+
+
+@dataclass(frozen=True)
 class SessionState:
     node: str
     peer: str
@@ -270,8 +279,18 @@ class BgpDriver(Protocol):
     ) -> None: ...
 
     def set_rov(self, h: LabAccess, node: Node, on: bool, render: RenderConfig) -> Undo:
-        """RFC 6811 origin validation on import (the static ROAs `rov: true` renders) switched
+        """RFC 6811 origin validation on import (the static ROAs `rov: static` renders) switched
         on or off at run time; returns the undo. DaemonError where the daemon cannot."""
+        ...
+
+    def rpki_status(self, node: Node, node_dir: Path) -> RpkiStatus:
+        """The RTR session and the ROAs loaded (`rov: rtr` routers); DaemonUnreachable while
+        the daemon starts."""
+        ...
+
+    def rpki_revalidate(self, h: LabAccess, node: Node) -> None:
+        """After the cache's ROAs changed and the router holds them: whatever the daemon needs to
+        re-run its import policy on what its peers sent (nothing where it does it by itself)."""
         ...
 
     def gshut_configured(self, config_text: str) -> bool:

@@ -30,6 +30,7 @@ from lab.daemons.base import (
     Net,
     RenderConfig,
     Route,
+    RpkiStatus,
     SessionState,
     SpfTimers,
     Undo,
@@ -289,10 +290,27 @@ class Bird:
     def stop_originating(self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig) -> None:
         self.apply(h, node.name, render(node))
 
+    def rpki_status(self, node: Node, node_dir: Path) -> RpkiStatus:
+        # lab/templates/bird/bird.conf.j2: protocol rpki rtr_cache, roa tables rov4 and rov6
+        sock = node_dir / "bird.ctl"
+        proto = " ".join(command(sock, "show protocols rtr_cache"))
+        roas = 0
+        for table in ("rov4", "rov6"):
+            m = re.search(r"(\d+) of \d+ routes", " ".join(command(sock, f"show route table {table} count")))
+            roas += int(m.group(1)) if m else 0
+        return RpkiStatus(node.name, " up " in f" {proto} " and "Established" in proto, roas)
+
+    def rpki_revalidate(self, h: LabAccess, node: Node) -> None:
+        # `rpki reload on` over the import tables (bird.conf.j2): BIRD re-runs the filters of
+        # every route a changed ROA covers by itself
+        return None
+
     def set_rov(self, h: LabAccess, node: Node, on: bool, render: RenderConfig) -> Undo:
         # the changed import filters make BIRD reload the routes it holds (route refresh): a
         # route now INVALID goes at once, without a session reset
-        return self._change(h, node, dataclasses.replace(node, rov=on), render)
+        return self._change(
+            h, node, dataclasses.replace(node, rov=(node.rov or "static") if on else None), render
+        )
 
     def gshut_configured(self, config_text: str) -> bool:
         m = GSHUT_DEFINE.search(config_text)

@@ -19,8 +19,10 @@ a soft clear sends the change at once. Undo points the neighbour back and delete
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
 import json
+import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +39,7 @@ from lab.daemons.base import (
     Net,
     RenderConfig,
     Route,
+    RpkiStatus,
     SessionState,
     SpfTimers,
     Undo,
@@ -228,7 +231,10 @@ class Frr:
         return [("frr.conf.j2", "frr.conf")]
 
     def processes(self, node: Node, node_dir: Path) -> tuple[list[ProcSpec], list[ProcSpec]]:
-        bgp = [_daemon(node, node_dir, "bgpd")]
+        bgpd = _daemon(node, node_dir, "bgpd")
+        if node.rov == "rtr":  # RPKI through the AS's RTR cache: package frr-rpki-rtrlib
+            bgpd = dataclasses.replace(bgpd, argv=[*bgpd.argv, "-M", "rpki"])
+        bgp = [bgpd]
         if node.bfd:
             bgp.append(_daemon(node, node_dir, "bfdd"))
         if node.runs_igp:  # like bgpd, they need zebra's socket (interfaces, routes)
@@ -442,6 +448,19 @@ class Frr:
 
     def stop_originating(self, h: LabAccess, node: Node, prefixes: list[Net], render: RenderConfig) -> None:
         self.vtysh(h, node.name, self._networks(node, prefixes, no=True))
+
+    def rpki_status(self, node: Node, node_dir: Path) -> RpkiStatus:
+        vty = node_dir / "bgpd.vty"
+        conn = command(vty, "show rpki cache-connection")
+        table = command(vty, "show rpki prefix-table")
+        counts = [int(m) for m in re.findall(r"Number of IPv[46] Prefixes: (\d+)", table)]
+        return RpkiStatus(node.name, "(connected)" in conn, sum(counts))
+
+    def rpki_revalidate(self, h: LabAccess, node: Node) -> None:
+        # FRR 8.4 re-validates by itself only routes that become INVALID; one that a revoked
+        # ROA made NOT FOUND stays dropped until the import policy runs again: from the
+        # Adj-RIB-In that soft-reconfiguration inbound keeps (no route refresh to the peer)
+        self.vtysh(h, node.name, ["clear bgp ipv4 unicast * soft in", "clear bgp ipv6 unicast * soft in"])
 
     def set_rov(self, h: LabAccess, node: Node, on: bool, render: RenderConfig) -> Undo:
         raise DaemonError(

@@ -1,7 +1,8 @@
 """What runs where: every process of a lab, in the stages `lab up` starts them.
 
     base       what needs nothing else: zebra or BIRD on each speaker, the primary's (and a
-               rogue router's) DNS server, Unbound on each resolver
+               rogue router's) DNS server, Unbound on each resolver, the RTR caches (StayRTR
+               on the first `rov: rtr` router of each AS: lab.daemons.rtr)
     bgp        FRR's bgpd (and bfdd), once zebra's socket exists
     services   each site's DNS server (dnsnode, NSD or Knot: its driver's processes) and health
                agent (the agent announces only once the server answers), once the sites have a
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.daemons import driver_of
+from lab.daemons import driver_of, rtr
 from lab.daemons.dns import dns_driver_of
 from lab.daemons.programs import program
 from lab.model.topology import Lab, Node
@@ -67,6 +68,7 @@ def stages(lab: Lab, nodes_dir: Path) -> Stages:
             base += dns_procs(n, nodes_dir)
         if n.kind == "resolver":
             base.append(_proc(n, nodes_dir, "unbound", ["unbound", "-d", "-c", str(nd / "unbound.conf")]))
+    base += rtr.processes(lab, nodes_dir)
     for n in lab.of_kind("site"):
         agent = [program("dnsnode"), "agent", "--config", str(nodes_dir / n.name / "agent.yml")]
         services += [*dns_procs(n, nodes_dir), _proc(n, nodes_dir, "agent", agent)]

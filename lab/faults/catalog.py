@@ -6,6 +6,7 @@ scenario file, and anything else that offers faults by name (a dashboard's butto
     kind.change(args)   -> lab.predict change (LinkDown) or None (not a routing change)
     kind.timer          -> "propagation" | "agent" | "hold" (BFD where the node runs it) | "window"
                            | "igp" (SPF and LSA timers) | "ospf-dead" (a crashed PoP's neighbours)
+                           | "rtr" (the RTR cache's file refresh, then Serial Notify)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from lab.daemons.base import LabAccess
-from lab.faults import agent, hijacks, igp, link, policy, process
+from lab.faults import agent, hijacks, igp, link, policy, process, rpki
 from lab.faults.base import FaultError, FaultEvent
 from lab.model.policy import GSHUT
 from lab.predict.changes import Change, IbgpDown, KnobChange, LinkCost, LinkDown, NodeDown, Withdrawn
@@ -338,6 +339,24 @@ CATALOG: list[FaultKind] = [
         (NODE, Param("state", str, "on or off", False, "on", ("on", "off"))),
         lambda h, a: hijacks.rov(h, a.s("node"), a.s("state") == "on"),
         nodes=("node",),
+    ),
+    FaultKind(
+        "roa",
+        "change what the RTR caches serve: revoke PREFIX's ROAs, or add one (undo: the other)",
+        (
+            Param("action", str, "revoke or add", choices=("revoke", "add")),
+            Param("prefix", str, "the ROA's prefix, e.g. 198.51.100.0/25"),
+            Param("asn", int, "revoke: only this origin's; add: the origin (default the service's)", False),
+            Param("max_length", int, "add: the longest length allowed (default the prefix's own)", False),
+        ),
+        lambda h, a: rpki.roa(
+            h,
+            "revoke" if a.s("action") == "revoke" else "add",
+            rpki.parse_prefix(a.s("prefix")),
+            None if a.opt("asn") is None else a.i("asn"),
+            None if a.opt("max_length") is None else a.i("max_length"),
+        ),
+        timer="rtr",
     ),
 ]
 KINDS: dict[str, FaultKind] = {k.name: k for k in CATALOG}

@@ -1,6 +1,6 @@
 """The hijack fault: a rogue AS (role rogue in the topology) announces a more-specific of the
 service prefix covering the service address, so longest match sends traffic to its server
-(a dnsnode answering with NSID "rogue"). RFC 6811 origin validation (`rov: true` on a BIRD
+(a dnsnode answering with NSID "rogue"). RFC 6811 origin validation (`rov: static` on a BIRD
 router, static ROAs) rejects it there: the ROA's max-length is the service prefix's own length.
 
     ev = hijack(h)        # announce 198.51.100.0/26 and 2001:db8:53::/49
@@ -71,8 +71,8 @@ def unhijack(h: LabAccess, node: str | None = None, prefixes: list[Net] | None =
 
 
 def rov(h: LabAccess, node: str, on: bool = True) -> FaultEvent:
-    """RFC 6811 origin validation on `node`'s imports (static ROAs of the service prefixes, as
-    `rov: true` in the topology renders them) switched on, or off; the undo switches it back."""
+    """RFC 6811 origin validation on `node`'s imports (static ROAs of the topology's `roas:`, as
+    `rov: static` renders them) switched on, or off; the undo switches it back."""
     n = h.lab.nodes[node]
     if n.kind != "router":
         raise FaultError(f"{node} is a {n.kind}: origin validation runs on routers")

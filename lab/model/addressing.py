@@ -24,7 +24,7 @@ from collections import Counter
 
 from lab.model import plan
 from lab.model.spec import Knobs, LinkSpec, TopologySpec
-from lab.model.topology import IBGP_IFNAME, Iface, Lab, Link, Node, Relation, Service, Session
+from lab.model.topology import IBGP_IFNAME, Iface, Lab, Link, Node, Relation, Roa, RtrCache, Service, Session
 from lab.model.validate import client_lans, reflectors_of, resolver_name
 
 _REL_A: dict[str, tuple[Relation, Relation]] = {
@@ -64,7 +64,7 @@ class _Builder:
             role = self.as_role.get(r.asn)
             cluster = (r.cluster_id or lo4.ip) if r.route_reflector else None
             self.nodes[r.name] = Node(
-                r.name, "router", r.asn, role, r.daemon, lo4.ip, lo4, lo6, rov=r.rov,
+                r.name, "router", r.asn, role, r.daemon, lo4.ip, lo4, lo6, rov=r.rov_mode,
                 pop=r.pop, route_reflector=r.route_reflector, cluster_id=cluster,
                 dns_server="dnsnode" if role == "rogue" else None,  # the hijacker's own copy of the zone
             )  # fmt: skip
@@ -243,6 +243,27 @@ class _Builder:
         return p4.ip, p6.ip
 
 
+def roas(spec: TopologySpec) -> list[Roa]:
+    """`roas:`, or by default the service's prefixes from the service AS at their own length."""
+    if spec.roas is not None:
+        return [Roa(r.prefix, r.max_len, r.asn) for r in spec.roas]
+    svc = spec.service
+    return [Roa(p, p.prefixlen, svc.asn) for p in (svc.prefix4, svc.prefix6)]
+
+
+def rtr_caches(nodes: dict[str, Node]) -> list[RtrCache]:
+    """One cache per AS with rov "rtr" routers, on the first one's loopback; each validating
+    router learns its AS's (Node.rtr_cache)."""
+    caches: dict[int, RtrCache] = {}
+    for n in nodes.values():
+        if n.kind != "router" or n.rov != "rtr":
+            continue
+        assert n.asn is not None and n.loopback4 is not None
+        cache = caches.setdefault(n.asn, RtrCache(n.asn, n.name, n.loopback4.ip, plan.RTR_PORT))
+        n.rtr_cache = cache
+    return list(caches.values())
+
+
 def _ident(name: str) -> str:
     """A node name as a BIRD identifier (letters, digits, underscores)."""
     return name.replace("-", "_")
@@ -260,4 +281,5 @@ def build(spec: TopologySpec, source: str = "<memory>") -> Lab:
     svc = spec.service
     d4, d6 = plan.service_addresses(svc.prefix4, svc.prefix6)
     service = Service(svc.zone, svc.asn, svc.prefix4, svc.prefix6, svc.address4 or d4, svc.address6 or d6)
-    return Lab(spec.name, source, spec, service, b.nodes, b.links, p4, p6)
+    caches = rtr_caches(b.nodes)
+    return Lab(spec.name, source, spec, service, b.nodes, b.links, p4, p6, roas(spec), caches)

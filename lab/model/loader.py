@@ -64,7 +64,16 @@ def force(spec: TopologySpec, daemon: str) -> TopologySpec:
     """The same topology with every router and site on one daemon (for FRR/BIRD equivalence runs)."""
     if daemon not in ("frr", "bird"):
         raise ValueError(f"--force-daemon {daemon!r}: use frr or bird")
-    routers = [r.model_copy(update={"daemon": daemon}) for r in spec.routers]
+    # FRR has no static ROA table: a `rov: static` router validates through the RTR cache there
+    routers = [
+        r.model_copy(
+            update={
+                "daemon": daemon,
+                **({"rov": "rtr"} if daemon == "frr" and r.rov_mode == "static" else {}),
+            }
+        )
+        for r in spec.routers
+    ]
     sites = [s.model_copy(update={"daemon": daemon}) for s in spec.sites]
     service = spec.service.model_copy(update={"daemon": daemon})
     return spec.model_copy(update={"routers": routers, "sites": sites, "service": service})

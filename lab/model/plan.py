@@ -55,6 +55,12 @@ LAN4 = ipaddress.IPv4Network("203.0.113.0/24")
 LAN6 = ipaddress.IPv6Network("2001:db8:100::/40")
 PRIMARY4 = ipaddress.IPv4Network("192.0.2.0/24")
 PRIMARY6 = ipaddress.IPv6Network("2001:db8:2::/64")
+# every address a lab may use (DESIGN.md): what a ROA may cover
+LAB_RANGES = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15", "2001:db8::/32")
+)
+RTR_PORT = 3323  # the lab's RTR cache (StayRTR) listens here on its host router's loopback
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,10 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 Role = Literal["transit", "eyeball", "content", "ixp", "rogue"]
 Rel = Literal["p2c", "c2p", "p2p", "internal"]
 Daemon = Literal["frr", "bird"]
+# RFC 6811 origin validation at a router: "rtr" (also `true`) against the lab's RTR cache
+# (StayRTR, fed from `roas:`), on FRR or BIRD; "static" against a ROA table in bird.conf (BIRD
+# only, no cache: the workshop's run-time switch); `false` (default) accepts every origin
+RovMode = Literal["static", "rtr"]
 POP_PATTERN = r"^[a-z][a-z0-9-]{0,15}$"
 Pop = Annotated[str, Field(pattern=POP_PATTERN)]  # a city label: "nyc", "fra"; shared by a PoP's routers
 
@@ -208,13 +212,30 @@ class RouterSpec(Strict):
     name: Name
     asn: Asn
     daemon: Daemon = "frr"
-    # RFC 6811 origin validation on import against a static ROA table (the service's prefixes,
-    # max-length = their own length, origin = service.asn); BIRD only: FRR needs an RTR cache
-    rov: bool = False
+    # RFC 6811 origin validation on eBGP imports: true / "rtr" through the lab's RTR cache,
+    # "static" against a ROA table in bird.conf (BIRD only); both check the topology's `roas:`
+    rov: bool | RovMode = False
     pop: Pop | None = None  # the city this router stands in (labels only: costs come from links)
     route_reflector: bool = False  # RFC 4456; the AS's other routers become its clients
     cluster_id: ClusterId | None = None  # reflectors only; default: the reflector's router id
     reflectors: list[str] | None = None  # a client's reflectors (default: every reflector of its AS)
+
+    @property
+    def rov_mode(self) -> RovMode | None:
+        return "rtr" if self.rov is True else (self.rov or None)
+
+
+class RoaSpec(Strict):
+    """One ROA (a validated ROA payload, as an RTR cache serves it): `prefix` may be announced
+    by `asn` at lengths up to `max_length` (default: the prefix's own length, exact)."""
+
+    prefix: ipaddress.IPv4Network | ipaddress.IPv6Network
+    asn: Asn
+    max_length: int | None = Field(default=None, ge=0, le=128)
+
+    @property
+    def max_len(self) -> int:
+        return self.prefix.prefixlen if self.max_length is None else self.max_length
 
 
 class LinkSpec(Strict):
@@ -307,3 +328,6 @@ class TopologySpec(Strict):
     sites: list[SiteSpec]
     primary: PrimarySpec | None = None
     clients: list[ClientSpec] = Field(default_factory=list)
+    # what the RTR cache serves and static ROV checks; default (None): the service's prefixes,
+    # from service.asn, exact length (an empty list: no ROAs, every route NotFound)
+    roas: list[RoaSpec] | None = None

@@ -40,7 +40,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lab.model.spec import Daemon, DnsServer, Knobs, Role, TopologySpec
+from lab.model.spec import Daemon, DnsServer, Knobs, Role, RovMode, TopologySpec
 
 NodeKind = Literal["router", "site", "resolver", "client", "primary"]
 # what the *peer* is to the local router; "internal": an iBGP peer, a router of the same AS
@@ -103,6 +103,31 @@ class Session:
         return self.rel == "internal"
 
 
+@dataclass(frozen=True)
+class Roa:
+    """A validated ROA payload: `prefix` may be originated by `asn` up to `max_length`."""
+
+    prefix: ipaddress.IPv4Network | ipaddress.IPv6Network
+    max_length: int
+    asn: int
+
+    def to_json(self) -> dict[str, str | int]:
+        """One entry of StayRTR's file (the rpki-client / routinator JSON format)."""
+        return {"prefix": str(self.prefix), "maxLength": self.max_length, "asn": f"AS{self.asn}"}
+
+
+@dataclass(frozen=True)
+class RtrCache:
+    """The RTR cache of one AS with `rov: rtr` routers (RFC 8210): StayRTR in the namespace of
+    the AS's first such router (`node`), on its loopback; the AS's other validating routers
+    reach it over OSPF, as iBGP does."""
+
+    asn: int
+    node: str
+    address: ipaddress.IPv4Address
+    port: int
+
+
 @dataclass
 class Node:
     name: str
@@ -127,7 +152,8 @@ class Node:
     resolver4: ipaddress.IPv4Address | None = None
     resolver6: ipaddress.IPv6Address | None = None
     lan_of: int | None = None  # eyeball ASN of the LAN a resolver/client sits on
-    rov: bool = False  # routers: drop RPKI-invalid routes on import (static ROAs, BIRD)
+    rov: RovMode | None = None  # routers: drop RPKI-invalid eBGP routes (RTR cache or static ROAs)
+    rtr_cache: RtrCache | None = None  # rov "rtr" routers: the cache they validate against
     pop: str | None = None  # routers: the city label of this PoP
     route_reflector: bool = False  # routers: reflects iBGP routes to its clients (RFC 4456)
     cluster_id: ipaddress.IPv4Address | None = None  # reflectors: the effective cluster id
@@ -183,6 +209,8 @@ class Lab:
     links: list[Link]
     primary4: ipaddress.IPv4Address | None = None
     primary6: ipaddress.IPv6Address | None = None
+    roas: list[Roa] = field(default_factory=list)  # topology `roas:` (default: the service's)
+    rtr_caches: list[RtrCache] = field(default_factory=list)  # one per AS with rov "rtr" routers
 
     @property
     def service_addresses(self) -> list[str]:

@@ -51,6 +51,7 @@ def check(spec: TopologySpec) -> list[Issue]:
     issues += _sites(spec)
     issues += _hosts(spec)
     issues += _service(spec)
+    issues += _roas(spec)
     issues += _limits(spec)
     return issues
 
@@ -144,12 +145,12 @@ def _routers(spec: TopologySpec) -> list[Issue]:
                 )
             )
             continue
-        if r.rov and r.daemon != "bird":
+        if r.rov_mode == "static" and r.daemon != "bird":
             out.append(
                 Issue(
                     ("routers", i, "rov"),
-                    f'router "{r.name}": rov needs a static ROA table, which only BIRD has (FRR validates '
-                    "only against an RTR cache); set daemon: bird or drop rov",
+                    f'router "{r.name}": rov: static needs a static ROA table, which only BIRD has (FRR '
+                    "validates only against an RTR cache); write rov: rtr (or true), or set daemon: bird",
                 )
             )
         if a.role == "content":
@@ -592,6 +593,42 @@ def _service(spec: TopologySpec) -> list[Issue]:
         out.append(Issue(("service", "address4"), f"service address4 is not in prefix4 {svc.prefix4}"))
     if svc.address6 is not None and svc.address6 not in svc.prefix6:
         out.append(Issue(("service", "address6"), f"service address6 is not in prefix6 {svc.prefix6}"))
+    return out
+
+
+def _roas(spec: TopologySpec) -> list[Issue]:
+    """`roas:`: inside the lab's address ranges, a max length between the prefix's length and
+    the family's, no ROA twice."""
+    out: list[Issue] = []
+    seen: dict[tuple[str, int, int], int] = {}
+    for i, roa in enumerate(spec.roas or []):
+        net = roa.prefix
+        if not any(net.version == r.version and net.subnet_of(r) for r in plan.LAB_RANGES):  # type: ignore[arg-type]
+            ranges = ", ".join(str(r) for r in plan.LAB_RANGES)
+            out.append(
+                Issue(
+                    ("roas", i, "prefix"),
+                    f"ROA prefix {net} is outside the lab's address ranges ({ranges}); use one inside them",
+                )
+            )
+        top = 32 if net.version == 4 else 128
+        if not net.prefixlen <= roa.max_len <= top:
+            out.append(
+                Issue(
+                    ("roas", i, "max_length"),
+                    f"ROA {net}: max_length {roa.max_len} must be between the prefix's length "
+                    f"{net.prefixlen} and {top}; omit it for exactly {net.prefixlen}",
+                )
+            )
+        key = (str(net), roa.max_len, roa.asn)
+        if key in seen:
+            out.append(
+                Issue(
+                    ("roas", i),
+                    f"ROA {net} max {roa.max_len} AS{roa.asn} repeats roas[{seen[key]}]; drop one",
+                )
+            )
+        seen.setdefault(key, i)
     return out
 
 

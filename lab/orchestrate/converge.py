@@ -2,6 +2,7 @@
 
 Converged: every BGP session Established (both families, every configured neighbour, iBGP
 included), every OSPF adjacency Full (OSPFv2 and OSPFv3, one per internal interface), every
+`rov: rtr` router's RTR session up with every ROA its cache serves loaded, every
 router with a best path for both service prefixes, every site heard by at least one of its
 upstreams, and two consecutive passes agreeing on every router's best path (for the service,
 the route it came from included: an iBGP router can change exits with the same AS path).
@@ -18,8 +19,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.daemons import driver_of, igp_speakers
-from lab.daemons.base import Adjacency, BestPath, DaemonUnreachable, IgpSpeaker, SessionState, Speaker
+from lab.daemons import driver_of, igp_speakers, rtr
+from lab.daemons.base import (
+    Adjacency,
+    BestPath,
+    DaemonUnreachable,
+    IgpSpeaker,
+    RpkiStatus,
+    SessionState,
+    Speaker,
+)
 from lab.errors import LabError
 from lab.orchestrate.handle import LabHandle
 from lab.poll import NotYet, wait_until
@@ -110,9 +119,38 @@ def snapshot(h: LabHandle) -> Snapshot:
                 raise gone from None
             return sp.node.name, [], f"OSPF: {type(exc).__name__}: {exc}"
 
+    def rpki(node: str) -> tuple[str, RpkiStatus | None, str | None]:
+        n = h.lab.nodes[node]
+        try:
+            return node, driver_of(n).rpki_status(n, h.node_dir(node)), None
+        except DaemonUnreachable as exc:
+            gone = exited(h, node)
+            if gone is not None:
+                raise gone from None
+            return node, None, f"RPKI: {type(exc).__name__}: {exc}"
+
+    validators = [n.name for n in h.lab.nodes.values() if n.kind == "router" and n.rtr_cache is not None]
     with ThreadPoolExecutor(PARALLEL) as pool:
         igp = list(pool.map(adjacencies, igp_speakers(h.lab, h.dir)))
         results = list(pool.map(one, h.speakers()))
+        caches = list(pool.map(rpki, validators))
+    served: dict[str, int] = {}  # cache host -> ROAs in its file (a ROA fault changes them)
+    for node, status, err in caches:
+        cache = h.lab.nodes[node].rtr_cache
+        assert cache is not None
+        if cache.node not in served:
+            try:
+                served[cache.node] = len(rtr.parse_roas(rtr.roas_path(h.dir, cache).read_text()))
+            except OSError as exc:
+                snap.missing.append(f"{node}: the RTR cache's file: {exc}")
+                continue
+        if status is None or not status.connected or status.roas != served[cache.node]:
+            got = err or (
+                "no RTR session" if status is None or not status.connected else f"{status.roas} ROAs"
+            )
+            snap.missing.append(
+                f"{node}: RTR cache {cache.address}:{cache.port}: {got}, want {served[cache.node]} ROAs"
+            )
     for node, adj, err in igp:
         snap.igp += adj
         if err:

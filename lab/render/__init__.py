@@ -9,6 +9,7 @@
     <out>/<site>/agent.yml           dnsnode agent --config
     <out>/<resolver>/unbound.conf
     <out>/<client>/resolv.conf
+    <out>/<router>/roas.json         the ROAs an AS's RTR cache (StayRTR) serves, on its host router
     <out>/<primary>/dnsnode.yml (or knot.conf), <out>/<primary>/<zone>.zone
 
 `render_files` is pure (path -> text) for golden tests; `write` puts them on disk.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lab.daemons import driver_of
+from lab.daemons import driver_of, rtr
 from lab.model.topology import Lab, Node
 from lab.render import dns, routing
 from lab.render.env import render
@@ -43,6 +44,8 @@ def render_files(lab: Lab, options: RenderOptions | None = None) -> dict[str, st
         if node.kind in ("router", "site"):
             files.update({f"{base}/{name}": text for name, text in speaker_files(lab, node, options).items()})
         files.update(dns.files(lab, node, options))
+    for cache in lab.rtr_caches:
+        files[f"{cache.node}/{rtr.ROAS_FILE}"] = rtr.roas_json(lab.roas)
     return dict(sorted(files.items()))
 
 

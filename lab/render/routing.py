@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from lab.daemons import frr, igp_driver_of
+from lab.daemons import frr, igp_driver_of, rtr
 from lab.daemons.base import OSPF, OspfTimers, SpfTimers
 from lab.model import policy
 from lab.model.topology import Lab, Node, Session
@@ -170,7 +170,13 @@ def context(lab: Lab, node: Node, options: RenderOptions) -> dict[str, Any]:
         "node_dir": options.node_dir(lab, node.name),
         "pathspace": options.pathspace(node.name),
         "source": options.source_name(lab),
-        # RFC 6811 static ROAs (rov routers): the service's prefixes, exactly, from the service AS
-        "roas4": [(svc.prefix4, svc.prefix4.prefixlen, svc.asn)],
-        "roas6": [(svc.prefix6, svc.prefix6.prefixlen, svc.asn)],
+        # RFC 6811 (rov routers): static ROAs in bird.conf (rov "static"), the topology's
+        # `roas:` (default: the service's prefixes, exactly, from the service AS) ...
+        "roas4": [(r.prefix, r.max_length, r.asn) for r in lab.roas if r.prefix.version == 4],
+        "roas6": [(r.prefix, r.max_length, r.asn) for r in lab.roas if r.prefix.version == 6],
+        # ... or the AS's RTR cache (rov "rtr", lab.daemons.rtr): its address and the timers
+        "rtr": node.rtr_cache if node.rov == "rtr" else None,
+        "rtr_refresh": rtr.RTR_REFRESH_S,
+        "rtr_retry": rtr.RTR_RETRY_S,
+        "rtr_expire": rtr.RTR_EXPIRE_S,
     }

@@ -19,6 +19,9 @@
   the probes), then SPF; routes via its loopback become unresolvable in every iBGP speaker at
   once (next-hop tracking, BIRD's recursive next hops), a reflector's new best is one UPDATE:
   dead - hello - 0.5 .. dead + the slowest SPF reaction in the AS, + margin;
+- rtr: a ROA change: the RTR cache re-reads its file every REFRESH_S s and sends Serial Notify
+  at once, the routers fetch the difference and re-run their import policy (no timer): 0 ..
+  REFRESH_S, + margin (without the notify a router would wait its poll, RTR_REFRESH_S);
 - propagation: no timer (link down, withdraw, drain, policy, hijack, an iBGP session shut
   down: its Cease drops it at once): 0 .. margin.
 
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dnsnode.agent.config import CheckConfig, build, load_yaml
-from lab.daemons import driver_of, igp_driver_of
+from lab.daemons import driver_of, igp_driver_of, rtr
 from lab.daemons.base import OSPF, LabAccess
 from lab.model.topology import Lab, Node
 
@@ -106,6 +109,15 @@ def window(seconds: float, margin: float = MARGIN) -> Bound:
         seconds + margin,
         f"the loss window ({seconds:g} s): the last lost query lies within 0.5 s of its end "
         f".. + {margin:g} s margin",
+    )
+
+
+def rtr_change(margin: float = MARGIN) -> Bound:
+    return Bound(
+        0.0,
+        rtr.REFRESH_S + margin,
+        f"ROA change: the RTR cache's file refresh ({rtr.REFRESH_S} s), Serial Notify, the routers' "
+        f"re-validation; + {margin:g} s margin",
     )
 
 

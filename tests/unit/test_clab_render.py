@@ -177,10 +177,10 @@ def test_every_process_has_its_program_in_its_nodes_image() -> None:
     images/*/Dockerfile."""
     frr = {"zebra", "bgpd", "bfdd", "ospfd", "ospf6d"}  # Debian's frr package: every daemon
     carries = {
-        "router": {*frr, "bird"},
-        "dnsnode": {*frr, "bird", "dnsnode", "nsd", "knotd"},
+        "router": {*frr, "bird", "stayrtr"},
+        "dnsnode": {*frr, "bird", "stayrtr", "dnsnode", "nsd", "knotd"},
         "resolver": {"unbound"},
-        "client": {*frr, "bird", "dnsnode", "nsd", "knotd"},
+        "client": {*frr, "bird", "stayrtr", "dnsnode", "nsd", "knotd"},
     }
     for topo in [*SHIPPED, ROOT / "topologies/workshop-hijack.yml"]:
         lab = load(topo)

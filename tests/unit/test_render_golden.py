@@ -29,6 +29,8 @@ CASES: dict[str, tuple[Path, str | None]] = {
     "knobs": (DATA / "good-knobs.yml", None),
     # NSD at ams, Knot at sin, dnsnode at fra, a Knot primary
     "workshop-nsd-knot": (ROOT / "topologies" / "workshop-nsd-knot.yml", None),
+    # RPKI through RTR caches: FRR ta1 and BIRD dual1 validate, StayRTR's roas.json on each
+    "workshop-hijack-rov-rtr": (ROOT / "topologies" / "workshop-hijack-rov-rtr.yml", None),
 }
 
 

@@ -1,4 +1,4 @@
-"""ROV rendering (static ROAs on BIRD routers with rov: true), its validation, and the hijack's prefixes."""
+"""ROV rendering (static ROAs on BIRD routers with rov: static), its validation, and the hijack's prefixes."""
 
 from __future__ import annotations
 
@@ -30,11 +30,11 @@ def test_rov_router_gets_roas_and_rejects_invalid_on_every_import() -> None:
     assert '"198.51.100.53:53"' in files["rogue/dnsnode.yml"]
 
 
-def test_rov_on_frr_is_refused_with_the_fix(tmp_path: Path) -> None:
+def test_static_rov_on_frr_is_refused_with_the_fix(tmp_path: Path) -> None:
     bad = tmp_path / "rov-frr.yml"
     bad.write_text(
         HIJACK_ROV.read_text().replace(
-            "{name: ta1, asn: 64500, daemon: frr}", "{name: ta1, asn: 64500, daemon: frr, rov: true}"
+            "{name: ta1, asn: 64500, daemon: frr}", "{name: ta1, asn: 64500, daemon: frr, rov: static}"
         )
     )
     with pytest.raises(TopologyError, match="only BIRD has"):
