@@ -80,6 +80,14 @@ NEW = {
     "rr-failure": ({"alice": "s1", "bob": "s2", "carol": "s1"}, (0.0, 2.0)),
     "rr-failure-all": ({"alice": "s1", "bob": "s2", "carol": None}, (5.5, 11.0)),
 }
+# RPKI through RTR caches (topologies/workshop-hijack-rov-rtr.yml): ta1 and dual1 validate
+NEW |= {
+    "hijack-rov-rtr": ({"alice": "ams", "bob": "rogue", "carol": "ams"}, (0.0, 2.0)),
+    "roa-revoke": (
+        {"alice": "rogue", "bob": "rogue", "carol": "rogue"},
+        (0.0, 1.0 + 6.0),
+    ),  # refresh + margin
+}
 LOST |= {"igp-cost": (0, 0), "pop-failure": (None, 1), "ibgp-session-loss": (0, 0), "rr-failure": (0, 0),
          "rr-failure-all": (None, 1)}  # fmt: skip
 

@@ -1,0 +1,129 @@
+"""RPKI through RTR caches (issue 12 D) on ONE lab (topologies/workshop-hijack-rov-rtr.yml):
+StayRTR caches in ta1's and dual1's namespaces, ROV on ta1 (FRR) and dual1 (BIRD).
+
+- the hijack: the validators drop the more-specifics, alice and carol stay at ams, bob is
+  hijacked (the scenario hijack-rov-rtr, per client, and per router's routing table);
+- a ROA change at run time: `roa revoke` of the service prefixes makes the /26 and /49 NOT
+  FOUND, the validators accept them; the undo (`roa add`) makes them INVALID again. Measured
+  over several runs: from the fault until the validators' tables change, and for the clients;
+- the scenario roa-revoke (the same through a scenario file's steps).
+
+Run: .venv/bin/pytest -s tests/scenarios/test_rpki_rtr.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from lab.daemons import driver_of
+from lab.faults import hijacks, rpki
+from lab.model import shipped
+from lab.observe.catchment import Catchment, measure
+from lab.orchestrate import lifecycle
+from lab.orchestrate.handle import LabHandle
+from lab.poll import wait_until
+from lab.scenarios import bounds, get
+from tests.integration.lab_fixtures import running_lab
+from tests.scenarios.conftest import run_and_check
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+VALIDATORS = ("ta1", "dual1")  # rov: rtr
+OTHERS = ("tb1", "home2")  # on the rogue's side, no ROV: they carry the hijack
+PROTECTED = ("alice", "carol")
+RUNS = 3
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[lifecycle.UpResult]:
+    yield from running_lab(shipped.resolve(get("hijack-rov-rtr").topology), prefix="rk")
+
+
+def holds(h: LabHandle, node: str, prefix: str) -> bool:
+    n = h.lab.nodes[node]
+    return driver_of(n).speaker(n, h.node_dir(node)).best(prefix).as_path is not None
+
+
+def sites(h: LabHandle) -> dict[str, str | None]:
+    return Catchment.of(h.lab, measure(h.lab, h.runtime)).sites()
+
+
+def test_rtr_sessions_up_and_roas_loaded(lab: lifecycle.UpResult) -> None:
+    """What convergence waited for: every validator's RTR session and the served ROAs."""
+    h = lab.handle
+    for node in VALIDATORS:
+        n = h.lab.nodes[node]
+        st = driver_of(n).rpki_status(n, h.node_dir(node))
+        assert st.connected and st.roas == len(h.lab.roas) == 2, st
+    assert {p.node for p in h.runtime.processes() if p.name == "stayrtr" and p.alive} == set(VALIDATORS)
+
+
+def test_hijack_rov_rtr(lab: lifecycle.UpResult) -> None:
+    report = run_and_check(lab.handle, get("hijack-rov-rtr"))
+    after = report["catchment_after"]
+    assert isinstance(after, dict)
+    assert "rogue" not in report["catchment_before"].values()  # type: ignore[union-attr]
+    for client in PROTECTED:
+        assert after[client] == "ams", (client, after)  # protected: stayed at its site
+    assert after["bob"] == "rogue", after  # behind tb1 only: hijacked
+
+
+def watch(h: LabHandle, prefix: str, present: bool, timeout: float) -> dict[str, float]:
+    """Poll every validator until each holds (present) or lacks `prefix`; when each did
+    (CLOCK_MONOTONIC, the faults' clock). Runs beside the fault, which itself waits for the
+    routers' ROA tables: BIRD may re-evaluate before the fault returns."""
+    seen: dict[str, float] = {}
+
+    def pending() -> list[str]:
+        for n in VALIDATORS:
+            if n not in seen and holds(h, n, prefix) == present:
+                seen[n] = time.monotonic()
+        return [n for n in VALIDATORS if n not in seen]
+
+    wait_until(
+        pending, lambda p: not p, timeout=timeout, interval=0.02, what=f"validators: {prefix} {present}"
+    )
+    return seen
+
+
+def test_roa_change_reaction(lab: lifecycle.UpResult) -> None:
+    """revoke the v4 ROA -> the validators accept the /26 (alice, carol hijacked on IPv4); add it
+    back -> they drop it (alice, carol at ams again). Per validator, from the fault's start,
+    polled with a deadline from the timers (lab.scenarios.bounds.rtr_change), RUNS times."""
+    h = lab.handle
+    svc = h.lab.service
+    v4 = str(hijacks.hijack_prefixes(h)[0])
+    deadline = bounds.rtr_change().hi
+    took: dict[str, list[float]] = {f"{n} {w}": [] for n in VALIDATORS for w in ("revoke", "add")}
+    with hijacks.hijack(h), ThreadPoolExecutor(1) as pool:
+        wait_until(lambda: all(holds(h, n, v4) for n in OTHERS), timeout=10, what="the hijack at tb1, home2")
+        assert not any(holds(h, n, v4) for n in VALIDATORS)
+        for run in range(RUNS):
+            seen = pool.submit(watch, h, v4, True, deadline)
+            ev = rpki.roa(h, "revoke", svc.prefix4)
+            for n, t in seen.result().items():
+                took[f"{n} revoke"].append(t - ev.mono)
+            now = wait_until(lambda: sites(h), lambda s: all(s[c] == "rogue" for c in PROTECTED), timeout=10)
+            assert all(now.value[c] == "rogue" for c in PROTECTED), now.value
+            seen = pool.submit(watch, h, v4, False, deadline)
+            back = ev.undo()
+            for n, t in seen.result().items():
+                took[f"{n} add"].append(t - back.mono)
+            after = wait_until(lambda: sites(h), lambda s: all(s[c] == "ams" for c in PROTECTED), timeout=10)
+            assert after.value["bob"] == "rogue", after.value
+            print(f"\nrun {run + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in took.items()))
+    print(
+        f"\nROA change -> route change at the validator, over {RUNS} runs (median / max): "
+        + "; ".join(f"{k} {statistics.median(v):.2f} / {max(v):.2f} s" for k, v in took.items())
+    )
+    assert max(max(v) for v in took.values()) <= deadline
+
+
+def test_roa_revoke_scenario(lab: lifecycle.UpResult) -> None:
+    report = run_and_check(lab.handle, get("roa-revoke"))
+    assert set(report["catchment_after"].values()) == {"rogue"}  # type: ignore[union-attr]
