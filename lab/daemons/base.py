@@ -210,6 +210,7 @@ class BgpDriver(Protocol):
     run_user: str | None  # the user it drops to (it must own the node directory), None: root
     bfd: BfdTimers  # what its BFD runs with in this lab (daemon default or the template's)
     deterministic_med: bool  # MED per neighbour-AS group whatever the arrival order (policy step 4)
+    rpki_reload_s: float  # after its ROA table changed, until its import policy ran again
 
     def templates(self, node: Node) -> list[tuple[str, str]]:
         """(template, file in the node directory) for this node's configuration."""

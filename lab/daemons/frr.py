@@ -222,6 +222,7 @@ class Frr:
     run_user: str | None = "frr"  # it writes its logs in the node directory
     bfd = BfdTimers(300, 3)  # bfdd's defaults (the template sets none)
     deterministic_med = True  # `bgp deterministic-med`: step 4 of the policy exactly
+    rpki_reload_s = 0.0  # at once (rpki_revalidate's soft in, or its own re-validation)
     # `timers throttle spf 0 50 1000`: SPF at once after a quiet spell, holds of 50 ms doubling
     # to 1 s under churn (a 500-router bring-up); LSAs re-originated after 100 ms, accepted 50 ms
     # after the last instance (FRR's defaults: 5 s and 1 s, RFC 2328's MinLSInterval/Arrival)

@@ -23,6 +23,7 @@ from lab.daemons import driver_of, igp_speakers, rtr
 from lab.daemons.base import (
     Adjacency,
     BestPath,
+    DaemonError,
     DaemonUnreachable,
     IgpSpeaker,
     RpkiStatus,
@@ -123,6 +124,8 @@ def snapshot(h: LabHandle) -> Snapshot:
         n = h.lab.nodes[node]
         try:
             return node, driver_of(n).rpki_status(n, h.node_dir(node)), None
+        except DaemonError as exc:  # e.g. its protocol rpki gone from a re-rendered config
+            return node, None, f"RPKI: {exc}"
         except DaemonUnreachable as exc:
             gone = exited(h, node)
             if gone is not None:

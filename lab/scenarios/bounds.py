@@ -20,8 +20,9 @@
   once (next-hop tracking, BIRD's recursive next hops), a reflector's new best is one UPDATE:
   dead - hello - 0.5 .. dead + the slowest SPF reaction in the AS, + margin;
 - rtr: a ROA change: the RTR cache re-reads its file every REFRESH_S s and sends Serial Notify
-  at once, the routers fetch the difference and re-run their import policy (no timer): 0 ..
-  REFRESH_S, + margin (without the notify a router would wait its poll, RTR_REFRESH_S);
+  at once, the routers fetch the difference and re-run their import policy (FRR at once, BIRD
+  1 s later: each driver's rpki_reload_s): 0 .. REFRESH_S + the slowest validator's reload, +
+  margin (without the notify a router would wait its poll, RTR_REFRESH_S);
 - propagation: no timer (link down, withdraw, drain, policy, hijack, an iBGP session shut
   down: its Cease drops it at once): 0 .. margin.
 
@@ -112,12 +113,14 @@ def window(seconds: float, margin: float = MARGIN) -> Bound:
     )
 
 
-def rtr_change(margin: float = MARGIN) -> Bound:
+def rtr_change(lab: Lab, margin: float = MARGIN) -> Bound:
+    validators = [n for n in lab.nodes.values() if n.kind == "router" and n.rtr_cache is not None]
+    reload = max((driver_of(n).rpki_reload_s for n in validators), default=0.0)
     return Bound(
         0.0,
-        rtr.REFRESH_S + margin,
-        f"ROA change: the RTR cache's file refresh ({rtr.REFRESH_S} s), Serial Notify, the routers' "
-        f"re-validation; + {margin:g} s margin",
+        rtr.REFRESH_S + reload + margin,
+        f"ROA change: the RTR cache's file refresh ({rtr.REFRESH_S} s), Serial Notify, the slowest "
+        f"validator's re-validation ({reload:g} s); + {margin:g} s margin",
     )
 
 

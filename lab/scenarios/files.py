@@ -316,7 +316,7 @@ RULES: dict[str, Callable[[LabAccess, FaultStep, Parsed], Bound]] = {
     "window": lambda h, f, p: bounds.window(_keep_after_first(p.steps), p.margin),
     "igp": lambda h, f, p: bounds.igp(h.lab, f.args.s("a"), f.args.s("b"), p.margin),
     "ospf-dead": lambda h, f, p: bounds.ospf_dead(h.lab, f.args.s("node"), p.margin),
-    "rtr": lambda h, f, p: bounds.rtr_change(p.margin),
+    "rtr": lambda h, f, p: bounds.rtr_change(h.lab, p.margin),
 }
 
 

@@ -11,9 +11,12 @@ import pytest
 from lab.daemons import driver_of, rtr
 from lab.daemons.processes import stages
 from lab.errors import TopologyError
+from lab.faults import rpki
+from lab.faults.base import FaultError
 from lab.model.loader import load, loads
-from lab.model.topology import Roa
+from lab.model.topology import Lab, Roa
 from lab.render import render_files
+from lab.runtime.base import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 RTR = ROOT / "topologies/workshop-hijack-rov-rtr.yml"
@@ -125,3 +128,55 @@ def test_static_rov_on_frr_names_the_rtr_fix(tmp_path: Path) -> None:
 def test_forcing_frr_turns_static_rov_into_rtr() -> None:
     lab = load(STATIC, "frr")
     assert lab.nodes["tb1"].rov == "rtr" and [c.node for c in lab.rtr_caches] == ["tb1"]
+
+
+class _Files:
+    """Just the run directory of a lab whose routers are not running (the fault's file side)."""
+
+    def __init__(self, lab: Lab, d: Path) -> None:
+        self.lab, self.dir = lab, d
+
+    @property
+    def runtime(self) -> Runtime:
+        raise AssertionError("no runtime: no router validates here")
+
+
+def _files_only(tmp_path: Path) -> _Files:
+    lab = load(RTR)
+    for n in lab.nodes.values():
+        n.rtr_cache = None  # nobody to wait for: only what the caches serve changes
+    for rel, text in render_files(lab).items():
+        if rel.endswith(rtr.ROAS_FILE):
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).write_text(text)
+    return _Files(lab, tmp_path)
+
+
+def test_roa_fault_rewrites_every_cache_file_and_undoes(tmp_path: Path) -> None:
+    h = _files_only(tmp_path)
+    v4 = ipaddress.ip_network("198.51.100.0/25")
+    ev = rpki.roa(h, "revoke", v4)
+    for cache in h.lab.rtr_caches:
+        assert [r.prefix for r in rtr.parse_roas(rtr.roas_path(tmp_path, cache).read_text())] == [
+            ipaddress.ip_network("2001:db8:53::/48")
+        ]
+    ev.undo()
+    assert sorted(map(str, (r.prefix for r in rpki.served(h)))) == sorted(
+        map(str, (r.prefix for r in h.lab.roas))
+    )
+    added = rpki.roa(h, "add", ipaddress.ip_network("198.51.100.0/26"), asn=64505)
+    assert Roa(ipaddress.ip_network("198.51.100.0/26"), 26, 64505) in rpki.served(h)
+    added.undo()
+    assert len(rpki.served(h)) == 2
+
+
+def test_roa_fault_errors_say_what_is_served(tmp_path: Path) -> None:
+    h = _files_only(tmp_path)
+    with pytest.raises(
+        FaultError, match=r"no ROA for 203.0.113.0/24 is served \(served: 198.51.100.0/25 max 25"
+    ):
+        rpki.roa(h, "revoke", ipaddress.ip_network("203.0.113.0/24"))
+    with pytest.raises(FaultError, match=r"max length 24 must be 25\.\.32"):
+        rpki.roa(h, "add", ipaddress.ip_network("198.51.100.0/25"), max_length=24)
+    with pytest.raises(FaultError, match="outside the lab's address ranges"):
+        rpki.parse_prefix("10.0.0.0/8")

@@ -83,10 +83,8 @@ NEW = {
 # RPKI through RTR caches (topologies/workshop-hijack-rov-rtr.yml): ta1 and dual1 validate
 NEW |= {
     "hijack-rov-rtr": ({"alice": "ams", "bob": "rogue", "carol": "ams"}, (0.0, 2.0)),
-    "roa-revoke": (
-        {"alice": "rogue", "bob": "rogue", "carol": "rogue"},
-        (0.0, 1.0 + 6.0),
-    ),  # refresh + margin
+    # the cache's file refresh + BIRD's reload + the file's margin
+    "roa-revoke": ({"alice": "rogue", "bob": "rogue", "carol": "rogue"}, (0.0, 1.0 + 1.0 + 5.0)),
 }
 LOST |= {"igp-cost": (0, 0), "pop-failure": (None, 1), "ibgp-session-loss": (0, 0), "rr-failure": (0, 0),
          "rr-failure-all": (None, 1)}  # fmt: skip
