@@ -25,6 +25,7 @@ from lab.faults import hijacks, rpki
 from lab.model import shipped
 from lab.observe.catchment import Catchment, measure
 from lab.orchestrate import lifecycle
+from lab.orchestrate.converge import wait_converged
 from lab.orchestrate.handle import LabHandle
 from lab.poll import wait_until
 from lab.scenarios import bounds, get
@@ -42,6 +43,26 @@ RUNS = 3
 @pytest.fixture(scope="module")
 def lab() -> Iterator[lifecycle.UpResult]:
     yield from running_lab(shipped.resolve(get("hijack-rov-rtr").topology), prefix="rk")
+
+
+BASELINE = {"alice": "ams", "bob": "sin", "carol": "ams"}  # the topology's comment
+
+
+@pytest.fixture(autouse=True)
+def settled(lab: lifecycle.UpResult) -> Iterator[None]:
+    """After each test (whose faults are undone by then): converged, the RTR caches' ROAs
+    loaded everywhere, and every client back at its site, IPv4 and IPv6, before the next
+    one takes its baseline (a scenario's restore compares with the baseline it took)."""
+    yield
+    h = lab.handle
+    wait_converged(h, timeout=60)
+    wait_until(
+        lambda: Catchment.of(h.lab, measure(h.lab, h.runtime)).clients,
+        lambda c: all(p.site == BASELINE[n] and p.site6 == BASELINE[n] for n, p in c.items()),
+        timeout=30,
+        interval=0.3,
+        what="every client back at its site (v4 and v6)",
+    )
 
 
 def holds(h: LabHandle, node: str, prefix: str) -> bool:
