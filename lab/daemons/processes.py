@@ -59,15 +59,15 @@ def stages(lab: Lab, nodes_dir: Path) -> Stages:
     services: list[ProcSpec] = []
     for n in lab.nodes.values():
         nd = nodes_dir / n.name
-        if n.kind in ("router", "site"):
+        if n.kind in ("router", "site", "server"):
             first, then = driver_of(n).processes(n, nd)
             base += first
             bgp += then
-        if n.kind != "site":  # the primary, a rogue router
+        if not n.runs_agent:  # the primary, a rogue router (a site router runs none)
             base += dns_procs(n, nodes_dir)
         if n.kind == "resolver":
             base.append(_proc(n, nodes_dir, "unbound", ["unbound", "-d", "-c", str(nd / "unbound.conf")]))
-    for n in lab.of_kind("site"):
+    for n in (n for n in lab.nodes.values() if n.runs_agent):  # sites, or their servers
         agent = [program("dnsnode"), "agent", "--config", str(nodes_dir / n.name / "agent.yml")]
         services += [*dns_procs(n, nodes_dir), _proc(n, nodes_dir, "agent", agent)]
     return Stages(base, bgp, services)

@@ -135,11 +135,15 @@ def restart_node(h: LabAccess, node: str, names: list[str] | None = None) -> Fau
 
 
 def dns_process(h: LabAccess, site: str) -> str:
-    """The site's DNS server process, as its driver names it (dnsnode, nsd, knotd)."""
+    """The site's DNS server process, as its driver names it (dnsnode, nsd, knotd). `site` may
+    name one server of a multi-server site (its router runs none)."""
     n = h.lab.nodes.get(site)
-    if n is None or n.kind != "site":
-        sites = ", ".join(s.name for s in h.lab.of_kind("site"))
-        raise FaultError(f"lab {h.lab.name}: no site {site!r} (sites: {sites})")
+    if n is None or not n.runs_agent:
+        sites = ", ".join(s.name for s in h.lab.nodes.values() if s.runs_agent)
+        hint = (
+            f"; {site} is a multi-server site: name one of its servers" if n is not None and n.servers else ""
+        )
+        raise FaultError(f"lab {h.lab.name}: no site {site!r} (sites: {sites}){hint}")
     return dns_driver_of(n).process
 
 

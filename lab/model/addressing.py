@@ -23,7 +23,7 @@ import ipaddress
 from collections import Counter
 
 from lab.model import plan
-from lab.model.spec import Knobs, LinkSpec, TopologySpec
+from lab.model.spec import Knobs, LinkSpec, TopologySpec, server_name
 from lab.model.topology import IBGP_IFNAME, Iface, Lab, Link, Node, Relation, Service, Session
 from lab.model.validate import client_lans, reflectors_of, resolver_name
 
@@ -75,8 +75,26 @@ class _Builder:
             self.nodes[s.name] = Node(
                 s.name, "site", svc.asn, "content", s.daemon or svc.daemon, lo4.ip, lo4, lo6,
                 unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
-                dns_server=s.server,
+                dns_server=s.server if s.servers == 1 else None,
+                servers=[server_name(s.name, j) for j in range(1, s.servers + 1)] if s.servers > 1 else [],
             )  # fmt: skip
+        # the servers of multi-server sites: speakers after every site, identity addresses after
+        # the sites' (numbers of single-server labs never change)
+        k = len(self.spec.sites)
+        for s in self.spec.sites:
+            if s.servers == 1:
+                continue
+            for j in range(1, s.servers + 1):
+                n += 1
+                k += 1
+                lo4, lo6 = plan.loopback(n)
+                u4, u6 = plan.site_unicast(k)
+                name = server_name(s.name, j)
+                self.nodes[name] = Node(
+                    name, "server", svc.asn, "content", s.daemon or svc.daemon, lo4.ip, lo4, lo6,
+                    unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
+                    dns_server=s.server, site=s.name,
+                )  # fmt: skip
 
     def p2p_links(self) -> None:
         items: list[tuple[str, str, str, LinkSpec | None, dict[str, Knobs], float | None, float]] = []
@@ -87,6 +105,9 @@ class _Builder:
         for s in self.spec.sites:
             for up in s.upstreams:
                 items.append((up.router, s.name, "p2c", None, up.ends, up.latency, up.loss))
+        for s in self.spec.sites:  # a multi-server site: its router (a) to each server (b)
+            for name in self.nodes[s.name].servers:
+                items.append((s.name, name, "server", None, {}, None, 0.0))
         pair_count = Counter(frozenset((a, b)) for a, b, rel, *_ in items if rel != "internal")
         for n, (a, b, rel, spec, ends, latency, loss) in enumerate(items, start=1):
             lid = f"l{n}"
@@ -98,6 +119,9 @@ class _Builder:
             self.links.append(Link(lid, "p2p", [ia, ib], a4.network, a6.network, latency, loss, cost))
             if rel == "internal":
                 continue  # the IGP runs here; iBGP runs between loopbacks (ibgp())
+            if rel == "server":
+                self.server_link(na, nb, ia, ib, lid)
+                continue
             rel_b, rel_a = _REL_A[rel]
             parallel = pair_count[frozenset((a, b))] > 1
             for here, there, mine, theirs, rel_there in ((na, nb, ia, ib, rel_b), (nb, na, ib, ia, rel_a)):
@@ -110,6 +134,24 @@ class _Builder:
                         ends.get(here.name, Knobs()),
                     )
                 )  # fmt: skip
+
+    def server_link(self, router: Node, server: Node, ir: Iface, isv: Iface, lid: str) -> None:
+        """iBGP in the service AS over the link (no IGP): the server announces the service and
+        its identity address, the router load-balances over the servers and sends them its
+        upstreams' routes (next hop self), so a server reaches the primary as a site does."""
+        assert router.asn is not None and server.asn is not None
+        router.sessions.append(
+            Session(
+                _ident(server.name), server.name, server.asn, "server", ir.name, lid,
+                ir.addr4.ip, isv.addr4.ip, ir.addr6.ip, isv.addr6.ip, Knobs(),
+            )
+        )  # fmt: skip
+        server.sessions.append(
+            Session(
+                _ident(router.name), router.name, router.asn, "site-router", isv.name, lid,
+                isv.addr4.ip, ir.addr4.ip, isv.addr6.ip, ir.addr6.ip, Knobs(),
+            )
+        )  # fmt: skip
 
     def ixps(self) -> None:
         j = 0

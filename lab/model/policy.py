@@ -157,6 +157,10 @@ FRR_BGP_SETTINGS: tuple[str, ...] = (  # under `router bgp`, then per address fa
     "maximum-paths 1",
     "maximum-paths ibgp 1",
 )
+# The one exception: a multi-server site's router spreads the service over its servers
+# (iBGP routes, equal by construction: same local-pref, empty AS path, next hops on connected
+# links). FRR `maximum-paths ibgp N`, BIRD `merge paths` in its kernel protocol.
+SITE_ECMP_PATHS = 8  # lab.model.spec.MAX_SERVERS
 BIRD_BGP_SETTINGS: tuple[str, ...] = (  # in every `protocol bgp`
     "deterministic med off",  # not `on`: see above (BIRD 2.0.12 can keep a worse route)
     "igp metric on",

@@ -264,6 +264,18 @@ class SiteSpec(Strict):
     daemon: Daemon | None = None  # the site's BGP speaker; default: service.daemon
     upstreams: list[UpstreamSpec] = Field(default_factory=list)
     server: DnsServer = "dnsnode"  # the DNS software answering at the site (a secondary of the primary)
+    # N > 1: N server hosts (each its DNS server and health agent) behind the site's router, which
+    # spreads queries over the healthy ones by ECMP (lab.model.topology: Node.servers); checked
+    # by lab.model.validate (1..MAX_SERVERS)
+    servers: int = 1
+
+
+MAX_SERVERS = 8  # per site: the site router's ECMP width (FRR maximum-paths, the kernel's nexthops)
+
+
+def server_name(site: str, k: int) -> str:
+    """The k-th server (1-based) of a multi-server site: its node name."""
+    return f"{site}-s{k}"
 
 
 class ServiceSpec(Strict):

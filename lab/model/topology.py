@@ -42,9 +42,11 @@ from typing import Any, Literal
 
 from lab.model.spec import Daemon, DnsServer, Knobs, Role, TopologySpec
 
-NodeKind = Literal["router", "site", "resolver", "client", "primary"]
-# what the *peer* is to the local router; "internal": an iBGP peer, a router of the same AS
-Relation = Literal["customer", "peer", "provider", "internal"]
+NodeKind = Literal["router", "site", "resolver", "client", "primary", "server"]
+# what the *peer* is to the local router; "internal": an iBGP peer, a router of the same AS.
+# Multi-server sites (Node.servers): "server" is one of the site router's servers, "site-router"
+# the router a server sits behind; iBGP in the service AS over their direct link (no IGP).
+Relation = Literal["customer", "peer", "provider", "internal", "server", "site-router"]
 IBGP_IFNAME = "lo"  # iBGP sessions run between loopbacks, over whatever links the IGP picks
 
 
@@ -102,6 +104,11 @@ class Session:
     def ibgp(self) -> bool:
         return self.rel == "internal"
 
+    @property
+    def in_site(self) -> bool:
+        """Between a multi-server site's router and one of its servers (iBGP over their link)."""
+        return self.rel in ("server", "site-router")
+
 
 @dataclass
 class Node:
@@ -133,6 +140,26 @@ class Node:
     cluster_id: ipaddress.IPv4Address | None = None  # reflectors: the effective cluster id
     # sites, the primary, a rogue router: the DNS server it runs (lab.daemons.dns driver name)
     dns_server: DnsServer | None = None
+    # a multi-server site (`servers: N` > 1): the site node is the site's router (no DNS server of
+    # its own) and lists its servers' node names; each server names its site
+    servers: list[str] = field(default_factory=list)
+    site: str | None = None
+
+    @property
+    def runs_agent(self) -> bool:
+        """A DNS host that announces the service through its health agent: a single-server
+        site, or one server of a multi-server site."""
+        return self.kind == "server" or (self.kind == "site" and not self.servers)
+
+    @property
+    def site_name(self) -> str:
+        """The site a node answers for (a server: its site's name; otherwise its own)."""
+        return self.site or self.name
+
+    @property
+    def ecmp(self) -> bool:
+        """The router of a multi-server site: load-balances over its servers."""
+        return bool(self.servers)
 
     @property
     def igp_ifaces(self) -> list[Iface]:
@@ -146,8 +173,9 @@ class Node:
 
     @property
     def serves_service(self) -> bool:
-        """Sites, and a rogue AS's router (the hijacker's server): the service addresses on lo."""
-        return self.kind == "site" or self.role == "rogue"
+        """DNS hosts that announce the service (single-server sites, the servers of multi-server
+        sites), and a rogue AS's router (the hijacker's server): the service addresses on lo."""
+        return self.runs_agent or self.role == "rogue"
 
     @property
     def bfd(self) -> bool:

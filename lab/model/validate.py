@@ -16,6 +16,7 @@ Rules:
   and never a client's router id (FRR, without a cluster id, loop-checks a CLUSTER_LIST
   against its router id); a client's `reflectors:` names reflectors of its own AS.
 - `ends:` keys name an end of their link.
+- a site has 1..MAX_SERVERS servers, and its servers' names (<site>-s<k>) are valid node names.
 - every site has at least one upstream; upstreams are routers of transit or eyeball ASes, of
   the AS the upstream's `as:` says when it says one.
 - clients name an eyeball AS, and a router of it if they name one; the hidden primary sits
@@ -24,12 +25,13 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from lab.errors import Issue
 from lab.model import plan
 from lab.model.plan import LIMITS
-from lab.model.spec import DEFAULT_IGP_COST, RouterSpec, TopologySpec
+from lab.model.spec import DEFAULT_IGP_COST, MAX_SERVERS, NAME_PATTERN, RouterSpec, TopologySpec, server_name
 
 _OPPOSITE = {"p2c": "c2p", "c2p": "p2c", "p2p": "p2p"}
 
@@ -108,6 +110,9 @@ def _names(spec: TopologySpec) -> list[Issue]:
         claim(r.name, "router", ("routers", i, "name"))
     for i, s in enumerate(spec.sites):
         claim(s.name, "site", ("sites", i, "name"))
+        if 1 < s.servers <= MAX_SERVERS:
+            for k in range(1, s.servers + 1):
+                claim(server_name(s.name, k), f"site {s.name}'s server", ("sites", i, "servers"))
     for i, c in enumerate(spec.clients):
         claim(c.name, "client", ("clients", i, "name"))
     if spec.primary is not None:
@@ -478,6 +483,7 @@ def _sites(spec: TopologySpec) -> list[Issue]:
                     f"transit or eyeball AS {_known(routers)}",
                 )
             )
+        out += _servers(s.name, s.servers, ("sites", i, "servers"))
         names: set[str] = set()
         for j, up in enumerate(s.upstreams):
             where = ("sites", i, "upstreams", j)
@@ -533,6 +539,29 @@ def _sites(spec: TopologySpec) -> list[Issue]:
                         )
                     )
     return out
+
+
+def _servers(site: str, n: int, where: tuple[str | int, ...]) -> list[Issue]:
+    """`servers: N`: 1..MAX_SERVERS, and room in the site's name for the servers' names."""
+    if not 1 <= n <= MAX_SERVERS:
+        return [
+            Issue(
+                where,
+                f'site "{site}" has servers: {n}; a site has 1 to {MAX_SERVERS} servers (the site '
+                f"router's ECMP width): write servers: 1 (one host, no site router) up to {MAX_SERVERS}",
+            )
+        ]
+    last = server_name(site, n)
+    if n > 1 and not re.match(NAME_PATTERN, last):
+        room = 11 - len(last) + len(site)
+        return [
+            Issue(
+                where,
+                f'site "{site}": its servers would be named {server_name(site, 1)} .. {last}, longer '
+                f"than a node name may be (11 characters); shorten the site's name to {room} characters",
+            )
+        ]
+    return []
 
 
 def _hosts(spec: TopologySpec) -> list[Issue]:
@@ -597,9 +626,11 @@ def _service(spec: TopologySpec) -> list[Issue]:
 
 def _limits(spec: TopologySpec) -> list[Issue]:
     out: list[Issue] = []
-    speakers = len(spec.routers) + len(spec.sites)
+    servers = sum(s.servers for s in spec.sites if s.servers > 1)
+    speakers = len(spec.routers) + len(spec.sites) + servers
     if speakers > LIMITS.speakers:
-        msg = f"{speakers} routers and sites; the address plan holds {LIMITS.speakers}"
+        what = "routers, sites and servers" if servers else "routers and sites"
+        msg = f"{speakers} {what}; the address plan holds {LIMITS.speakers}"
         out.append(Issue(("routers",), msg))
     members: dict[int, list[int]] = {}
     for i, r in enumerate(spec.routers):
@@ -614,8 +645,9 @@ def _limits(spec: TopologySpec) -> list[Issue]:
                     f"{LIMITS.full_mesh} routers); make one or two of them route_reflector: true",
                 )
             )
-    if len(spec.sites) > LIMITS.sites:
-        out.append(Issue(("sites",), f"{len(spec.sites)} sites; the address plan holds {LIMITS.sites}"))
+    if len(spec.sites) + servers > LIMITS.sites:  # identity addresses: one per site and per server
+        what = f"{len(spec.sites)} sites" + (f" and {servers} servers" if servers else "")
+        out.append(Issue(("sites",), f"{what}; the address plan holds {LIMITS.sites}"))
     per_lan: dict[tuple[int, str], int] = {}
     for asn, router, _c in client_lans(spec):
         per_lan[(asn, router)] = per_lan.get((asn, router), 0) + 1

@@ -128,8 +128,8 @@ class _Net:
         for node in self.speakers:
             live: list[tuple[Session, Session]] = []
             for s in node.sessions:
-                if s.peer in failures.nodes:
-                    continue
+                if s.peer in failures.nodes or s.in_site:
+                    continue  # a multi-server site's router originates for its servers (one site)
                 if s.ibgp:
                     if (
                         frozenset((node.name, s.peer)) in failures.ibgp

@@ -40,7 +40,7 @@ def render_files(lab: Lab, options: RenderOptions | None = None) -> dict[str, st
     files: dict[str, str] = {"lab.json": json.dumps(lab.to_dict(), indent=2) + "\n"}
     for node in lab.nodes.values():
         base = node.name
-        if node.kind in ("router", "site"):
+        if node.kind in ("router", "site", "server"):
             files.update({f"{base}/{name}": text for name, text in speaker_files(lab, node, options).items()})
         files.update(dns.files(lab, node, options))
     return dict(sorted(files.items()))

@@ -75,12 +75,15 @@ def dns_config(lab: Lab, node: Node, options: RenderOptions) -> DnsConfig:
     if role == "secondary":
         assert node.unicast4 and node.unicast6
         identity: list[IP] = [node.unicast4.ip, node.unicast6.ip]
+        # a server answers with its site's name: catchments are per site (load per server:
+        # lab.measure.load, from the servers' own counters)
         return DnsConfig(
-            role, node.name, svc.zone, zone_file, node_dir, listen=[*identity, svc.address4, svc.address6],
-            source=identity, primaries=primaries, dir_owner=_dir_owner(node),
+            role, node.site_name, svc.zone, zone_file, node_dir,
+            listen=[*identity, svc.address4, svc.address6], source=identity, primaries=primaries,
+            dir_owner=_dir_owner(node),
         )  # fmt: skip
     if role == "primary":
-        sites = lab.of_kind("site")
+        sites = [n for n in lab.nodes.values() if n.runs_agent]  # every secondary: sites, servers
         listen: list[IP] = _by_family([a for i in node.ifaces for a in (i.addr4.ip, i.addr6.ip)])
         notify = [Remote(s.name, [i.ip for i in (s.unicast4, s.unicast6) if i is not None]) for s in sites]
         nets: list[Net] = [i.network for s in sites for i in (s.unicast4, s.unicast6) if i is not None]
@@ -130,7 +133,7 @@ def files(lab: Lab, node: Node, options: RenderOptions) -> dict[str, str]:
             out[f"{node.name}/{name}"] = render("dns", template, dns=dns, server=drv.name, **base)
         if dns.role != "secondary":  # the primary's zone, the hijacker's own copy
             out[f"{node.name}/{zone_file_name(lab)}"] = _zone(lab, base)
-    if node.kind == "site":
+    if node.runs_agent:
         primaries = [hostport(a) for a in (lab.primary4, lab.primary6) if a is not None]
         speaker = driver_of(node).agent_speaker(node, str(base["node_dir"]))
         out[f"{node.name}/agent.yml"] = render(

@@ -94,6 +94,17 @@ class IgpView:
 def session_view(node: Node, s: Session) -> SessionView:
     assert node.asn is not None
     stem = frr.session_stem(s)
+    if s.in_site:
+        # a multi-server site, inside the service AS: the server announces (the agent's
+        # ANYCAST-OUT / anycast_export()), the router takes it unchanged and sends the server
+        # its upstreams' routes with itself as next hop; GRACEFUL_SHUTDOWN still means 0
+        router_side = s.rel == "server"
+        return SessionView(
+            s=s, ident=s.id, stem=stem, descr=f"{s.peer} AS{s.peer_asn} {'server' if router_side else 'site router'} (iBGP)",  # noqa: E501
+            ibgp=False, local_pref=None, tag=None, delete_own_tags=False, block_tags=[], actions=None,
+            prepend_actions=False, std_communities=[], large_communities=[], prepend=[],
+            export_map=frr.export_map(node, s), next_hop_self=router_side, rr_client=False, cluster_drop=None,
+        )  # fmt: skip
     imp = policy.import_rule(node.asn, s)
     exp = policy.export_rule(node.asn, s)
     if s.ibgp:
@@ -142,8 +153,8 @@ def igp_view(node: Node) -> IgpView | None:
 def context(lab: Lab, node: Node, options: RenderOptions) -> dict[str, Any]:
     assert node.asn is not None
     sessions = [session_view(node, s) for s in node.sessions]
-    ebgp = [v for v in sessions if not v.ibgp]
-    site = node.kind == "site"
+    ebgp = [v for v in sessions if not v.ibgp and not v.s.in_site]
+    site = node.kind in ("site", "server")
     svc = lab.service
     return {
         "lab": lab,
@@ -163,7 +174,15 @@ def context(lab: Lab, node: Node, options: RenderOptions) -> dict[str, Any]:
         # the decision-order settings (lab.model.policy): FRR's `bgp ...` under `router bgp`,
         # the rest in each address family; BIRD's in every `protocol bgp`
         "frr_bgp": [x for x in policy.FRR_BGP_SETTINGS if x.startswith("bgp ")],
-        "frr_af": [x for x in policy.FRR_BGP_SETTINGS if not x.startswith("bgp ")],
+        "frr_af": [x for x in policy.FRR_BGP_SETTINGS if not x.startswith("bgp ")]
+        if not node.ecmp
+        else [x for x in policy.FRR_BGP_SETTINGS if not x.startswith("bgp ") and "ibgp" not in x]
+        + [f"maximum-paths ibgp {policy.SITE_ECMP_PATHS}"],
+        # a multi-server site's router: ECMP over its servers (the only ECMP in a lab)
+        "site_router": node.ecmp,
+        "servers_limit": policy.SITE_ECMP_PATHS,
+        "servers_unicast4": [n for s in node.servers for n in lab.nodes[s].originate4],
+        "servers_unicast6": [n for s in node.servers for n in lab.nodes[s].originate6],
         "bird_bgp": policy.BIRD_BGP_SETTINGS,
         "anycast4": [svc.prefix4],
         "anycast6": [svc.prefix6],

@@ -27,6 +27,7 @@ MARGIN covers propagation through 2-3 speakers and probe resolution on a loaded 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,25 @@ def agent(h: LabAccess | None, site: str, margin: float = MARGIN) -> Bound:
         f"agent at {site}: (fall-1) x interval .. fall x interval + timeout "
         f"({c.fall} x {c.interval:g} s, timeout {c.timeout:g} s), + {margin:g} s margin",
     )
+
+
+def server(h: LabAccess | None, node: str, margin: float = MARGIN) -> Bound:
+    """One server of a multi-server site fails: the site keeps announcing, so only the flows the
+    site router hashed to that server wait, until its agent withdraws (fall x interval +
+    timeout) and the router drops it from the ECMP set; every other client sees nothing (0)."""
+    c = agent_check(h, node)
+    return Bound(
+        0.0,
+        c.fall * c.interval + c.timeout + margin,
+        f"server {node}'s agent: 0 (flows on other servers) .. fall x interval + timeout "
+        f"({c.fall} x {c.interval:g} s, timeout {c.timeout:g} s), + {margin:g} s margin",
+    )
+
+
+def lost_in_flight(bound_hi: float, probe_interval: float) -> int:
+    """At most the probes one client sends while its flow still goes to a dead server: one per
+    probe interval over the bound, plus the one in the air when the route changes."""
+    return math.ceil(bound_hi / probe_interval) + 1
 
 
 def bfd_detection(lab: Lab, node: str) -> float | None:

@@ -93,6 +93,7 @@ class Parsed:
     lost_max: int | None = None
     lost_min: int = 0
     resolver_max: int | None = None
+    lost_in_flight: bool = False
     watch: str | None = None
 
 
@@ -242,20 +243,25 @@ def _parse(src: Source, default_name: str) -> Parsed:
     elif bound != "timers":
         r.fail(("expect", "bound"), "bound: is `timers`, [lo, hi] in seconds, or {timers: RULE, margin: S}")
     lost = expect.get("lost", {})
-    counts_ok = isinstance(lost, dict) and all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in lost.values()
-    )
-    if not isinstance(lost, dict) or set(lost) - {"max", "min", "resolver_max"} or not counts_ok:
+    # per_client: in_flight = each client loses at most what it sends within the bound
+    # (lab.scenarios.bounds.lost_in_flight), derived from the timers and the probe interval
+    in_flight = isinstance(lost, dict) and lost.get("per_client") == "in_flight"
+    counts = {k: v for k, v in lost.items() if k != "per_client"} if isinstance(lost, dict) else {}
+    counts_ok = all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values())
+    keys_ok = isinstance(lost, dict) and not set(lost) - {"max", "min", "resolver_max", "per_client"}
+    if not keys_ok or not counts_ok or (isinstance(lost, dict) and "per_client" in lost and not in_flight):
         r.fail(
             ("expect", "lost"),
-            f"lost: is a mapping with max:, min: and/or resolver_max: (whole numbers >= 0), not {lost!r}",
+            "lost: is a mapping with max:, min: and/or resolver_max: (whole numbers >= 0) and/or "
+            f"per_client: in_flight, not {lost!r}",
         )
     else:
         p.lost_max, p.lost_min, p.resolver_max = (
-            lost.get("max"),
-            int(lost.get("min", 0)),
-            lost.get("resolver_max"),
+            counts.get("max"),
+            int(counts.get("min", 0)),
+            counts.get("resolver_max"),
         )
+        p.lost_in_flight = in_flight
     watch = data.get("watch")
     if watch not in (None, "hijack"):
         r.fail(("watch",), f"watch: {watch!r}: the only extra prefixes to follow are `hijack`'s")
@@ -312,6 +318,7 @@ def _rule_for(p: Parsed) -> Callable[[LabAccess], Bound]:
 RULES: dict[str, Callable[[LabAccess, FaultStep, Parsed], Bound]] = {
     "propagation": lambda h, f, p: bounds.propagation(p.margin),
     "agent": lambda h, f, p: bounds.agent(h, f.args.s("site"), p.margin),
+    "server": lambda h, f, p: bounds.server(h, f.args.s("site"), p.margin),
     "hold": lambda h, f, p: bounds.hold(h.lab, f.args.s("node"), p.margin),
     "window": lambda h, f, p: bounds.window(_keep_after_first(p.steps), p.margin),
     "igp": lambda h, f, p: bounds.igp(h.lab, f.args.s("a"), f.args.s("b"), p.margin),
@@ -370,6 +377,7 @@ def to_scenario(p: Parsed, source: str) -> Scenario:
         max_lost=p.lost_max,
         min_lost=p.lost_min,
         max_lost_resolver=p.resolver_max,
+        lost_in_flight=p.lost_in_flight,
         watch=(lambda h: [str(x) for x in hijack_prefixes(h)]) if p.watch == "hijack" else None,
         source=source,
     )

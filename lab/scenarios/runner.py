@@ -47,8 +47,15 @@ def wait_sites(
     timeout: float,
     stable: float,
     kinds: tuple[str, ...] = ("direct",),
+    since: float | None = None,
 ) -> float:
+    """Until every client's probes of the last `stable` seconds show its site. With `since`
+    (the fault), only a window of probes sent after it counts: a fault that moves nobody
+    (one server of a multi-server site) must not pass on the probes from before it."""
+
     def ok(seen: dict[str, dict[str, set[str | None]]]) -> bool:
+        if since is not None and time.monotonic() - 1.0 - stable < since:
+            return False
         return all(seen[k].get(c) == {s} for k in kinds for c, s in want.items())
 
     return wait_until(
@@ -96,7 +103,7 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
         if settle_error is None and failure is None:
             want = sc.expect(h)
             try:
-                wait_sites(ps, want, timeout=bound.hi + QUIET_S, stable=STABLE_S, kinds=kinds)
+                wait_sites(ps, want, timeout=bound.hi + QUIET_S, stable=STABLE_S, kinds=kinds, since=t_before)
                 wait_until(
                     watch.quiet_for,
                     lambda q: q >= QUIET_S,
@@ -151,7 +158,7 @@ def measure(
             }
         fams[kind] = fam
     detected = None
-    for site in h.lab.of_kind("site"):
+    for site in (n for n in h.lab.nodes.values() if n.runs_agent):  # sites, servers
         agent_log = h.dir / site.name / "agent.jsonl"
         t = metrics.detection(metrics.agent_events(agent_log, fault - 0.001, t_end))
         if t is not None and (detected is None or t < detected):

@@ -16,7 +16,7 @@ from lab.faults.base import FaultEvent
 from lab.measure.report import ScenarioReport
 from lab.observe.probes import ProbeSet
 from lab.observe.routewatch import RouteWatch
-from lab.scenarios.bounds import Bound
+from lab.scenarios.bounds import Bound, lost_in_flight
 
 Sites = dict[str, str | None]  # client -> site (None: the service unreachable from there)
 Expect = Callable[[LabAccess], Sites]  # the running lab -> client -> site after the fault
@@ -45,6 +45,9 @@ class Scenario:
     max_lost: int | None = None  # on each direct family (v4, v6), e.g. 0 for a graceful drain
     min_lost: int = 0  # v4 direct: > 0 where users must feel an outage (site failure)
     max_lost_resolver: int | None = None
+    # each client, each direct family, loses at most what it sends within the bound
+    # (lab.scenarios.bounds.lost_in_flight): a server of a multi-server site failing
+    lost_in_flight: bool = False
     tags: list[str] = field(default_factory=list)
     # prefixes the route watcher follows besides the service's (e.g. a hijack's more-specifics:
     # without them the routing-change clock never starts for a hijack)
@@ -70,6 +73,15 @@ class Scenario:
                 if res.lost > self.max_lost:
                     per = {c: r.lost for c, r in res.clients.items() if r.lost}
                     problems.append(f"lost {res.lost} {fam} queries, at most {self.max_lost} allowed: {per}")
+        if self.lost_in_flight:
+            most = lost_in_flight(hi, report.probe_interval_s)
+            for fam, res in (("IPv4", report.v4), ("IPv6", report.v6)):
+                over = {c: r.lost for c, r in res.clients.items() if r.lost > most}
+                if over:
+                    problems.append(
+                        f"lost {fam} queries beyond those in flight: {over}, at most {most} per client "
+                        f"(bound {hi:g} s / probe interval {report.probe_interval_s:g} s, + 1)"
+                    )
         if self.max_lost_resolver is not None and report.resolver.lost > self.max_lost_resolver:
             problems.append(
                 f"lost {report.resolver.lost} queries via resolvers, at most {self.max_lost_resolver}"

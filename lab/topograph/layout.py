@@ -19,6 +19,7 @@ from lab.model.topology import Lab, Link, Node
 
 EdgeKind = Literal["p2c", "p2p", "internal", "lan", "ibgp"]
 HOST_KINDS = ("client", "resolver", "primary")
+SERVER_GAP = 0.3  # between the servers of one site, in columns (sites are a column apart)
 SWEEPS = 4
 
 
@@ -232,4 +233,9 @@ def layout(lab: Lab) -> Layout:
             out.places[h.name] = Place(
                 h.name, hx[h.name] - low, rp.y + dy, group_id(h.asn) if h.asn is not None else rp.group
             )
+    for site in lab.of_kind("site"):  # a multi-server site's servers: a little row above its router
+        rp = out.places[site.name]
+        for j, name in enumerate(site.servers):
+            dx = SERVER_GAP * (j - (len(site.servers) - 1) / 2)
+            out.places[name] = Place(name, rp.x + dx, rp.y - 0.6, rp.group)
     return out

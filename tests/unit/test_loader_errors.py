@@ -20,6 +20,16 @@ EXPECTED: dict[str, list[str]] = {
     "bad-duplicate-asn.yml": [
         "5: AS 64500 is defined twice (first as ases[0]); give each AS its own number",
     ],
+    # issue 12 A: servers: N, and the servers' names (<site>-s<k>) in the one namespace of nodes
+    "bad-servers.yml": [
+        '9: site ams\'s server "ams-s2" reuses the name of router "ams-s2"; node names must be unique',
+        '10: site "lhr" has servers: 0; a site has 1 to 8 servers (the site router\'s ECMP width): write '
+        "servers: 1 (one host, no site router) up to 8",
+        '13: site "frankfurt": its servers would be named frankfurt-s1 .. frankfurt-s3, longer than a node '
+        "name may be (11 characters); shorten the site's name to 8 characters",
+        '14: site "sin" has servers: 9; a site has 1 to 8 servers (the site router\'s ECMP width): write '
+        "servers: 1 (one host, no site router) up to 8",
+    ],
     "bad-site-no-upstream.yml": [
         '8: site "lhr" has no upstream; add upstreams: [<router>] with a router of a transit or eyeball AS '
         "(known: ta1)",

@@ -29,6 +29,8 @@ CASES: dict[str, tuple[Path, str | None]] = {
     "knobs": (DATA / "good-knobs.yml", None),
     # NSD at ams, Knot at sin, dnsnode at fra, a Knot primary
     "workshop-nsd-knot": (ROOT / "topologies" / "workshop-nsd-knot.yml", None),
+    # multi-server sites: ams three BIRD servers behind its router, sin two FRR ones (ECMP)
+    "workshop-ecmp": (ROOT / "topologies" / "workshop-ecmp.yml", None),
 }
 
 

@@ -15,7 +15,7 @@ from lab.model.loader import load
 from lab.model.shipped import resolve
 from lab.model.topology import Lab
 from lab.runtime.base import Runtime
-from lab.scenarios import SCENARIOS, get
+from lab.scenarios import SCENARIOS, bounds, get
 from lab.scenarios.files import ScenarioFileError
 from lab.scenarios.files import load as load_file
 
@@ -80,6 +80,9 @@ NEW = {
     "rr-failure": ({"alice": "s1", "bob": "s2", "carol": "s1"}, (0.0, 2.0)),
     "rr-failure-all": ({"alice": "s1", "bob": "s2", "carol": None}, (5.5, 11.0)),
 }
+# issue 12 A: one server of ams (three behind its router) fails: nobody moves; the bound is 0
+# (flows on the other servers) .. its agent's fall x interval + timeout + margin
+NEW["server-failure"] = ({"alice": "ams", "bob": "sin", "carol": "ams"}, (0.0, 3 * 1.0 + 0.5 + 2.0))
 LOST |= {"igp-cost": (0, 0), "pop-failure": (None, 1), "ibgp-session-loss": (0, 0), "rr-failure": (0, 0),
          "rr-failure-all": (None, 1)}  # fmt: skip
 
@@ -97,6 +100,7 @@ def test_library_expects_what_it_expected_as_python(name: str, tmp_path: Path) -
     b = sc.bound(h)
     assert (b.lo, b.hi) == pytest.approx((lo, hi)), b.why
     assert (sc.max_lost, sc.min_lost) == LOST.get(name, (None, 0))
+    assert sc.lost_in_flight == (name == "server-failure")
 
 
 def test_bounds_follow_the_timers_in_force(tmp_path: Path) -> None:
@@ -112,6 +116,8 @@ def test_bounds_follow_the_timers_in_force(tmp_path: Path) -> None:
     )
     b = get("site-failure").bound(h)
     assert (b.lo, b.hi) == pytest.approx((4 * 0.5, 5 * 0.5 + 0.5 + 2.0)), b.why
+    # the in-flight loss a client may see at that bound, probing every 20 ms: 250 + the one in the air
+    assert bounds.lost_in_flight(b.hi, 0.02) == 251
     lab = load(resolve("workshop"))
     slow = lab.nodes["ams"].sessions[0]
     lab.nodes["ams"].sessions[0] = type(slow)(
