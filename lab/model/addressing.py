@@ -2,10 +2,12 @@
 
 The address plan itself (ranges, numbering, interface names) is documented in `lab.plan`.
 Order of processing, which fixes every number:
-1. BGP speakers get router ids: routers in file order, then sites.
+1. BGP speakers get router ids: routers in file order, then sites, then the servers of
+   multi-server sites (`servers: N`; identity addresses numbered after the sites' too).
 2. p2p links: `links:` in file order (skipping links to IXP route servers; internal links
    included, with their IGP cost and no BGP session), then each site's upstreams in file
-   order. Link ln takes the n-th /31 and /126.
+   order, then each multi-server site's router-to-server links (iBGP over the link). Link ln
+   takes the n-th /31 and /126.
 3. IXP fabrics: one LAN per IXP AS, in `ases:` order: the route server is .1, members follow in
    `links:` order (198.18.(15+j).0/24, 2001:db8:ff02:j::/64 for the j-th IXP).
 4. iBGP sessions between the loopbacks of each multi-router AS (no addresses of their own):

@@ -5,8 +5,8 @@ and follow the order of the YAML file, so the same file always gives the same ad
 
     what                                   IPv4                          IPv6
     router ids / loopbacks, speaker n      198.18.b.h/32 with            2001:db8:ff00::n/128
-      (routers in file order, then sites)  b = (n-1) // 254, h = (n-1) % 254 + 1:
-                                           n <= 254 is 198.18.0.n, then 198.18.1.1 ...
+      (routers in file order, then sites,  b = (n-1) // 254, h = (n-1) % 254 + 1:
+       then servers of multi-server sites) n <= 254 is 198.18.0.n, then 198.18.1.1 ...
                                            198.18.15.254 (4064 speakers, no .0 or .255)
     point-to-point link ln                 198.19.0.0/16 split in /31:   2001:db8:ff01:n::/126
       (links:, internal ones included,     a = 198.19.0.0 + 2(n-1),      a = ::1, b = ::2
@@ -14,6 +14,7 @@ and follow the order of the YAML file, so the same file always gives the same ad
     IXP fabric j (lab.model.addressing)    198.18.(15+j).0/24            2001:db8:ff02:j::/64
     anycast service (announced by agent)   198.51.100.0/25 (.53)         2001:db8:53::/48 (::53)
     site n identity/management (unicast)   198.51.100.(128+n)/32         2001:db8:54::n/128
+      (sites, then the servers of multi-server sites, one number each: 126 in all)
     eyeball LAN m (one per eyeball AS      203.0.113.16(m-1)/28          2001:db8:100:m::/64
       and router with clients: ases:       router .1, resolver .2,       router ::1, resolver ::2,
       order, then routers: order)          clients .3, .4, ...           clients ::3, ::4, ...
