@@ -25,7 +25,7 @@ import ipaddress
 from collections import Counter
 
 from lab.model import plan
-from lab.model.spec import Knobs, LinkSpec, TopologySpec, server_name
+from lab.model.spec import Knobs, LinkSpec, TopologySpec, server_name, site_router_name
 from lab.model.topology import IBGP_IFNAME, Iface, Lab, Link, Node, Relation, Service, Session
 from lab.model.validate import client_lans, reflectors_of, resolver_name
 
@@ -97,6 +97,20 @@ class _Builder:
                     unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
                     dns_server=s.server, site=s.name,
                 )  # fmt: skip
+        # second site routers (`routers: 2`): after every server, their identity addresses too
+        for s in self.spec.sites:
+            first = self.nodes[s.name]
+            for j in range(2, s.routers + 1):
+                n += 1
+                k += 1
+                lo4, lo6 = plan.loopback(n)
+                u4, u6 = plan.site_unicast(k)
+                name = site_router_name(s.name, j)
+                self.nodes[name] = Node(
+                    name, "site", svc.asn, "content", first.daemon, lo4.ip, lo4, lo6,
+                    unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
+                    servers=list(first.servers), site=s.name,
+                )  # fmt: skip
 
     def p2p_links(self) -> None:
         items: list[tuple[str, str, str, LinkSpec | None, dict[str, Knobs], float | None, float]] = []
@@ -110,6 +124,13 @@ class _Builder:
         for s in self.spec.sites:  # a multi-server site: its router (a) to each server (b)
             for name in self.nodes[s.name].servers:
                 items.append((s.name, name, "server", None, {}, None, 0.0))
+        for s in self.spec.sites:  # a second site router: the same upstreams, the same servers
+            for j in range(2, s.routers + 1):
+                router = site_router_name(s.name, j)
+                for up in s.upstreams:
+                    items.append((up.router, router, "p2c", None, up.ends, up.latency, up.loss))
+                for name in self.nodes[s.name].servers:
+                    items.append((router, name, "server", None, {}, None, 0.0))
         pair_count = Counter(frozenset((a, b)) for a, b, rel, *_ in items if rel != "internal")
         for n, (a, b, rel, spec, ends, latency, loss) in enumerate(items, start=1):
             lid = f"l{n}"

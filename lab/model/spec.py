@@ -268,6 +268,9 @@ class SiteSpec(Strict):
     # spreads queries over the healthy ones by ECMP (lab.model.topology: Node.servers); checked
     # by lab.model.validate (1..MAX_SERVERS)
     servers: int = 1
+    # 2: a second site router (<site>-r2) beside the first for redundancy: it peers with the same
+    # upstreams and every server announces to both (multi-server sites only)
+    routers: int = 1
 
 
 MAX_SERVERS = 8  # per site: the site router's ECMP width (FRR maximum-paths, the kernel's nexthops)
@@ -276,6 +279,11 @@ MAX_SERVERS = 8  # per site: the site router's ECMP width (FRR maximum-paths, th
 def server_name(site: str, k: int) -> str:
     """The k-th server (1-based) of a multi-server site: its node name."""
     return f"{site}-s{k}"
+
+
+def site_router_name(site: str, k: int) -> str:
+    """The k-th router of a site: the first is the site's own name, the second <site>-r2."""
+    return site if k == 1 else f"{site}-r{k}"
 
 
 class ServiceSpec(Strict):

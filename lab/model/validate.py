@@ -31,7 +31,15 @@ from collections.abc import Iterable
 from lab.errors import Issue
 from lab.model import plan
 from lab.model.plan import LIMITS
-from lab.model.spec import DEFAULT_IGP_COST, MAX_SERVERS, NAME_PATTERN, RouterSpec, TopologySpec, server_name
+from lab.model.spec import (
+    DEFAULT_IGP_COST,
+    MAX_SERVERS,
+    NAME_PATTERN,
+    RouterSpec,
+    TopologySpec,
+    server_name,
+    site_router_name,
+)
 
 _OPPOSITE = {"p2c": "c2p", "c2p": "p2c", "p2p": "p2p"}
 
@@ -110,6 +118,8 @@ def _names(spec: TopologySpec) -> list[Issue]:
         claim(r.name, "router", ("routers", i, "name"))
     for i, s in enumerate(spec.sites):
         claim(s.name, "site", ("sites", i, "name"))
+        if s.routers == 2:
+            claim(site_router_name(s.name, 2), f"site {s.name}'s second router", ("sites", i, "routers"))
         if 1 < s.servers <= MAX_SERVERS:
             for k in range(1, s.servers + 1):
                 claim(server_name(s.name, k), f"site {s.name}'s server", ("sites", i, "servers"))
@@ -484,6 +494,15 @@ def _sites(spec: TopologySpec) -> list[Issue]:
                 )
             )
         out += _servers(s.name, s.servers, ("sites", i, "servers"))
+        if s.routers not in (1, 2):
+            msg = f'site "{s.name}" has routers: {s.routers}; a site has 1 router or 2 (for redundancy)'
+            out.append(Issue(("sites", i, "routers"), msg))
+        elif s.routers == 2 and s.servers < 2:
+            msg = (
+                f'site "{s.name}" has routers: 2 but one server; two site routers stand in front of '
+                "servers: add servers: 2 (or more), or drop routers: 2"
+            )
+            out.append(Issue(("sites", i, "routers"), msg))
         names: set[str] = set()
         for j, up in enumerate(s.upstreams):
             where = ("sites", i, "upstreams", j)
@@ -626,7 +645,7 @@ def _service(spec: TopologySpec) -> list[Issue]:
 
 def _limits(spec: TopologySpec) -> list[Issue]:
     out: list[Issue] = []
-    servers = sum(s.servers for s in spec.sites if s.servers > 1)
+    servers = sum(s.servers for s in spec.sites if s.servers > 1) + sum(s.routers - 1 for s in spec.sites)
     speakers = len(spec.routers) + len(spec.sites) + servers
     if speakers > LIMITS.speakers:
         what = "routers, sites and servers" if servers else "routers and sites"

@@ -276,7 +276,11 @@ def med_order_dependent(
 def _origins(net: _Net, announcing: set[str] | None) -> dict[str, Route]:
     sites = {n.name for n in net.speakers if n.kind == "site"}
     chosen = sites if announcing is None else announcing & sites
-    return {name: Route(name, (), 0, None, None, 0, None, None, frozenset()) for name in sorted(chosen)}
+    # a site's second router originates for the same site (its label: Node.site_name)
+    label = {name: net.lab.nodes[name].site_name for name in chosen}
+    return {
+        name: Route(label[name], (), 0, None, None, 0, None, None, frozenset()) for name in sorted(chosen)
+    }
 
 
 def _synchronous(net: _Net, origins: dict[str, Route]) -> dict[str, Route] | None:

@@ -233,7 +233,7 @@ def layout(lab: Lab) -> Layout:
             out.places[h.name] = Place(
                 h.name, hx[h.name] - low, rp.y + dy, group_id(h.asn) if h.asn is not None else rp.group
             )
-    for site in lab.of_kind("site"):  # a multi-server site's servers: a little row above its router
+    for site in (n for n in lab.of_kind("site") if n.site is None):  # servers: a row above the router
         rp = out.places[site.name]
         for j, name in enumerate(site.servers):
             dx = SERVER_GAP * (j - (len(site.servers) - 1) / 2)

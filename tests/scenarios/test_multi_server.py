@@ -1,5 +1,5 @@
 """Multi-server sites (issue 12 A) on one lab, workshop-ecmp: ams is three servers behind a
-BIRD site router, sin two behind an FRR one.
+BIRD site router, sin two behind two FRR site routers (sin, sin-r2).
 
 - the site routers spread the service over every server (kernel ECMP nexthops, L4 hash) and
   announce it upstream as a single-server site does (AS path: the service AS only);
@@ -7,7 +7,9 @@ BIRD site router, sin two behind an FRR one.
   alice and bob, many source ports);
 - `server-failure` (the scenario's own verdict): ams-s1's DNS server dies, its agent
   withdraws it, nobody leaves ams, each client loses at most what it sent in flight;
-- while ams-s1 is down, ams-s2 and ams-s3 answer all of ams's load; then it comes back.
+- while ams-s1 is down, ams-s2 and ams-s3 answer all of ams's load; then it comes back;
+- `site-router-failure` (its verdict): sin loses power, tb1 and the servers wait out their hold
+  timers and use sin-r2, bob stays at sin; loss bounded by the hold timer.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from tests.scenarios.conftest import run_and_check
 pytestmark = [pytest.mark.integration]
 
 SCENARIO = get("server-failure")
+ROUTER_FAILURE = get("site-router-failure")
 QUERIES = 1500  # per client: bounded, a few seconds at most
 FLOWS = 60  # dnsperf clients: one socket (source port) each, so the L4 hash spreads them
 
@@ -146,3 +149,14 @@ def test_other_servers_take_the_share(ecmp: lifecycle.UpResult, tmp_path: Path) 
     assert ams.answered >= QUERIES
     assert during.server("ams-s1").answered == 0
     assert all(during.server(x).share_of_site >= 0.2 for x in ("ams-s2", "ams-s3")), ams
+
+
+@pytest.mark.slow
+def test_site_router_failure(ecmp: lifecycle.UpResult) -> None:
+    h = ecmp.handle
+    assert ROUTER_FAILURE.topology == SCENARIO.topology
+    # both routers announce sin upstream; tb1 uses the first (lower router id)
+    tb1 = next(sp for sp in h.speakers() if sp.node.name == "tb1").best(str(h.lab.service.prefix4))
+    assert {"sin", "sin-r2"} <= tb1.from_peers and tb1.best_peer == "sin", tb1
+    report = run_and_check(h, ROUTER_FAILURE)
+    print(f"site-router-failure: {report['convergence']}")

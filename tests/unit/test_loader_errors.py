@@ -29,6 +29,8 @@ EXPECTED: dict[str, list[str]] = {
         "name may be (11 characters); shorten the site's name to 8 characters",
         '14: site "sin" has servers: 9; a site has 1 to 8 servers (the site router\'s ECMP width): write '
         "servers: 1 (one host, no site router) up to 8",
+        '15: site "lhr2" has routers: 2 but one server; two site routers stand in front of servers: add '
+        "servers: 2 (or more), or drop routers: 2",
     ],
     "bad-site-no-upstream.yml": [
         '8: site "lhr" has no upstream; add upstreams: [<router>] with a router of a transit or eyeball AS '

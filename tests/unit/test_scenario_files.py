@@ -83,6 +83,9 @@ NEW = {
 # issue 12 A: one server of ams (three behind its router) fails: nobody moves; the bound is 0
 # (flows on the other servers) .. its agent's fall x interval + timeout + margin
 NEW["server-failure"] = ({"alice": "ams", "bob": "sin", "carol": "ams"}, (0.0, 3 * 1.0 + 0.5 + 2.0))
+# sin's first site router dies: sin-r2 originates for sin; the hold timer bounds it (6..9 s)
+NEW["site-router-failure"] = ({"alice": "ams", "bob": "sin", "carol": "ams"}, (5.5, 11.0))
+LOST["site-router-failure"] = (None, 1)
 LOST |= {"igp-cost": (0, 0), "pop-failure": (None, 1), "ibgp-session-loss": (0, 0), "rr-failure": (0, 0),
          "rr-failure-all": (None, 1)}  # fmt: skip
 
