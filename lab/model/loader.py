@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from lab.errors import Issue, LocatedIssue, TopologyError
-from lab.model import addressing, validate
+from lab.model import addressing, validate, validate_steer
 from lab.model.spec import TopologySpec
 from lab.model.topology import Lab
 from lab.model.yamlsrc import Source, YamlSyntaxError, parse
@@ -55,6 +55,7 @@ def load_spec(text: str, filename: str = "<string>") -> TopologySpec:
         issues += [_from_pydantic(src, err) for err in exc.errors()]
         raise TopologyError(issues) from exc
     issues += [_locate(src, i) for i in validate.check(spec)]
+    issues += [_locate(src, i) for i in validate_steer.files(spec, Path(filename).parent)]
     if issues:
         raise TopologyError(issues)
     return spec

@@ -18,6 +18,10 @@ and follow the order of the YAML file, so the same file always gives the same ad
       and router with clients: ases:       router .1, resolver .2,       router ::1, resolver ::2,
       order, then routers: order)          clients .3, .4, ...           clients ::3, ::4, ...
       the AS's resolver is on its first LAN; clients of its other PoPs use it across the AS
+    public resolver LANs (after the        the next eyeball LAN slots    the next eyeball LAN slots
+      eyeball LANs, resolvers: order)      router .1, resolver .2        router ::1, resolver ::2
+    edge n (edges: order), its own LAN     198.18.32.0/20 split in /29:  2001:db8:ff03:n::/64
+      behind its router                    router .1, edge .2            router ::1, edge ::2
     hidden primary LAN                     192.0.2.0/24                  2001:db8:2::/64
                                            router .1, primary .53        router ::1, primary ::53
 
@@ -53,6 +57,8 @@ SITE4 = ipaddress.IPv4Network("198.51.100.128/25")
 SITE6 = ipaddress.IPv6Network("2001:db8:54::/48")
 LAN4 = ipaddress.IPv4Network("203.0.113.0/24")
 LAN6 = ipaddress.IPv6Network("2001:db8:100::/40")
+EDGE4 = ipaddress.IPv4Network("198.18.32.0/20")
+EDGE6 = ipaddress.IPv6Network("2001:db8:ff03::/48")
 PRIMARY4 = ipaddress.IPv4Network("192.0.2.0/24")
 PRIMARY6 = ipaddress.IPv6Network("2001:db8:2::/64")
 
@@ -64,6 +70,7 @@ class Limits:
     sites: int = 126  # 198.51.100.129-254
     client_lans: int = 16  # /28s in 203.0.113.0/24
     clients_per_lan: int = 12  # .3-.14
+    edges: int = 512  # /29s in 198.18.32.0/20
     full_mesh: int = 64  # routers of one AS without route reflectors (n(n-1)/2 iBGP sessions)
 
 
@@ -96,6 +103,13 @@ def lan(m: int) -> tuple[ipaddress.IPv4Network, ipaddress.IPv6Network]:
     """The m-th eyeball LAN (1-based)."""
     net4 = ipaddress.IPv4Network(f"{LAN4.network_address + 16 * (m - 1)}/28")
     net6 = ipaddress.IPv6Network(f"{LAN6.network_address + (m << 64)}/64")
+    return net4, net6
+
+
+def edge_lan(n: int) -> tuple[ipaddress.IPv4Network, ipaddress.IPv6Network]:
+    """The n-th edge's LAN (1-based): its router is host 1, the edge host 2."""
+    net4 = ipaddress.IPv4Network(f"{EDGE4.network_address + 8 * (n - 1)}/29")
+    net6 = ipaddress.IPv6Network(f"{EDGE6.network_address + (n << 64)}/64")
     return net4, net6
 
 

@@ -40,9 +40,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lab.model.spec import Daemon, DnsServer, Knobs, Role, TopologySpec
+from lab.model.spec import Daemon, DnsServer, Knobs, Role, ScopeStyle, TopologySpec
 
-NodeKind = Literal["router", "site", "resolver", "client", "primary"]
+NodeKind = Literal["router", "site", "resolver", "client", "primary", "edge"]
 # what the *peer* is to the local router; "internal": an iBGP peer, a router of the same AS
 Relation = Literal["customer", "peer", "provider", "internal"]
 IBGP_IFNAME = "lo"  # iBGP sessions run between loopbacks, over whatever links the IGP picks
@@ -133,6 +133,10 @@ class Node:
     cluster_id: ipaddress.IPv4Address | None = None  # reflectors: the effective cluster id
     # sites, the primary, a rogue router: the DNS server it runs (lab.daemons.dns driver name)
     dns_server: DnsServer | None = None
+    region: str | None = None  # steering: the region of its AS (an edge: its own)
+    ecs: bool = False  # resolvers: Unbound's subnetcache, EDNS Client Subnet towards the service
+    public: bool = False  # resolvers: answers every eyeball LAN of the lab
+    http_port: int | None = None  # edges: the HTTP server's port
 
     @property
     def igp_ifaces(self) -> list[Iface]:
@@ -173,6 +177,27 @@ class Service:
     address6: ipaddress.IPv6Address
 
 
+@dataclass(frozen=True)
+class Steering:
+    """GeoDNS for one name: what the sites' dnsnode load (lab.render.geoip writes the file)."""
+
+    name: str  # absolute, with the final dot
+    ttl: int
+    scope: ScopeStyle
+    geoip_file: str | None  # the user's own file (absolute path); None: generated from the model
+    check_interval: float
+    check_timeout: float
+    rise: int
+    fall: int
+    http_path: str = "/edge.txt"  # what the health check and the probes GET from an edge
+
+    @property
+    def detection_s(self) -> float:
+        """Worst case from an edge's death to its removal from answers: fall checks, each at most
+        an interval plus its timeout apart."""
+        return self.fall * (self.check_interval + self.check_timeout)
+
+
 @dataclass
 class Lab:
     name: str
@@ -183,6 +208,7 @@ class Lab:
     links: list[Link]
     primary4: ipaddress.IPv4Address | None = None
     primary6: ipaddress.IPv6Address | None = None
+    steering: Steering | None = None
 
     @property
     def service_addresses(self) -> list[str]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lab.errors import Issue
-from lab.model import plan
+from lab.model import plan, validate_steer
 from lab.model.plan import LIMITS
 from lab.model.spec import DEFAULT_IGP_COST, RouterSpec, TopologySpec
 
@@ -52,6 +52,7 @@ def check(spec: TopologySpec) -> list[Issue]:
     issues += _hosts(spec)
     issues += _service(spec)
     issues += _limits(spec)
+    issues += validate_steer.check(spec)
     return issues
 
 
@@ -115,11 +116,15 @@ def _names(spec: TopologySpec) -> list[Issue]:
     for i, a in enumerate(spec.ases):
         if a.role == "eyeball" and any(_client_as(spec, c.as_) == a.asn for c in spec.clients):
             claim(resolver_name(a.name), "resolver (implied by eyeball AS)", ("ases", i, "name"))
+    for i, e in enumerate(spec.edges):
+        claim(e.name, "edge", ("edges", i, "name"))
+    for i, res in enumerate(spec.resolvers):
+        if res.public and res.name is not None:
+            claim(res.name, "resolver", ("resolvers", i, "name"))
     return out
 
 
-def resolver_name(as_name: str) -> str:
-    return f"{as_name}-res"[:15]
+resolver_name = validate_steer.resolver_name
 
 
 def _client_as(spec: TopologySpec, ref: int | str) -> int | None:
@@ -614,6 +619,8 @@ def _limits(spec: TopologySpec) -> list[Issue]:
                     f"{LIMITS.full_mesh} routers); make one or two of them route_reflector: true",
                 )
             )
+    if len(spec.edges) > LIMITS.edges:
+        out.append(Issue(("edges",), f"{len(spec.edges)} edges; the address plan holds {LIMITS.edges}"))
     if len(spec.sites) > LIMITS.sites:
         out.append(Issue(("sites",), f"{len(spec.sites)} sites; the address plan holds {LIMITS.sites}"))
     per_lan: dict[tuple[int, str], int] = {}
@@ -624,9 +631,11 @@ def _limits(spec: TopologySpec) -> list[Issue]:
             where = f"AS {asn}" if sum(1 for a, _ in per_lan if a == asn) == 1 else f"AS {asn} at {router}"
             msg = f"{where} has {count} clients; a LAN holds {LIMITS.clients_per_lan}"
             out.append(Issue(("clients",), msg))
-    if len(per_lan) > LIMITS.client_lans:
+    lans = len(per_lan) + sum(1 for r in spec.resolvers if r.public)
+    if lans > LIMITS.client_lans:
         msg = (
-            f"clients on {len(per_lan)} LANs (one per eyeball AS and router with clients); the plan holds "
+            f"clients on {lans} LANs (one per eyeball AS and router with clients, one per public resolver); "
+            "the plan holds "
             f"{LIMITS.client_lans}"
         )
         out.append(Issue(("clients",), msg))

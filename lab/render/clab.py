@@ -51,6 +51,7 @@ READY_TIMEOUT_S = 30  # start.sh: how long to wait for zebra's socket and the BG
 # what a node's image is, by model kind (LAN bridges use the base image)
 IMAGE_OF = {"router": "router", "site": "dnsnode", "primary": "dnsnode", "resolver": "resolver"}
 IMAGE_OF["client"] = "client"
+IMAGE_OF["edge"] = "dnsnode"  # python3 -m http.server (the image has Python)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Literal
 from lab.model.topology import Lab, Link, Node
 
 EdgeKind = Literal["p2c", "p2p", "internal", "lan", "ibgp"]
-HOST_KINDS = ("client", "resolver", "primary")
+HOST_KINDS = ("client", "resolver", "primary", "edge")
 SWEEPS = 4
 
 

@@ -13,6 +13,22 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "topologies"
 
 # file -> the exact messages (after "FILE:") it must produce, all of them, in line order
 EXPECTED: dict[str, list[str]] = {
+    # issue 13: edges, resolvers, steering
+    "bad-steering.yml": [
+        '5: AS away is in region "ap", which no edge serves; add an edge with region: ap',
+        '15: site "ams" runs nsd; steered answers are dnsnode\'s: server: dnsnode or drop steering:',
+        '19: client "bob" names resolver "nope", which is not a public resolver (known: pub); '
+        "add it under resolvers: with public: true",
+        '21: edge "e1" names router "home1", which is not a router of AS 64500 (known: ta1)',
+        "21: the edges of a steered name share one HTTP port (its health check's); got [80, 8080]",
+        '22: edge "e2" is in AS 64496, a content AS; it needs a transit or eyeball AS with '
+        "routers (known: away, home, ta)",
+        "25: resolvers[0] names AS 'ta', which has no resolver of its own: an eyeball AS with "
+        "clients has one (known: away, home); for a resolver elsewhere write public: true",
+        '26: AS home\'s own resolver is named "home-res"; drop name: or write that',
+        '27: resolver "pub" names router "away1", which is not a router of AS 64510 (known: home1)',
+        "28: a public resolver needs a name: (clients name it as resolver:)",
+    ],
     "bad-unknown-router.yml": [
         '10: link 2 names router "r9", which is not defined; define it under routers: or fix the name '
         "(known: home1, ta1)",

@@ -29,6 +29,8 @@ CASES: dict[str, tuple[Path, str | None]] = {
     "knobs": (DATA / "good-knobs.yml", None),
     # NSD at ams, Knot at sin, dnsnode at fra, a Knot primary
     "workshop-nsd-knot": (ROOT / "topologies" / "workshop-nsd-knot.yml", None),
+    # steering: edges, regions, a generated geoip file, ECS and public resolvers
+    "workshop-geo": (ROOT / "topologies" / "workshop-geo.yml", None),
 }
 
 
