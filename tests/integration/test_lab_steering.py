@@ -1,0 +1,294 @@
+"""The steering layer on one running lab (workshop-geo: two regions, three edges, Unbound with
+and without ECS, a public resolver): real dnsnode sites answering from a geoip file generated
+from the model, real Unbound subnet caches, real HTTP edges. Scenarios of issue 13, each with
+its bound from the TTLs, check intervals and timers in force:
+
+- steered answers: every client's resolver hands out the edges of the client's region;
+- public-resolver: behind one public resolver without ECS both regions get the resolver's
+  region; with ECS each gets its own;
+- geodns-vs-anycast: an edge fails (health-checked GeoDNS) and a site fails (anycast); one
+  report of both failover times per client;
+- cache measurement: Unbound's mem.mod.subnet / num.query.subnet / num.query.subnet_cache and
+  dnsnode's ecs.scope_keys;
+- scope-poisoning: with a covering net (the eu region as a /24, ap a /28 inside it), Knot's
+  scope (the matched net's length: /24) lets Unbound serve eu's answer to ap's users; the
+  coarsest correct scope (/28) does not. Last: it restarts the sites' dnsnode.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from lab.daemons.programs import program
+from lab.faults.process import proc_spec, stop_dns, stop_edge
+from lab.measure.steering import FailoverRow, Recovery, SubnetStats, recovery
+from lab.model import plan
+from lab.observe import probes
+from lab.orchestrate import lifecycle
+from lab.orchestrate.handle import LabHandle
+from lab.poll import wait_until
+from lab.render.geoip import GEOIP_FILE, generate
+from lab.scenarios import bounds
+from tests.integration.lab_fixtures import TOPOLOGIES, running_lab
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+NAME = "www.lab.example."
+STEER_ROUND = 0.2  # the probes' steered-name interval
+
+
+@pytest.fixture(scope="module")
+def geo() -> Iterator[lifecycle.UpResult]:
+    yield from running_lab(TOPOLOGIES / "workshop-geo.yml", prefix="g")
+
+
+def _addr(h: LabHandle, node: str) -> str:
+    return str(h.lab.nodes[node].ifaces[0].addr4.ip)
+
+
+def _edges(h: LabHandle, region: str) -> set[str]:
+    return {_addr(h, e.name) for e in h.lab.of_kind("edge") if e.region == region}
+
+
+def _ask(h: LabHandle, client: str, resolver: str) -> set[str]:
+    """The A records of the steered name, from the client, through `resolver`."""
+    argv = ["dig", "+short", "+time=1", "+tries=2", f"@{_addr(h, resolver)}", NAME, "A"]
+    out = h.runtime.exec(client, argv, timeout=10).stdout
+    return {line for line in out.split() if re.fullmatch(r"[\d.]+", line)}
+
+
+def _unbound(h: LabHandle, resolver: str, *args: str) -> str:
+    conf = h.dir / resolver / "unbound.conf"
+    return h.runtime.exec(
+        resolver, ["unbound-control", "-c", str(conf), *args], timeout=10, check=True
+    ).stdout
+
+
+def _flush(h: LabHandle, resolver: str) -> None:
+    """`reload` empties every cache, the subnet module's included."""
+    _unbound(h, resolver, "reload")
+    wait_until(
+        lambda: _unbound(h, resolver, "status"), lambda s: "is running" in s, timeout=10, what="unbound up"
+    )
+
+
+def _ctl(h: LabHandle, site: str, *args: str) -> str:
+    sock = h.dir / site / "dnsnode.sock"
+    return h.runtime.exec(site, [program("dnsnode"), "ctl", "--socket", str(sock), *args], timeout=10).stdout
+
+
+def _scope(h: LabHandle, node: str, client_addr: str) -> int | None:
+    """The SCOPE the anycast service returns for ECS client_addr/32, asked from `node`."""
+    argv = ["dig", "+time=1", "+tries=2", f"+subnet={client_addr}/32", "@198.51.100.53", NAME, "A"]
+    out = h.runtime.exec(node, argv, timeout=10).stdout
+    m = re.search(r"CLIENT-SUBNET: [\d.]+/32/(\d+)", out)
+    return int(m.group(1)) if m else None
+
+
+def test_each_client_gets_the_edges_of_its_region(geo: lifecycle.UpResult) -> None:
+    h = geo.handle
+    eu, ap = _edges(h, "eu"), _edges(h, "ap")
+    want = {"alice": eu, "bob": ap, "carol": eu}
+    res = wait_until(
+        lambda: {c: _ask(h, c, _owner(h, c)) for c in want},
+        lambda got: got == want,
+        timeout=15,
+        interval=0.5,
+        what="steered answers by region",
+    )
+    print(f"\nsteered answers by region after {res.elapsed:.1f}s: {res.value}")
+
+
+def _owner(h: LabHandle, client: str) -> str:
+    """The resolver node a client uses."""
+    addr = h.lab.nodes[client].resolver4
+    return next(n.name for n in h.lab.of_kind("resolver") if n.ifaces[0].addr4.ip == addr)
+
+
+def test_public_resolver_without_and_with_ecs(geo: lifecycle.UpResult) -> None:
+    """dave (home1, eu) and erin (home2, ap) ask `pub` (in eu, no ECS) and `pubecs` (ECS)."""
+    h = geo.handle
+    eu, ap = _edges(h, "eu"), _edges(h, "ap")
+    got: dict[tuple[str, str], set[str]] = {}
+    for resolver in ("pub", "pubecs"):
+        _flush(h, resolver)
+        for client in ("dave", "erin"):
+            got[(resolver, client)] = _ask(h, client, resolver)
+    print("\npublic-resolver (region of the answer):")
+    for (resolver, client), addrs in got.items():
+        print(f"  {client:5} via {resolver:7} -> {'eu' if addrs == eu else 'ap' if addrs == ap else addrs}")
+    # without ECS the authoritative sees only the resolver's address: both get its region
+    assert got[("pub", "dave")] == eu and got[("pub", "erin")] == eu
+    # with ECS each gets its own
+    assert got[("pubecs", "dave")] == eu and got[("pubecs", "erin")] == ap
+
+
+def test_cache_measurement(geo: lifecycle.UpResult) -> None:
+    """A second ask from erin comes from pubecs's subnet cache; dnsnode counts the scope keys."""
+    h = geo.handle
+    _flush(h, "pubecs")
+    before = SubnetStats.parse(_unbound(h, "pubecs", "stats_noreset"))
+    for client in ("dave", "erin", "erin", "dave"):
+        _ask(h, client, "pubecs")
+    after = SubnetStats.parse(_unbound(h, "pubecs", "stats_noreset"))
+    keys = re.search(r'"ecs.scope_keys": (\d+)', _ctl(h, "ams", "stats"))
+    print(f"\npubecs subnet cache: {before} -> {after}; ams ecs.scope_keys {keys and keys.group(1)}")
+    assert after.queries_subnet - before.queries_subnet >= 4  # four ECS-carrying client queries
+    assert after.queries_subnet_cache - before.queries_subnet_cache >= 2  # the repeats, from cache
+    assert after.mem_subnet > 0
+    assert keys is not None and int(keys.group(1)) >= 2  # (www, A, dave's /28) and (www, A, erin's /28)
+
+
+def _direct(recs: list[probes.Record]) -> list[probes.Record]:
+    return [r for r in recs if r.kind == "direct"]
+
+
+def _recovered(recs: list[probes.EdgeRecord] | list[probes.Record], fault: float, rounds: int) -> bool:
+    post = [r for r in recs if r.mono >= fault]
+    return len(post) >= rounds and not any(r.lost for r in post[-rounds:])
+
+
+def test_geodns_vs_anycast(geo: lifecycle.UpResult) -> None:
+    """edge-eu1 dies, then (edge back) the site ams dies: per client, GeoDNS's failover (health
+    check + the TTL in caches) beside anycast's (agent detection + BGP)."""
+    h = geo.handle
+    clients = [c.name for c in h.lab.of_kind("client")]
+    geo_bound = bounds.geodns(h.lab, STEER_ROUND)
+    any_bound = bounds.agent(h, "ams")
+    ps = probes.start(h, clients, interval=0.05, duration=240, steer_interval=STEER_ROUND)
+    try:
+        t0 = time.monotonic()
+        probes.wait_answering(ps, t0)
+        wait_until(
+            ps.edge_records,
+            lambda recs: all(sum(1 for r in rs if not r.lost and r.mono >= t0) >= 5 for rs in recs.values()),
+            timeout=15, interval=0.2, what="edge rounds answered",
+        )  # fmt: skip
+        ev = stop_edge(h, "edge-eu1")
+        edge_before = {
+            c: statistics.mode([r.edge for r in rs if r.mono < ev.mono and r.edge] or [None])
+            for c, rs in ps.edge_records().items()
+        }
+        rounds = int(2 * h.lab.steering.ttl / STEER_ROUND) if h.lab.steering else 10  # clean for 2 TTLs
+        res = wait_until(
+            ps.edge_records,
+            lambda recs: all(_recovered(rs, ev.mono, rounds) for rs in recs.values()),
+            timeout=geo_bound.hi + 2 * (h.lab.steering.ttl if h.lab.steering else 5) + 5,
+            interval=0.5, what="every client on a live edge",
+        )  # fmt: skip
+        geo_rec = {c: recovery(rs, ev.mono) for c, rs in res.value.items()}
+        print(f"\nedge-eu1 down: every client clean for {rounds} rounds after {res.elapsed:.1f}s")
+        ev.undo()
+        wait_until(
+            lambda: _ctl(h, "ams", "status"),
+            lambda s: "198.18.32.2:80" in s and '"unhealthy": []' in s,
+            timeout=15, interval=0.5, what="edge-eu1 healthy again",
+        )  # fmt: skip
+
+        site = stop_dns(h, "ams")
+        site_before = {
+            c: statistics.mode(
+                [r.site for r in rs if r.kind == "direct" and r.mono < site.mono and r.site] or [None]
+            )
+            for c, rs in ps.records().items()
+        }
+        res2 = wait_until(
+            ps.records,
+            lambda recs: all(_recovered(_direct(rs), site.mono, 20) for rs in recs.values()),
+            timeout=any_bound.hi + 10, interval=0.5, what="every client answered by a site",
+        )  # fmt: skip
+        any_rec = {
+            c: recovery([r for r in rs if r.kind == "direct"], site.mono) for c, rs in res2.value.items()
+        }
+        site.undo()
+    finally:
+        ps.stop()
+    rows = [FailoverRow(c, edge_before[c], geo_rec[c], any_rec[c], site_before[c]) for c in clients]
+    _report(rows, geo_bound, any_bound)
+    for r in rows:
+        hit_edge = r.geodns.lost > 0
+        if r.client in ("alice", "carol", "dave", "erin"):  # eu answers: edge-eu1 among them
+            assert hit_edge, r
+        if hit_edge:
+            assert r.geodns.recovered_s is not None and geo_bound.holds(r.geodns.recovered_s), (
+                r,
+                geo_bound.why,
+            )
+        if r.client == "bob":  # ap: edge-ap1 only
+            assert not hit_edge, r
+        if r.site_before == "ams":
+            assert r.anycast.lost > 0 and r.anycast.recovered_s is not None, r
+            assert r.anycast.recovered_s <= any_bound.hi, (r, any_bound.why)
+        else:
+            assert r.anycast.lost == 0, r
+
+
+def _fmt(rec: Recovery) -> str:
+    s = "-" if rec.recovered_s is None else f"{rec.recovered_s:.2f}s"
+    return f"{s} ({rec.lost}/{rec.sent} lost)"
+
+
+def _report(rows: list[FailoverRow], geo_bound: bounds.Bound, any_bound: bounds.Bound) -> None:
+    print("\ngeodns-vs-anycast: failover per client")
+    print(f"  GeoDNS bound {geo_bound.lo:g}..{geo_bound.hi:g}s: {geo_bound.why}")
+    print(f"  anycast bound {any_bound.lo:g}..{any_bound.hi:g}s: {any_bound.why}")
+    print(f"  {'client':6} {'edge':9} {'GeoDNS (edge-eu1 down)':26} {'site':5} anycast (ams down)")
+    for r in rows:
+        edge, site = r.edge_before or "-", r.site_before or "-"
+        print(f"  {r.client:6} {edge:9} {_fmt(r.geodns):26} {site:5} {_fmt(r.anycast)}")
+
+
+def _covering_geoip(h: LabHandle) -> str:
+    """eu as the covering /24 and /40, ap's LAN inside it: Knot's scope for eu is then /24."""
+    eu = ", ".join(sorted(_edges(h, "eu")))
+    ap = ", ".join(_edges(h, "ap"))
+    home2 = next(link for link in h.lab.links if link.id == "lan-home2")
+    return f"{NAME}:\n  - net: {plan.LAN4}\n    A: [ {eu} ]\n  - net: {home2.prefix4}\n    A: [ {ap} ]\n"
+
+
+def _set_scope(h: LabHandle, style: str) -> None:
+    """Every site's dnsnode with `scope: style`: a restart (the style is read at start-up)."""
+    for s in h.lab.of_kind("site"):
+        conf = h.dir / s.name / "dnsnode.yml"
+        conf.write_text(re.sub(r"scope: \w+", f"scope: {style}", conf.read_text()))
+        h.runtime.restart(proc_spec(h, s.name, "dnsnode"))
+
+
+def _set_geoip(h: LabHandle, text: str) -> None:
+    for s in h.lab.of_kind("site"):
+        (h.dir / s.name / GEOIP_FILE).write_text(text)
+        site = s.name
+        wait_until(lambda site=site: _ctl(h, site, "reload", "lab.example."), lambda o: '"ok": true' in o,
+                   timeout=15, interval=0.5, what=f"{site} reloaded")  # fmt: skip
+
+
+def test_scope_poisoning(geo: lifecycle.UpResult) -> None:
+    h = geo.handle
+    eu, ap = _edges(h, "eu"), _edges(h, "ap")
+    dave, erin = _addr(h, "dave"), _addr(h, "erin")
+    got: dict[str, tuple[int | None, set[str]]] = {}
+    try:
+        _set_geoip(h, _covering_geoip(h))
+        for style, want_scope in (("exact", 28), ("knot", 24)):
+            if style == "knot":
+                _set_scope(h, "knot")
+            res = wait_until(lambda: _scope(h, "pubecs", dave), lambda s, w=want_scope: s == w, timeout=30,
+                             interval=0.5, what=f"scope {want_scope} for dave ({style})")  # fmt: skip
+            _flush(h, "pubecs")
+            first = _ask(h, "dave", "pubecs")  # eu's answer, cached at dave's scope
+            second = _ask(h, "erin", "pubecs")
+            got[style] = (res.value, second)
+            print(f"\nscope {style}: dave /{res.value} -> {first == eu and 'eu'}; erin then gets "
+                  f"{'eu (poisoned)' if second == eu else 'ap' if second == ap else second}")  # fmt: skip
+            assert first == eu
+        print(f"  erin's own scope (exact): {_scope(h, 'pubecs', erin)}")
+    finally:
+        _set_scope(h, "exact")
+        _set_geoip(h, generate(h.lab))
+    assert got["exact"] == (28, ap)  # the coarsest correct scope keeps the regions apart
+    assert got["knot"] == (24, eu)  # Knot's /24 lets the resolver hand eu's edges to erin (ap)
