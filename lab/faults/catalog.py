@@ -6,6 +6,7 @@ scenario file, and anything else that offers faults by name (a dashboard's butto
     kind.change(args)   -> lab.predict change (LinkDown) or None (not a routing change)
     kind.timer          -> "propagation" | "agent" | "hold" (BFD where the node runs it) | "window"
                            | "igp" (SPF and LSA timers) | "ospf-dead" (a crashed PoP's neighbours)
+                           | "geodns" (health check + TTL: the bound is on the clients' edge rounds)
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ class FaultKind:
 
 A, B = Param("a", str, "one end of the link"), Param("b", str, "the other end")
 SITE, NODE = Param("site", str, "an anycast site"), Param("node", str, "a router or a site")
+EDGE = Param("edge", str, "an edge (a steered name's HTTP host)")
 PEER = Param("peer", str, "the BGP neighbour (a node name)")
 PEER_OPT = Param("peer", str, "only towards this neighbour (default: every session)", required=False)
 
@@ -217,6 +219,21 @@ CATALOG: list[FaultKind] = [
         (SITE,),
         lambda h, a: process.start_dns(h, a.s("site")),
         nodes=("site",),
+    ),
+    FaultKind(
+        "edge-stop",
+        "SIGKILL the edge's HTTP server (GeoDNS health checks leave it out of the answers)",
+        (EDGE,),
+        lambda h, a: process.stop_edge(h, a.s("edge")),
+        timer="geodns",
+        nodes=("edge",),
+    ),
+    FaultKind(
+        "edge-start",
+        "start the edge's HTTP server again",
+        (EDGE,),
+        lambda h, a: process.start_edge(h, a.s("edge")),
+        nodes=("edge",),
     ),
     FaultKind(
         "drain",

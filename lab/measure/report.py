@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from lab.measure.metrics import ClientResult, Convergence
+from lab.measure.steering import Recovery
 from lab.observe.routewatch import RouteChange
 
 Catchment = dict[str, str | None]  # client -> site (None: unanswered)
@@ -94,6 +95,8 @@ class ScenarioReport:
     window: tuple[float, float]
     records: dict[str, list[ProbePoint]]
     restore: Restore | None = None
+    # a lab with steering: each client's steered-name rounds after the fault (resolve + GET)
+    edges: dict[str, Recovery] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # the verdict: empty = the scenario held
 
     @property
@@ -129,6 +132,7 @@ class ScenarioReport:
             "clients": {c: asdict(d) for c, d in self.v4.clients.items()},
             "clients_resolver": {c: asdict(d) for c, d in self.resolver.clients.items()},
             "clients6": {c: asdict(d) for c, d in self.v6.clients.items()},
+            "clients_edges": {c: asdict(r) for c, r in self.edges.items()},
             "faults": [f.to_json() for f in self.faults],
             "route_changes": [c.to_json() for c in self.route_changes],
             "route_watch": {"passes": self.route_passes, "slowest_pass_s": round(self.slowest_pass_s, 3)},

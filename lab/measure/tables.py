@@ -57,3 +57,11 @@ def print_report(report: ScenarioReport, console: Console) -> None:
             str(v6.lost) if v6 else "-",
         )
     console.print(c)
+    if report.edges:
+        e = Table(title="the steered name: each client's rounds (resolve, then GET from the edge)")
+        for col in ("client", "rounds", "lost", "served again s"):
+            e.add_column(col)
+        for name, rec in report.edges.items():
+            back = "-" if rec.recovered_s is None else f"{rec.recovered_s:.3f}"
+            e.add_row(name, str(rec.sent), str(rec.lost), back)
+        console.print(e)

@@ -23,6 +23,7 @@ from lab.runtime.base import NotRecorded, ProcSpec
 
 DEFAULT_INTERVAL = 0.02
 DEFAULT_TIMEOUT = 1.0
+DEFAULT_STEER_INTERVAL = 0.2  # the steered name's rounds (resolve + GET): slower, each waits
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def start(
     duration: float = 300.0,
     resolver: bool = True,
     steered: bool = True,
-    steer_interval: float = 0.2,
+    steer_interval: float = DEFAULT_STEER_INTERVAL,
 ) -> ProbeSet:
     """One probe per client: the service address over IPv4 and IPv6, the client's resolver, and
     (a lab with `steering:`) the steered name through that resolver and the edge it names."""

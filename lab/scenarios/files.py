@@ -31,7 +31,7 @@ from lab.faults import catalog
 from lab.faults.base import FaultError, FaultEvent
 from lab.faults.hijacks import hijack_prefixes
 from lab.model.yamlsrc import Source, YamlSyntaxError, parse
-from lab.observe.probes import ProbeSet
+from lab.observe.probes import DEFAULT_STEER_INTERVAL, ProbeSet
 from lab.poll import wait_until
 from lab.predict.changes import Change, KnobChange, catchments
 from lab.scenarios import bounds
@@ -48,6 +48,7 @@ INVERSE = {
     "restart-node": "kill-node",
     "unhijack": "hijack",
     "ibgp-up": "ibgp-down",
+    "edge-start": "edge-stop",
 }
 STEP_WORDS = ("wait_catchment", "keep")
 TOP_KEYS = {"name", "summary", "topology", "steps", "expect", "watch"}
@@ -316,6 +317,7 @@ RULES: dict[str, Callable[[LabAccess, FaultStep, Parsed], Bound]] = {
     "window": lambda h, f, p: bounds.window(_keep_after_first(p.steps), p.margin),
     "igp": lambda h, f, p: bounds.igp(h.lab, f.args.s("a"), f.args.s("b"), p.margin),
     "ospf-dead": lambda h, f, p: bounds.ospf_dead(h.lab, f.args.s("node"), p.margin),
+    "geodns": lambda h, f, p: bounds.geodns(h.lab, DEFAULT_STEER_INTERVAL, p.margin),
 }
 
 
@@ -372,7 +374,15 @@ def to_scenario(p: Parsed, source: str) -> Scenario:
         max_lost_resolver=p.resolver_max,
         watch=(lambda h: [str(x) for x in hijack_prefixes(h)]) if p.watch == "hijack" else None,
         source=source,
+        bound_on="edges" if _timer_of(p) == "geodns" else "convergence",
     )
+
+
+def _timer_of(p: Parsed) -> str | None:
+    if p.timers is not None:
+        return p.timers
+    first = next((s for s in p.steps if isinstance(s, FaultStep)), None)
+    return first.kind.timer if first is not None else None
 
 
 def load(path: str | Path) -> Scenario:

@@ -15,6 +15,7 @@ from lab.daemons.base import LabAccess
 from lab.faults.base import FaultEvent, FaultJournal, recording
 from lab.measure import metrics
 from lab.measure.report import FamilyResult, FaultRecord, ProbePoint, Restore, ScenarioReport
+from lab.measure.steering import recovery
 from lab.model.shipped import resolve
 from lab.observe import probes as probe_run
 from lab.observe.catchment import measure as dig_catchment
@@ -57,6 +58,26 @@ def wait_sites(
         timeout=timeout + 1.0 + stable,
         interval=0.2,
         what=f"clients at {want} ({'+'.join(kinds)})",
+    ).elapsed
+
+
+def wait_edges(h: LabAccess, ps: probe_run.ProbeSet, since: float, bound_hi: float) -> float:
+    """Until every client's steered-name rounds since `since` end in two TTLs' worth answered:
+    past the health check and every cached answer."""
+    st = h.lab.steering
+    ttl = st.ttl if st is not None else 5
+    rounds = max(5, int(2 * ttl / probe_run.DEFAULT_STEER_INTERVAL))
+
+    def clean(recs: dict[str, list[probe_run.EdgeRecord]]) -> bool:
+        post = {c: [r for r in rs if r.mono >= since] for c, rs in recs.items()}
+        return all(len(rs) >= rounds and not any(r.lost for r in rs[-rounds:]) for rs in post.values())
+
+    return wait_until(
+        ps.edge_records,
+        clean,
+        timeout=bound_hi + 2 * ttl + 5,
+        interval=0.5,
+        what="every client on a live edge",
     ).elapsed
 
 
@@ -104,6 +125,8 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
                     interval=0.2,
                     what="routing quiet",
                 )
+                if sc.bound_on == "edges":
+                    wait_edges(h, ps, t_before, bound.hi)
             except PollTimeout as exc:
                 settle_error = str(exc)
         t_end = time.monotonic()
@@ -159,6 +182,7 @@ def measure(
     direct, resolver = fams["direct"].clients, fams["resolver"].clients
     conv = metrics.convergence(fault, direct, resolver, [c.mono for c in watch.changes], detected)
     bound = sc.bound(h)
+    edges = {c: recovery(rs, fault, t_end) for c, rs in ps.edge_records().items() if rs}
     return ScenarioReport(
         scenario=sc.name,
         summary=sc.summary,
@@ -183,6 +207,7 @@ def measure(
         records={
             c: [ProbePoint(r.mono - fault, r.kind, metrics.state(r)) for r in rs] for c, rs in recs.items()
         },
+        edges=edges,
     )
 
 

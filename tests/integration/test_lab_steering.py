@@ -34,6 +34,7 @@ from lab.orchestrate.handle import LabHandle
 from lab.poll import wait_until
 from lab.render.geoip import GEOIP_FILE, generate
 from lab.scenarios import bounds
+from lab.scenarios.runner import baseline
 from tests.integration.lab_fixtures import TOPOLOGIES, running_lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -160,6 +161,7 @@ def test_geodns_vs_anycast(geo: lifecycle.UpResult) -> None:
     clients = [c.name for c in h.lab.of_kind("client")]
     geo_bound = bounds.geodns(h.lab, STEER_ROUND)
     any_bound = bounds.agent(h, "ams")
+    base = baseline(h)
     ps = probes.start(h, clients, interval=0.05, duration=240, steer_interval=STEER_ROUND)
     try:
         t0 = time.monotonic()
@@ -206,6 +208,8 @@ def test_geodns_vs_anycast(geo: lifecycle.UpResult) -> None:
             c: recovery([r for r in rs if r.kind == "direct"], site.mono) for c, rs in res2.value.items()
         }
         site.undo()
+        back = wait_until(lambda: baseline(h), lambda b: b == base, timeout=60, interval=0.5, what="ams back")
+        print(f"catchment back at its baseline {back.elapsed:.1f}s after dns-start ams")
     finally:
         ps.stop()
     rows = [FailoverRow(c, edge_before[c], geo_rec[c], any_rec[c], site_before[c]) for c in clients]
@@ -241,6 +245,19 @@ def _report(rows: list[FailoverRow], geo_bound: bounds.Bound, any_bound: bounds.
     for r in rows:
         edge, site = r.edge_before or "-", r.site_before or "-"
         print(f"  {r.client:6} {edge:9} {_fmt(r.geodns):26} {site:5} {_fmt(r.anycast)}")
+
+
+def test_scenario_file_geodns_edge_failure(geo: lifecycle.UpResult) -> None:
+    """The library's geodns-edge-failure.yml through the scenario runner (as `lab scenario run`)."""
+    from lab.scenarios.library import get
+    from lab.scenarios.runner import run
+
+    report = run(geo.handle, get("geodns-edge-failure"))
+    print(f"\ngeodns-edge-failure: bound {report.bound} ({report.bound_why})")
+    for c, r in report.edges.items():
+        print(f"  {c:6} {r.lost}/{r.sent} rounds lost, served again after {r.recovered_s} s")
+    assert report.ok, report.problems
+    assert report.edges["bob"].lost == 0 and report.edges["alice"].lost > 0
 
 
 def _covering_geoip(h: LabHandle) -> str:

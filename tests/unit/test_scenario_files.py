@@ -79,9 +79,15 @@ NEW = {
     "ibgp-session-loss": (HOT, (0.0, 2.0)),
     "rr-failure": ({"alice": "s1", "bob": "s2", "carol": "s1"}, (0.0, 2.0)),
     "rr-failure-all": ({"alice": "s1", "bob": "s2", "carol": None}, (5.5, 11.0)),
+    # GeoDNS (workshop-geo): the anycast catchment stays; the bound is on the edge rounds:
+    # fall x (interval + timeout) + TTL + a probe round (0.2 s + the check timeout) + margin
+    "geodns-edge-failure": (
+        {"alice": "ams", "bob": "sin", "carol": "ams", "dave": "ams", "erin": "sin"},
+        ((3 - 1) * 1.0, 3 * (1.0 + 0.5) + 5 + 0.2 + 0.5 + 2.0),
+    ),
 }
 LOST |= {"igp-cost": (0, 0), "pop-failure": (None, 1), "ibgp-session-loss": (0, 0), "rr-failure": (0, 0),
-         "rr-failure-all": (None, 1)}  # fmt: skip
+         "rr-failure-all": (None, 1), "geodns-edge-failure": (0, 0)}  # fmt: skip
 
 
 def test_the_library_is_the_files_and_nothing_was_lost() -> None:

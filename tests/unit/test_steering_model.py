@@ -73,3 +73,21 @@ def test_a_missing_geoip_file_is_reported_at_its_line(tmp_path: Path) -> None:
         f"{tmp_path}/t.yml:{line}: geoip file nowhere.geo not found in {tmp_path}; fix the path or drop "
         "geoip: to generate one"
     )
+
+
+def test_recovery_is_the_first_answered_round_after_the_last_lost_one() -> None:
+    from dataclasses import dataclass
+
+    from lab.measure.steering import Recovery, SubnetStats, recovery
+
+    @dataclass(frozen=True)
+    class R:
+        mono: float
+        lost: bool
+
+    recs = [R(9.0, True), R(10.0, False), R(10.5, True), R(11.0, False), R(12.0, True), R(12.5, False)]
+    assert recovery(recs, 10.0) == Recovery(2, 5, 2.5)
+    assert recovery(recs[:2], 10.0) == Recovery(0, 1, 0.0)
+    assert recovery(recs[:5], 10.0) == Recovery(2, 4, None)  # still lost at the end
+    text = "mem.mod.subnet=75045\nnum.query.subnet=4\nnum.query.subnet_cache=2\ntotal.num.queries=9\n"
+    assert SubnetStats.parse(text) == SubnetStats(75045, 4, 2)
