@@ -10,6 +10,7 @@ plugin both run, so a user writes scenarios without Python. The shipped library 
       - wait_catchment: {timeout: 10, stable: 1}   # until the probes show the expected catchment
       - loss: {a: ta1, b: home1, pct: 30}
       - keep: 3                   # keep the faults on this long, by the probes' clock
+      - wait_edges: {expect: {alice: [edge-eu2]}, timeout: 20}   # steering: the edges handed out
     expect:
       catchment: predicted        # the model with the faults applied; or {alice: fra, bob: sin}
       bound: timers               # from the first fault's timers; or [lo, hi]; or {timers: hold, margin: 3}
@@ -32,6 +33,7 @@ from lab.faults.base import FaultError, FaultEvent
 from lab.faults.hijacks import hijack_prefixes
 from lab.model.yamlsrc import Source, YamlSyntaxError, parse
 from lab.observe.probes import DEFAULT_STEER_INTERVAL, ProbeSet
+from lab.observe.steered import wait_handed
 from lab.poll import wait_until
 from lab.predict.changes import Change, KnobChange, catchments
 from lab.scenarios import bounds
@@ -50,7 +52,7 @@ INVERSE = {
     "ibgp-up": "ibgp-down",
     "edge-start": "edge-stop",
 }
-STEP_WORDS = ("wait_catchment", "keep")
+STEP_WORDS = ("wait_catchment", "keep", "wait_edges")
 TOP_KEYS = {"name", "summary", "topology", "steps", "expect", "watch"}
 EXPECT_KEYS = {"catchment", "bound", "lost"}
 
@@ -77,7 +79,15 @@ class KeepStep:
     seconds: float
 
 
-Step = FaultStep | WaitStep | KeepStep
+@dataclass
+class EdgeWaitStep:
+    """Until each named client's resolver hands out exactly these edges (the steered name)."""
+
+    expect: dict[str, tuple[str, ...]]
+    timeout: float = 20.0
+
+
+Step = FaultStep | WaitStep | KeepStep | EdgeWaitStep
 
 
 @dataclass
@@ -123,6 +133,24 @@ class _Reader:
         )
         return None
 
+    def wait_edges(self, value: object, at: YamlPath) -> EdgeWaitStep | None:
+        usage = "wait_edges takes {expect: {client: [edge, ...]}, timeout: S}"
+        if not isinstance(value, dict) or not isinstance(value.get("expect"), dict):
+            self.fail(at, usage)
+            return None
+        bad = sorted(set(value) - {"expect", "timeout"})
+        if bad:
+            self.fail(at, f"wait_edges: unknown key(s) {bad}; it takes expect, timeout")
+        want: dict[str, tuple[str, ...]] = {}
+        for client, edges in value["expect"].items():
+            names = [edges] if isinstance(edges, str) else edges
+            if not isinstance(names, list) or not all(isinstance(e, str) for e in names):
+                self.fail((*at, "expect", client), f"{client}: an edge or a list of edges")
+                continue
+            want[str(client)] = tuple(sorted(names))
+        timeout = self.number(value.get("timeout", 20.0), (*at, "timeout"), "timeout") or 20.0
+        return EdgeWaitStep(want, timeout)
+
     def step(self, item: object, path: YamlPath) -> Step | None:
         if not isinstance(item, dict) or len(item) != 1:
             self.fail(
@@ -153,6 +181,8 @@ class _Reader:
             timeout = self.number(opts.get("timeout", 10.0), (*at, "timeout"), "timeout") or 10.0
             stable = self.number(opts.get("stable", 1.0), (*at, "stable"), "stable") or 1.0
             return WaitStep(expect, timeout, stable)
+        if word == "wait_edges":
+            return self.wait_edges(value, at)
         if word not in catalog.KINDS:
             self.fail(
                 at, f"no fault {word!r}; faults: {', '.join(catalog.KINDS)} (or {', '.join(STEP_WORDS)})"
@@ -355,6 +385,8 @@ def to_scenario(p: Parsed, source: str) -> Scenario:
             elif isinstance(step, WaitStep):
                 want = step.expect if step.expect is not None else predicted(ctx.h, p.steps[:i])
                 ctx.wait_sites(want, step.timeout, step.stable)
+            elif isinstance(step, EdgeWaitStep):
+                wait_handed(ctx.h, step.expect, step.timeout)
             else:
                 probed_for(ctx.probes, events[-1].done, step.seconds)
         return events
