@@ -66,3 +66,38 @@ class SubnetStats:
             vals.get("num.query.subnet", 0),
             vals.get("num.query.subnet_cache", 0),
         )
+
+
+@dataclass(frozen=True)
+class ScopeRun:
+    """ecs-scope: one sweep of client addresses through an ECS resolver, one scope style."""
+
+    style: str  # dnsnode's scope: "exact" (coarsest correct) or "knot" (the matched net's length)
+    queries: int  # client queries sent to the resolver
+    upstream: int  # of those, the ones that reached the authoritative (its A queries)
+    cache_hits: int  # Unbound's num.query.subnet_cache
+    mem_subnet: int  # Unbound's mem.mod.subnet after the sweep, bytes
+    scope_keys: int  # dnsnode's new (name, type, prefix at scope) keys
+
+
+def ecs_scope_png(runs: Sequence[ScopeRun], predicted: dict[str, int], path: str) -> None:
+    """Queries reaching the authoritative and the resolver's cache hits, per scope style,
+    beside the number the address plan predicts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    xs = range(len(runs))
+    w = 0.27
+    ax.bar([x - w for x in xs], [r.upstream for r in runs], w, label="queries at the authoritative")
+    ax.bar(list(xs), [predicted[r.style] for r in runs], w, label="predicted (distinct scope prefixes)")
+    ax.bar([x + w for x in xs], [r.cache_hits for r in runs], w, label="answered from the subnet cache")
+    ax.set_xticks(list(xs), [f"scope {r.style}\n{r.queries} client queries" for r in runs])
+    ax.set_ylabel("queries")
+    ax.set_title("ecs-scope: one /28 geoip file, two scope styles")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -17,16 +17,19 @@ its bound from the TTLs, check intervals and timers in force:
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import re
 import statistics
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from lab.daemons.programs import program
 from lab.faults.process import proc_spec, stop_dns, stop_edge
-from lab.measure.steering import FailoverRow, Recovery, SubnetStats, recovery
+from lab.measure.steering import FailoverRow, Recovery, ScopeRun, SubnetStats, ecs_scope_png, recovery
 from lab.model import plan
 from lab.observe import probes
 from lab.orchestrate import lifecycle
@@ -40,6 +43,7 @@ from tests.integration.lab_fixtures import TOPOLOGIES, running_lab
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 NAME = "www.lab.example."
+OUT = Path(os.environ.get("LAB_TEST_OUT", Path(__file__).resolve().parents[2] / "out" / "tests")) / "steering"
 STEER_ROUND = 0.2  # the probes' steered-name interval
 
 
@@ -261,11 +265,36 @@ def test_scenario_file_geodns_edge_failure(geo: lifecycle.UpResult) -> None:
 
 
 def _covering_geoip(h: LabHandle) -> str:
-    """eu as the covering /24 and /40, ap's LAN inside it: Knot's scope for eu is then /24."""
+    """eu as the covering /24, ap's LAN inside it: Knot's scope for eu is then /24."""
     eu = ", ".join(sorted(_edges(h, "eu")))
     ap = ", ".join(_edges(h, "ap"))
-    home2 = next(link for link in h.lab.links if link.id == "lan-home2")
-    return f"{NAME}:\n  - net: {plan.LAN4}\n    A: [ {eu} ]\n  - net: {home2.prefix4}\n    A: [ {ap} ]\n"
+    return f"{NAME}:\n  - net: {plan.LAN4}\n    A: [ {eu} ]\n  - net: {_home2(h)}\n    A: [ {ap} ]\n"
+
+
+def _home2(h: LabHandle) -> ipaddress.IPv4Network:
+    return next(link.prefix4 for link in h.lab.links if link.id == "lan-home2")
+
+
+def _per28_geoip(h: LabHandle) -> str:
+    """ecs-scope: one net per /28 of the LAN range (the lab's /24-of-the-internet), ap for
+    home2's, eu for the 15 others: the same steering as the covering file, written finely."""
+    eu = ", ".join(sorted(_edges(h, "eu")))
+    ap = ", ".join(_edges(h, "ap"))
+    lines = [f"{NAME}:"]
+    for net in plan.LAN4.subnets(new_prefix=28):
+        lines += [f"  - net: {net}", f"    A: [ {ap if net == _home2(h) else eu} ]"]
+    return "\n".join(lines) + "\n"
+
+
+def _coarsest(addr: ipaddress.IPv4Address, ap: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    """The shortest prefix of addr inside which every address gets addr's answer: outside the
+    LAN range nothing matches (the zone's own records), inside it each /28 is eu or ap."""
+    mine = addr in ap
+    for plen in range(plan.LAN4.prefixlen, 29):
+        net = ipaddress.IPv4Network(f"{addr}/{plen}", strict=False)
+        if all((b == ap) == mine for b in net.subnets(new_prefix=28)):
+            return net
+    return ipaddress.IPv4Network(f"{addr}/28", strict=False)
 
 
 def _set_scope(h: LabHandle, style: str) -> None:
@@ -274,6 +303,10 @@ def _set_scope(h: LabHandle, style: str) -> None:
         conf = h.dir / s.name / "dnsnode.yml"
         conf.write_text(re.sub(r"scope: \w+", f"scope: {style}", conf.read_text()))
         h.runtime.restart(proc_spec(h, s.name, "dnsnode"))
+    for s in h.lab.of_kind("site"):
+        site = s.name
+        wait_until(lambda site=site: _ctl(h, site, "status"), lambda o, st=style: f'"scope": "{st}"' in o,
+                   timeout=30, interval=0.5, what=f"{site} up with scope {style}")  # fmt: skip
 
 
 def _set_geoip(h: LabHandle, text: str) -> None:
@@ -284,24 +317,59 @@ def _set_geoip(h: LabHandle, text: str) -> None:
                    timeout=15, interval=0.5, what=f"{site} reloaded")  # fmt: skip
 
 
-def test_scope_poisoning(geo: lifecycle.UpResult) -> None:
+def _counter(h: LabHandle, site: str, name: str) -> int:
+    m = re.search(rf'"{re.escape(name)}": (\d+)', _ctl(h, site, "stats"))
+    return int(m.group(1)) if m else 0
+
+
+def _sweep(h: LabHandle, style: str, addrs: list[ipaddress.IPv4Address]) -> ScopeRun:
+    """Every address as a client of pubecs (dig's +subnet from dave's LAN, twice each), and
+    what reached ams (pubecs's site) and what Unbound answered from its subnet cache."""
+    _flush(h, "pubecs")
+    before = SubnetStats.parse(_unbound(h, "pubecs", "stats_noreset"))
+    a0, k0 = _counter(h, "ams", "qtype.A"), _counter(h, "ams", "ecs.scope_keys")
+    batch = h.dir / "dave" / "ecs-sweep.txt"
+    # SOURCE /28, Unbound's max-client-subnet-ipv4 here: Unbound 1.17 ignores a client's ECS
+    # whose SOURCE is longer (answered as if it had none) instead of truncating it
+    lines = [f"@{_addr(h, 'pubecs')} +subnet={a}/28 +short +time=1 +tries=2 {NAME} A" for a in addrs]
+    batch.write_text("\n".join(lines * 2) + "\n")
+    h.runtime.exec("dave", ["dig", "-f", str(batch)], timeout=60, check=True)
+    after = SubnetStats.parse(_unbound(h, "pubecs", "stats_noreset"))
+    return ScopeRun(
+        style, 2 * len(addrs), _counter(h, "ams", "qtype.A") - a0,
+        after.queries_subnet_cache - before.queries_subnet_cache, after.mem_subnet,
+        _counter(h, "ams", "ecs.scope_keys") - k0,
+    )  # fmt: skip
+
+
+def _region(addrs: set[str], eu: set[str], ap: set[str]) -> str:
+    return "eu (poisoned)" if addrs == eu else "ap" if addrs == ap else str(addrs)
+
+
+def test_scope_poisoning_and_ecs_scope(geo: lifecycle.UpResult) -> None:
+    """scope-poisoning on the covering file, ecs-scope on the /28 file, under each scope style."""
     h = geo.handle
     eu, ap = _edges(h, "eu"), _edges(h, "ap")
     dave, erin = _addr(h, "dave"), _addr(h, "erin")
+    addrs = [b.network_address + k for b in plan.LAN4.subnets(new_prefix=28) for k in (3, 9)]
+    predicted = {"exact": len({_coarsest(a, _home2(h)) for a in addrs}), "knot": 16}
     got: dict[str, tuple[int | None, set[str]]] = {}
+    runs: list[ScopeRun] = []
     try:
-        _set_geoip(h, _covering_geoip(h))
         for style, want_scope in (("exact", 28), ("knot", 24)):
             if style == "knot":
                 _set_scope(h, "knot")
+            _set_geoip(h, _per28_geoip(h))
+            runs.append(_sweep(h, style, addrs))
+            _set_geoip(h, _covering_geoip(h))
             res = wait_until(lambda: _scope(h, "pubecs", dave), lambda s, w=want_scope: s == w, timeout=30,
                              interval=0.5, what=f"scope {want_scope} for dave ({style})")  # fmt: skip
             _flush(h, "pubecs")
             first = _ask(h, "dave", "pubecs")  # eu's answer, cached at dave's scope
             second = _ask(h, "erin", "pubecs")
             got[style] = (res.value, second)
-            print(f"\nscope {style}: dave /{res.value} -> {first == eu and 'eu'}; erin then gets "
-                  f"{'eu (poisoned)' if second == eu else 'ap' if second == ap else second}")  # fmt: skip
+            print(f"\nscope-poisoning, scope {style}: dave /{res.value} -> {first == eu and 'eu'}; erin then "
+                  f"gets {_region(second, eu, ap)}")  # fmt: skip
             assert first == eu
         print(f"  erin's own scope (exact): {_scope(h, 'pubecs', erin)}")
     finally:
@@ -309,3 +377,16 @@ def test_scope_poisoning(geo: lifecycle.UpResult) -> None:
         _set_geoip(h, generate(h.lab))
     assert got["exact"] == (28, ap)  # the coarsest correct scope keeps the regions apart
     assert got["knot"] == (24, eu)  # Knot's /24 lets the resolver hand eu's edges to erin (ap)
+    print(f"\necs-scope: {len(addrs)} addresses (2 per /28), each asked twice through pubecs; predicted "
+          f"upstream queries (distinct scope prefixes): {predicted}")  # fmt: skip
+    for r in runs:
+        print(f"  scope {r.style:5}: {r.upstream} of {r.queries} reached ams, {r.cache_hits} from the subnet "
+              f"cache, mem.mod.subnet {r.mem_subnet} B, {r.scope_keys} new scope keys at ams")  # fmt: skip
+    OUT.mkdir(parents=True, exist_ok=True)
+    ecs_scope_png(runs, predicted, str(OUT / "ecs-scope.png"))
+    print(f"  plot: {OUT / 'ecs-scope.png'}")
+    by = {r.style: r for r in runs}
+    for style, r in by.items():
+        assert r.upstream == predicted[style], (r, predicted)
+        assert r.cache_hits == r.queries - r.upstream, r
+    assert by["knot"].upstream / by["exact"].upstream == pytest.approx(16 / predicted["exact"])
