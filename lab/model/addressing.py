@@ -274,7 +274,7 @@ class _Builder:
             router.originate6.append(net6)
             node = Node(
                 e.name, "edge", asn, gateway4=gw4.ip, gateway6=gw6.ip, region=e.region or self._region(asn),
-                http_port=e.port,
+                http_port=e.port, weight=e.weight,
             )  # fmt: skip
             e4, e6 = plan.host(net4, net6, 2)
             ends.append(self.add_iface(node, lid, e4, e6))
@@ -329,5 +329,5 @@ def _steering(spec: TopologySpec, source: str) -> Steering | None:
     name = st.name if st.name.endswith(".") else f"{st.name}.{spec.service.zone}"
     geoip = str((Path(source).parent / st.geoip).resolve()) if st.geoip is not None else None
     return Steering(
-        name.lower(), st.ttl, st.scope, geoip, st.check_interval, st.check_timeout, st.rise, st.fall
+        name.lower(), st.ttl, st.scope, st.mode, geoip, st.check_interval, st.check_timeout, st.rise, st.fall
     )

@@ -312,6 +312,7 @@ class EdgeSpec(Strict):
     router: str | None = None  # the AS's router whose LAN it sits on; default: the AS's first
     region: Region | None = None  # default: its AS's region
     port: int = Field(default=80, ge=1, le=65535)  # its HTTP server (GET /edge.txt names the edge)
+    weight: int = Field(default=1, ge=0, le=65535)  # steering mode weighted: its share of the answers
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -341,6 +342,7 @@ class SteeringSpec(Strict):
     geoip: str | None = None  # the user's own file, relative to the topology file; default: generated
     ttl: int = Field(default=5, ge=0, le=86400)  # lab-scaled: failover waits for it in caches
     scope: ScopeStyle = "exact"  # "knot": imitate Knot 3.2's over-broad scopes (demonstrations only)
+    mode: Literal["subnet", "weighted"] = "subnet"  # weighted: each edge answered with weight/sum
     check_interval: float = Field(default=1.0, gt=0, le=60)
     check_timeout: float = Field(default=0.5, gt=0, le=60)
     rise: int = Field(default=2, ge=1, le=100)

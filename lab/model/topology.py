@@ -137,6 +137,7 @@ class Node:
     ecs: bool = False  # resolvers: Unbound's subnetcache, EDNS Client Subnet towards the service
     public: bool = False  # resolvers: answers every eyeball LAN of the lab
     http_port: int | None = None  # edges: the HTTP server's port
+    weight: int = 1  # edges: their share of a weighted steered name's answers
 
     @property
     def igp_ifaces(self) -> list[Iface]:
@@ -184,6 +185,7 @@ class Steering:
     name: str  # absolute, with the final dot
     ttl: int
     scope: ScopeStyle
+    mode: Literal["subnet", "weighted"]
     geoip_file: str | None  # the user's own file (absolute path); None: generated from the model
     check_interval: float
     check_timeout: float

@@ -135,6 +135,8 @@ def _steering(spec: TopologySpec) -> list[Issue]:
             msg = f'site "{s.name}" runs {s.server}; '
             msg += "steered answers are dnsnode's: server: dnsnode or drop steering:"
             out.append(Issue(("sites", i, "server"), msg))
+    if st.mode == "weighted" and st.geoip is None and spec.edges and not any(e.weight for e in spec.edges):
+        out.append(Issue(("edges",), "steering mode weighted: every edge has weight 0; give one a weight"))
     ports = {e.port for e in spec.edges}
     if len(ports) > 1:
         msg = f"the edges of a steered name share one HTTP port (its health check's); got {sorted(ports)}"

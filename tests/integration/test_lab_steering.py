@@ -22,6 +22,7 @@ import os
 import re
 import statistics
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,13 +30,16 @@ import pytest
 
 from lab.daemons.programs import program
 from lab.faults.process import proc_spec, stop_dns, stop_edge
+from lab.measure.metrics import binomial_range
 from lab.measure.steering import FailoverRow, Recovery, ScopeRun, SubnetStats, ecs_scope_png, recovery
 from lab.model import plan
+from lab.model.loader import loads
 from lab.observe import probes
+from lab.observe.steered import edge_names
 from lab.orchestrate import lifecycle
 from lab.orchestrate.handle import LabHandle
 from lab.poll import wait_until
-from lab.render.geoip import GEOIP_FILE, generate
+from lab.render.geoip import GEOIP_FILE, generate, generate_weighted
 from lab.scenarios import bounds
 from lab.scenarios.runner import baseline
 from tests.integration.lab_fixtures import TOPOLOGIES, running_lab
@@ -297,16 +301,19 @@ def _coarsest(addr: ipaddress.IPv4Address, ap: ipaddress.IPv4Network) -> ipaddre
     return ipaddress.IPv4Network(f"{addr}/28", strict=False)
 
 
-def _set_scope(h: LabHandle, style: str) -> None:
-    """Every site's dnsnode with `scope: style`: a restart (the style is read at start-up)."""
+def _set_scope(h: LabHandle, style: str, mode: str = "subnet") -> None:
+    """Every site's dnsnode with `scope: style` and `mode: mode`: a restart (both are read at
+    start-up)."""
     for s in h.lab.of_kind("site"):
         conf = h.dir / s.name / "dnsnode.yml"
-        conf.write_text(re.sub(r"scope: \w+", f"scope: {style}", conf.read_text()))
+        text = re.sub(r"scope: \w+", f"scope: {style}", conf.read_text())
+        conf.write_text(re.sub(r"mode: \w+", f"mode: {mode}", text))
         h.runtime.restart(proc_spec(h, s.name, "dnsnode"))
+    want = [f'"scope": "{style}"', f'"mode": "{mode}"']
     for s in h.lab.of_kind("site"):
         site = s.name
-        wait_until(lambda site=site: _ctl(h, site, "status"), lambda o, st=style: f'"scope": "{st}"' in o,
-                   timeout=30, interval=0.5, what=f"{site} up with scope {style}")  # fmt: skip
+        wait_until(lambda site=site: _ctl(h, site, "status"), lambda o: all(w in o for w in want),
+                   timeout=30, interval=0.5, what=f"{site} up with scope {style}, mode {mode}")  # fmt: skip
 
 
 def _set_geoip(h: LabHandle, text: str) -> None:
@@ -315,6 +322,11 @@ def _set_geoip(h: LabHandle, text: str) -> None:
         site = s.name
         wait_until(lambda site=site: _ctl(h, site, "reload", "lab.example."), lambda o: '"ok": true' in o,
                    timeout=15, interval=0.5, what=f"{site} reloaded")  # fmt: skip
+
+
+def _write_geoip(h: LabHandle, text: str) -> None:
+    for s in h.lab.of_kind("site"):
+        (h.dir / s.name / GEOIP_FILE).write_text(text)
 
 
 def _counter(h: LabHandle, site: str, name: str) -> int:
@@ -390,3 +402,34 @@ def test_scope_poisoning_and_ecs_scope(geo: lifecycle.UpResult) -> None:
         assert r.upstream == predicted[style], (r, predicted)
         assert r.cache_hits == r.queries - r.upstream, r
     assert by["knot"].upstream / by["exact"].upstream == pytest.approx(16 / predicted["exact"])
+
+
+def test_weighted_split(geo: lifecycle.UpResult) -> None:
+    """weighted-split: the model's edges with weights 6, 3 and 1 (`steering: {mode: weighted}`),
+    N queries straight at the anycast address: each edge answered within the binomial range."""
+    h = geo.handle
+    text = (TOPOLOGIES / "workshop-geo.yml").read_text()
+    weights = {"edge-eu1": 6, "edge-eu2": 3, "edge-ap1": 1}
+    for e, w in weights.items():
+        text = re.sub(rf"(\{{name: {e}, [^}}]*)\}}", rf"\1, weight: {w}}}", text)
+    text = text.replace("  name: www\n", "  name: www\n  mode: weighted\n")
+    weighted = loads(text, str(TOPOLOGIES / "workshop-geo.yml"))
+    n = 600
+    batch = h.dir / "alice" / "weighted.txt"
+    batch.write_text(f"@{h.lab.service.address4} +short +time=1 +tries=2 {NAME} A\n" * n)
+    try:  # the file in the new mode's form first: the restart loads it
+        _write_geoip(h, generate_weighted(weighted))
+        _set_scope(h, "exact", "weighted")
+        out = h.runtime.exec("alice", ["dig", "-f", str(batch)], timeout=120, check=True).stdout
+    finally:
+        _write_geoip(h, generate(h.lab))
+        _set_scope(h, "exact", "subnet")
+    names = edge_names(h)
+    counts = Counter(names.get(a, a) for a in out.split() if re.fullmatch(r"[\d.]+", a))
+    total = sum(weights.values())
+    print(f"\nweighted-split over {n} queries (weights {weights}):")
+    for e, w in weights.items():
+        lo, hi = binomial_range(n, w / total)
+        print(f"  {e}: {counts[e]} (expected {n * w / total:.0f}, 5-sigma range {lo}..{hi})")
+        assert lo <= counts[e] <= hi, (e, counts, lo, hi)
+    assert sum(counts.values()) == n, counts

@@ -91,3 +91,20 @@ def test_recovery_is_the_first_answered_round_after_the_last_lost_one() -> None:
     assert recovery(recs[:5], 10.0) == Recovery(2, 4, None)  # still lost at the end
     text = "mem.mod.subnet=75045\nnum.query.subnet=4\nnum.query.subnet_cache=2\ntotal.num.queries=9\n"
     assert SubnetStats.parse(text) == SubnetStats(75045, 4, 2)
+
+
+def test_weighted_mode_generates_one_view_per_edge_and_refuses_all_zero_weights() -> None:
+    from lab.render.geoip import generate_weighted
+
+    text = GEO.read_text().replace("{name: edge-eu1, as: ta}", "{name: edge-eu1, as: ta, weight: 6}")
+    text = text.replace("  name: www\n", "  name: www\n  mode: weighted\n")
+    lab = loads(text, str(GEO))
+    files = render_files(lab)
+    assert "mode: weighted" in files["ams/dnsnode.yml"]
+    assert files["ams/geoip.geo"] == generate_weighted(lab)
+    assert "  - weight: 6  # edge-eu1\n    A: 198.18.32.2\n" in files["ams/geoip.geo"]
+    zero = text
+    for e in ("edge-eu1, as: ta, weight: 6", "edge-eu2, as: ta", "edge-ap1, as: tb"):
+        zero = zero.replace(f"{{name: {e}}}", f"{{name: {e.split(', weight')[0]}, weight: 0}}")
+    with pytest.raises(TopologyError, match="every edge has weight 0; give one a weight"):
+        loads(zero, "z.yml")
