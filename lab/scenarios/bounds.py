@@ -20,9 +20,10 @@
   once (next-hop tracking, BIRD's recursive next hops), a reflector's new best is one UPDATE:
   dead - hello - 0.5 .. dead + the slowest SPF reaction in the AS, + margin;
 - geodns: an edge died: the sites' health checks leave it out after `fall` failed checks (the
-  first within an interval, each at most interval + timeout apart): (fall - 1) x interval ..
-  fall x (interval + timeout); the resolvers keep the old answer up to its TTL; the probe sees
-  it at its next round: + steer interval + timeout, + margin;
+  first within an interval, each at most interval + timeout apart): at most fall x (interval +
+  timeout); the resolvers keep the old answer up to its TTL; the probe sees it at its next
+  round: + steer interval + timeout, + margin; 0 .. that (a client handed live edges too may
+  stop picking the dead one sooner);
 - propagation: no timer (link down, withdraw, drain, policy, hijack, an iBGP session shut
   down: its Cease drops it at once): 0 .. margin.
 
@@ -123,8 +124,10 @@ def geodns(lab: Lab, probe_round: float, margin: float = MARGIN) -> Bound:
     st = lab.steering
     assert st is not None, f"lab {lab.name} steers no name"
     hi = st.detection_s + st.ttl + probe_round + st.check_timeout + margin
+    # no floor: a client handed live edges beside the dead one may stop picking it before the
+    # check removes it (its resolver's order), so only the ceiling is a law
     return Bound(
-        (st.fall - 1) * st.check_interval,
+        0.0,
         round(hi, 3),
         f"health check ({st.fall} x ({st.check_interval:g} + {st.check_timeout:g}) s) + the TTL in the "
         f"resolvers' caches ({st.ttl} s) + a probe round ({probe_round:g} + {st.check_timeout:g} s), "

@@ -83,7 +83,7 @@ NEW = {
     # fall x (interval + timeout) + TTL + a probe round (0.2 s + the check timeout) + margin
     "geodns-edge-failure": (
         {"alice": "ams", "bob": "sin", "carol": "ams", "dave": "ams", "erin": "sin"},
-        ((3 - 1) * 1.0, 3 * (1.0 + 0.5) + 5 + 0.2 + 0.5 + 2.0),
+        (0.0, 3 * (1.0 + 0.5) + 5 + 0.2 + 0.5 + 2.0),
     ),
 }
 LOST |= {"igp-cost": (0, 0), "pop-failure": (None, 1), "ibgp-session-loss": (0, 0), "rr-failure": (0, 0),
