@@ -24,7 +24,7 @@ class ProbePoint:
     """One probe as a report keeps it: seconds after the fault, the kind, what the user saw."""
 
     t: float
-    kind: str  # direct | v6 | resolver
+    kind: str  # direct | v6 | resolver | edge (the steered name: state = the edge that answered)
     state: str | None  # the site that answered ("?" without NSID), None: lost
 
     def to_json(self) -> list[float | str | None]:

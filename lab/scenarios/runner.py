@@ -182,7 +182,16 @@ def measure(
     direct, resolver = fams["direct"].clients, fams["resolver"].clients
     conv = metrics.convergence(fault, direct, resolver, [c.mono for c in watch.changes], detected)
     bound = sc.bound(h)
-    edges = {c: recovery(rs, fault, t_end) for c, rs in ps.edge_records().items() if rs}
+    edge_recs = {c: [r for r in rs if r.mono < t_end] for c, rs in ps.edge_records().items()}
+    edges = {c: recovery(rs, fault, t_end) for c, rs in edge_recs.items() if rs}
+    points = {
+        c: [ProbePoint(r.mono - fault, r.kind, metrics.state(r)) for r in rs]
+        + [
+            ProbePoint(r.mono - fault, "edge", None if r.lost else r.edge or "?")
+            for r in edge_recs.get(c, [])
+        ]
+        for c, rs in recs.items()
+    }
     return ScenarioReport(
         scenario=sc.name,
         summary=sc.summary,
@@ -204,9 +213,7 @@ def measure(
         settle_error=settle_error,
         t0=fault,
         window=window,
-        records={
-            c: [ProbePoint(r.mono - fault, r.kind, metrics.state(r)) for r in rs] for c, rs in recs.items()
-        },
+        records=points,
         edges=edges,
     )
 
