@@ -64,9 +64,13 @@ def _edges(h: LabHandle, region: str) -> set[str]:
     return {_addr(h, e.name) for e in h.lab.of_kind("edge") if e.region == region}
 
 
-def _ask(h: LabHandle, client: str, resolver: str) -> set[str]:
+def _region(addrs: set[str], eu: set[str], ap: set[str]) -> str:
+    return "eu" if addrs == eu else "ap" if addrs == ap else str(addrs)
+
+
+def _ask(h: LabHandle, client: str, resolver: str, *opts: str) -> set[str]:
     """The A records of the steered name, from the client, through `resolver`."""
-    argv = ["dig", "+short", "+time=1", "+tries=2", f"@{_addr(h, resolver)}", NAME, "A"]
+    argv = ["dig", "+short", "+time=1", "+tries=2", *opts, f"@{_addr(h, resolver)}", NAME, "A"]
     out = h.runtime.exec(client, argv, timeout=10).stdout
     return {line for line in out.split() if re.fullmatch(r"[\d.]+", line)}
 
@@ -135,6 +139,12 @@ def test_public_resolver_without_and_with_ecs(geo: lifecycle.UpResult) -> None:
     assert got[("pub", "dave")] == eu and got[("pub", "erin")] == eu
     # with ECS each gets its own
     assert got[("pubecs", "dave")] == eu and got[("pubecs", "erin")] == ap
+    # ECS stripped: erin's own ECS option (her /28) dropped by `pub` (no subnetcache, as public
+    # resolvers that strip ECS do) gives the first case again; pubecs passes it on
+    stripped = {r: _ask(h, "erin", r, f"+subnet={_addr(h, 'erin')}/28") for r in ("pub", "pubecs")}
+    print(f"  erin with her own ECS /28: via pub -> {_region(stripped['pub'], eu, ap)}, via pubecs -> "
+          f"{_region(stripped['pubecs'], eu, ap)}")  # fmt: skip
+    assert stripped == {"pub": eu, "pubecs": ap}
 
 
 def test_cache_measurement(geo: lifecycle.UpResult) -> None:
@@ -354,10 +364,6 @@ def _sweep(h: LabHandle, style: str, addrs: list[ipaddress.IPv4Address]) -> Scop
     )  # fmt: skip
 
 
-def _region(addrs: set[str], eu: set[str], ap: set[str]) -> str:
-    return "eu (poisoned)" if addrs == eu else "ap" if addrs == ap else str(addrs)
-
-
 def test_scope_poisoning_and_ecs_scope(geo: lifecycle.UpResult) -> None:
     """scope-poisoning on the covering file, ecs-scope on the /28 file, under each scope style."""
     h = geo.handle
@@ -381,7 +387,7 @@ def test_scope_poisoning_and_ecs_scope(geo: lifecycle.UpResult) -> None:
             second = _ask(h, "erin", "pubecs")
             got[style] = (res.value, second)
             print(f"\nscope-poisoning, scope {style}: dave /{res.value} -> {first == eu and 'eu'}; erin then "
-                  f"gets {_region(second, eu, ap)}")  # fmt: skip
+                  f"gets {_region(second, eu, ap)}{' (poisoned)' if second == eu else ''}")  # fmt: skip
             assert first == eu
         print(f"  erin's own scope (exact): {_scope(h, 'pubecs', erin)}")
     finally:
