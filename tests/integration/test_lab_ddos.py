@@ -17,11 +17,13 @@ import pytest
 
 from lab.faults.flood import flood, generators_of
 from lab.measure import strategies
+from lab.measure.load import flood_report
 from lab.measure.report import ScenarioReport
 from lab.measure.tables import print_load
-from lab.observe.load import read_site
+from lab.observe.load import LoadWatch, read_site
 from lab.orchestrate import capacity, lifecycle
 from lab.poll import wait_until
+from lab.predict.changes import client_catchments
 from lab.scenarios import get, runner
 from tests.integration.lab_fixtures import LAB_BIN, TOPOLOGIES, running_lab
 
@@ -108,6 +110,24 @@ def test_cli_flood_reports_the_attack_against_the_model(ddos: lifecycle.UpResult
 
 
 @pytest.mark.slow
+def test_a_flood_from_two_ases_splits_as_their_catchments(ddos: lifecycle.UpResult) -> None:
+    """The Python API: dual's clients reach ams, home2's sin: 800 q/s split 400/400, half each."""
+    h = ddos.handle
+    watch = LoadWatch(h).start()
+    ev = flood(h, ["dual,home2"], 800, 3.0, "fixed")
+    try:
+        _wait_generators(h, ev.details, 20)
+    finally:
+        ev.undo()
+        watch.stop()
+    rep = flood_report(watch.site_load(ev.mono), ev.details, ev.mono, client_catchments(h.lab))
+    shares = {s.site: (s.predicted, s.measured) for s in rep.attack.shares}
+    print(f"\nflood from dual and home2, 800 q/s: (predicted, measured) {shares}")
+    assert shares["ams"][0] == shares["sin"][0] == 0.5
+    assert not rep.attack.problems()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_strategy(ddos: lifecycle.UpResult, strategy: str) -> None:
     from rich.console import Console
@@ -139,3 +159,12 @@ def test_the_strategies_compared(ddos: lifecycle.UpResult, tmp_path: Path) -> No
         absorb.lost_by_catchment["ams"], withdraw.lost_by_catchment["ams"]
     )
     assert all(r.lost_by_catchment["sin"] == 0 for r in rows)
+
+
+def test_a_running_flood_goes_with_the_lab(ddos: lifecycle.UpResult) -> None:
+    """Left running on purpose (60 s): the fixture's teardown must kill it, and finds nothing
+    of the lab left behind (its leftovers check)."""
+    h = ddos.handle
+    ev = flood(h, ["home1"], 50, 60.0)
+    gens = generators_of(ev.details)
+    assert [h.runtime.proc_state(g.node, g.proc) for g in gens] == ["running"]

@@ -92,3 +92,23 @@ def test_points_are_the_counts_between_readings() -> None:
     t = totals(got)
     assert (t.offered, t.answered, t.dropped, t.attack, t.overloaded) == (707, 380, 327, 550, True)
     assert not totals([LoadPoint(1, 1, 1000, 1000, 5, 0)]).overloaded  # 0.5 %: a burst, no overload
+
+
+def test_cli_takes_the_flood_as_the_issue_names_it() -> None:
+    import argparse
+
+    from lab.cli.fault import _fill
+
+    p = argparse.ArgumentParser()
+    _fill(p)
+    a = p.parse_args(
+        ["flood", "--from", "dual,home2", "--qps", "600", "--duration", "10", "--mix", "nxdomain"]
+    )
+    assert (getattr(a, "from"), a.qps, a.duration, a.mix) == (["dual,home2"], 600, 10.0, "nxdomain")
+    assert (
+        p.parse_args(["flood", "--from", "dual", "--qps", "1", "--duration", "1"]).mix == "random-subdomain"
+    )
+    with pytest.raises(SystemExit):
+        p.parse_args(["flood", "--from", "dual", "--qps", "600"])  # --duration is required
+    with pytest.raises(SystemExit):
+        p.parse_args(["flood", "--from", "dual", "--qps", "6", "--duration", "1", "--mix", "amplify"])
