@@ -49,6 +49,13 @@ def test_capacities_are_in_the_kernel_as_recorded(ddos: lifecycle.UpResult) -> N
     assert "limit rate over 500/second" in out
     c = read_site(h, h.lab.nodes["ams"])
     assert c.error is None and c.answered is not None  # nft counters and dnsnode's, readable
+    res = subprocess.run([str(LAB_BIN), "status", "--name", h.name, "--json"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    shown = {
+        c["site"]: (c["value"], all(e["applied"] for e in c["enforcers"]))
+        for c in json.loads(res.stdout)["capacity"]
+    }
+    assert shown == {"ams": (500.0, True), "fra": (400.0, True), "sin": (3000.0, True)}
 
 
 def _wait_generators(h: lifecycle.LabHandle, details: dict[str, object], timeout: float) -> float:
