@@ -102,6 +102,8 @@ def _from_pydantic(src: Source, err: Any) -> LocatedIssue:
         elif loc and loc[-1] == "server" and loc[0] == "primary":
             msg += "; the hidden primary runs dnsnode or knot (NSD 4.6 makes no IXFR from a changed zone "
             msg += "file)"
+        elif "capacity" in loc and loc[-1] != "capacity":
+            msg += "; a site's capacity is {qps: N} (queries per second, N >= 1) or {mbit: N} (Mbit/s)"
         elif loc and loc[-1] == "server":
             msg += "; server names the site's DNS software (default dnsnode)"
     return LocatedIssue(src.filename, src.line(loc), msg)

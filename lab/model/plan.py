@@ -16,7 +16,8 @@ and follow the order of the YAML file, so the same file always gives the same ad
     site n identity/management (unicast)   198.51.100.(128+n)/32         2001:db8:54::n/128
     eyeball LAN m (one per eyeball AS      203.0.113.16(m-1)/28          2001:db8:100:m::/64
       and router with clients: ases:       router .1, resolver .2,       router ::1, resolver ::2,
-      order, then routers: order)          clients .3, .4, ...           clients ::3, ::4, ...
+      order, then routers: order)          clients .3, .4, ... .13,      clients ::3, ::4, ...
+                                           attacker .14 (floods)         attacker ::e
       the AS's resolver is on its first LAN; clients of its other PoPs use it across the AS
     hidden primary LAN                     192.0.2.0/24                  2001:db8:2::/64
                                            router .1, primary .53        router ::1, primary ::53
@@ -63,7 +64,7 @@ class Limits:
     links: int = 32768  # /31s in 198.19.0.0/16
     sites: int = 126  # 198.51.100.129-254
     client_lans: int = 16  # /28s in 203.0.113.0/24
-    clients_per_lan: int = 12  # .3-.14
+    clients_per_lan: int = 11  # .3-.13 (.14 is the LAN's attacker host)
     full_mesh: int = 64  # routers of one AS without route reflectors (n(n-1)/2 iBGP sessions)
 
 
@@ -105,6 +106,15 @@ def host(net4: ipaddress.IPv4Network, net6: ipaddress.IPv6Network, k: int) -> tu
         If4(f"{net4.network_address + k}/{net4.prefixlen}"),
         If6(f"{net6.network_address + k}/{net6.prefixlen}"),
     )
+
+
+ATTACKER_HOST = 14  # the last host of an eyeball LAN's /28: where `lab fault flood` sends from
+
+
+def attacker(net4: ipaddress.IPv4Network, net6: ipaddress.IPv6Network) -> tuple[If4, If6]:
+    """The attacker host of an eyeball LAN: a flood's source, apart from the LAN's clients so the
+    sites count attack queries separately from their users' (lab.render.capacity)."""
+    return host(net4, net6, ATTACKER_HOST)
 
 
 def service_addresses(prefix4: ipaddress.IPv4Network, prefix6: ipaddress.IPv6Network) -> tuple[V4, V6]:

@@ -133,6 +133,9 @@ class Node:
     cluster_id: ipaddress.IPv4Address | None = None  # reflectors: the effective cluster id
     # sites, the primary, a rogue router: the DNS server it runs (lab.daemons.dns driver name)
     dns_server: DnsServer | None = None
+    # sites: what they take before dropping (lab.model.spec.CapacitySpec; None: unlimited)
+    capacity_qps: int | None = None
+    capacity_mbit: float | None = None
 
     @property
     def igp_ifaces(self) -> list[Iface]:

@@ -66,6 +66,15 @@ EXPECTED: dict[str, list[str]] = {
         "14: primary.server: Input should be 'dnsnode' or 'knot' (got 'nsd'); the hidden primary runs "
         "dnsnode or knot (NSD 4.6 makes no IXFR from a changed zone file)",
     ],
+    "bad-capacity.yml": [
+        "12: sites[0].capacity: capacity takes one of qps: N (queries per second at the site) or mbit: N "
+        "(the bandwidth of its uplinks), e.g. capacity: {qps: 200} (got {'qps': 200, 'mbit': 10})",
+        "13: sites[1].capacity.qps: Input should be greater than or equal to 1 (got 0); a site's capacity "
+        "is {qps: N} (queries per second, N >= 1) or {mbit: N} (Mbit/s)",
+        "16: sites[2].capacity.gbit: unknown field 'gbit'; known fields: qps, mbit",
+        "17: sites[3].capacity: capacity takes one of qps: N (queries per second at the site) or mbit: N "
+        "(the bandwidth of its uplinks), e.g. capacity: {qps: 200} (got {})",
+    ],
     "bad-duplicate-key.yml": ["8: key 'sites' appears twice (first at line 7); keep one"],
     "bad-as-disconnected.yml": [
         '9: AS 64500 ("ta"): ta-sfo not joined to ta-nyc by internal links; the IGP must connect every '
