@@ -53,6 +53,23 @@ def action_lists(asn: int) -> ActionLists:
 
 
 @dataclass(frozen=True)
+class RsActions:
+    """A route server's export filter towards one client (lab.model.policy: rs_blocks_export)."""
+
+    block: tuple[str, ...]  # any of these: not to this client
+    none: tuple[str, ...]  # any of these: to no client ...
+    announce: tuple[str, ...]  # ... unless one of these names this client
+
+
+def rs_actions(rs_asn: int, asn: int) -> RsActions:
+    return RsActions(
+        policy.rs_no_announce_forms(rs_asn, asn),
+        policy.rs_none_forms(rs_asn),
+        policy.rs_announce_forms(rs_asn, asn),
+    )
+
+
+@dataclass(frozen=True)
 class SessionView:
     s: Session
     ident: str  # BIRD protocol stem (identifier)
@@ -72,6 +89,7 @@ class SessionView:
     next_hop_self: bool  # iBGP: our loopback as next hop for routes learned over eBGP
     rr_client: bool  # iBGP: the peer is our route-reflector client
     cluster_drop: ipaddress.IPv4Address | None  # iBGP import: drop routes with this id in CLUSTER_LIST
+    rs: RsActions | None = None  # we are a route server and the peer our client: its export filter
 
 
 @dataclass(frozen=True)
@@ -129,6 +147,7 @@ def session_view(node: Node, s: Session) -> SessionView:
         next_hop_self=False,
         rr_client=False,
         cluster_drop=None,
+        rs=rs_actions(node.asn, s.peer_asn) if s.rs_client else None,
     )
 
 
@@ -159,6 +178,8 @@ def context(lab: Lab, node: Node, options: RenderOptions) -> dict[str, Any]:
         "rel_tags": {rel: policy.rel_tag(node.asn, rel) for rel in ("customer", "peer", "provider")},
         "gshut": policy.GSHUT,
         "is_site": site,
+        # an IXP route server: sorted tables, `secondary` exports (each client its best allowed route)
+        "is_rs": any(v.s.rs_client for v in ebgp),
         "igp": igp_view(node),
         # the decision-order settings (lab.model.policy): FRR's `bgp ...` under `router bgp`,
         # the rest in each address family; BIRD's in every `protocol bgp`

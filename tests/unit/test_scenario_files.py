@@ -79,9 +79,11 @@ NEW = {
     "ibgp-session-loss": (HOT, (0.0, 2.0)),
     "rr-failure": ({"alice": "s1", "bob": "s2", "carol": "s1"}, (0.0, 2.0)),
     "rr-failure-all": ({"alice": "s1", "bob": "s2", "carol": None}, (5.5, 11.0)),
+    # topologies/ixp.yml: the route server's next best route for eye2 only
+    "ixp-selective": ({"alice": "fra", "bob": "ams"}, (0.0, 2.0)),
 }
 LOST |= {"igp-cost": (0, 0), "pop-failure": (None, 1), "ibgp-session-loss": (0, 0), "rr-failure": (0, 0),
-         "rr-failure-all": (None, 1)}  # fmt: skip
+         "rr-failure-all": (None, 1), "ixp-selective": (0, 0)}  # fmt: skip
 
 
 def test_the_library_is_the_files_and_nothing_was_lost() -> None:
