@@ -65,6 +65,8 @@ large BGP communities, as DE-CIX / STACIX route servers do), RS = the route serv
     do not announce to any peer      0:RS                RS:0:0
 "Do not announce to P" wins over "announce to P"; "announce to P" wins over "to none", so
 0:RS with RS:P (or RS:0:0 with RS:1:P) means "only to P". Standard forms need 16-bit ASNs.
+0:RS is addressed to the route server: a member exports it to the route server anyway (the
+lab's large 0:0:RS still stops the member itself).
 The route server keeps one table (sorted, BIRD's `secondary` export): each client gets the
 best route that passes that client's export filter (not its own, not blocked by an action),
 so a route hidden from one member does not hide the next best from it (RFC 7947 2.3.1).
@@ -214,10 +216,12 @@ def prepend_towards(asn: int, n: int) -> str:
     return f"{ACTION_ADMIN}:{PREPEND_FUNCTION[n]}:{asn}"
 
 
-def no_announce_forms(asn: int) -> tuple[str, ...]:
-    """Every community that stops an export to AS `asn` (match any of them)."""
+def no_announce_forms(asn: int, to_rs: bool = False) -> tuple[str, ...]:
+    """Every community that stops an export to AS `asn` (match any of them). `to_rs`: AS `asn`
+    is a route server, for which 0:RS means "announce to none of your clients": a member
+    passes it on and the route server acts on it (only the large 0:0:RS stops the member)."""
     large = f"{ACTION_ADMIN}:{NO_ANNOUNCE_FUNCTION}:{asn}"
-    return (f"0:{asn}", large) if asn <= MAX_STD_ASN else (large,)
+    return (f"0:{asn}", large) if asn <= MAX_STD_ASN and not to_rs else (large,)
 
 
 def prepend_forms(asn: int) -> dict[str, int]:
@@ -230,9 +234,10 @@ def prepend_forms(asn: int) -> dict[str, int]:
     return out
 
 
-def blocks_export(communities: Iterable[str], asn: int) -> bool:
-    """Whether a route carrying `communities` must not be announced to AS `asn`."""
-    return not set(no_announce_forms(asn)).isdisjoint(communities)
+def blocks_export(communities: Iterable[str], asn: int, to_rs: bool = False) -> bool:
+    """Whether a route carrying `communities` must not be announced to AS `asn` (`to_rs`: a
+    route server's, see no_announce_forms)."""
+    return not set(no_announce_forms(asn, to_rs)).isdisjoint(communities)
 
 
 def action_prepend(communities: Iterable[str], asn: int) -> int:
@@ -286,7 +291,7 @@ def export_rule(asn: int, s: Session) -> ExportRule:
     block = () if exports_everything(s) else tuple(rel_tag(asn, r) for r in ("peer", "provider"))
     return ExportRule(
         block_tags=block,
-        no_announce=no_announce_forms(s.peer_asn),
+        no_announce=no_announce_forms(s.peer_asn, s.peer_is_rs),
         prepend_actions=prepend_forms(s.peer_asn),
         knobs=True,
         next_hop_self=False,

@@ -168,7 +168,7 @@ def _offer_ebgp(holder: Node, route: Route, out: Session, receiver: Node, inboun
             return None  # sites announce only their own prefixes
     elif not (policy.exports_everything(out) or route.tag == "customer"):
         return None  # valley-free: only customer routes go to peers and providers
-    if policy.blocks_export(route.communities, receiver.asn):
+    if policy.blocks_export(route.communities, receiver.asn, out.peer_is_rs):
         return None
     if out.rs_client and policy.rs_blocks_export(route.communities, holder.asn, receiver.asn):
         return None

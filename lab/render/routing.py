@@ -31,8 +31,8 @@ class ActionLists:
     prepends: list[tuple[int, str | None, str]]  # (copies, "6550N:X" or None, "0:10N:X"), most first
 
 
-def action_lists(asn: int) -> ActionLists:
-    forms = policy.no_announce_forms(asn)
+def action_lists(asn: int, to_rs: bool = False) -> ActionLists:
+    forms = policy.no_announce_forms(asn, to_rs)
     pre = policy.prepend_forms(asn)
     prepends = []
     for n in range(policy.MAX_ACTION_PREPEND, 0, -1):  # the largest N wins: test it first
@@ -138,7 +138,7 @@ def session_view(node: Node, s: Session) -> SessionView:
         tag=imp.tag,
         delete_own_tags=imp.delete_own_tags,
         block_tags=list(exp.block_tags),
-        actions=action_lists(s.peer_asn),
+        actions=action_lists(s.peer_asn, s.peer_is_rs),
         prepend_actions=not s.rs_client and bool(exp.prepend_actions),
         std_communities=std,
         large_communities=large,
@@ -173,7 +173,9 @@ def context(lab: Lab, node: Node, options: RenderOptions) -> dict[str, Any]:
         # the action communities, once per neighbour AS (FRR community-lists and ACTIONS-TO-<AS>
         # route-maps, BIRD actions_to_<AS>() functions), by that AS's number
         # (a site exports only its own prefixes: no actions)
-        "actions": [] if site else [action_lists(a) for a in sorted({v.s.peer_asn for v in ebgp})],
+        "actions": []
+        if site
+        else [action_lists(a, rs) for a, rs in sorted({(v.s.peer_asn, v.s.peer_is_rs) for v in ebgp})],
         "prepend_asns": [] if site else sorted({v.s.peer_asn for v in ebgp if v.prepend_actions}),
         "rel_tags": {rel: policy.rel_tag(node.asn, rel) for rel in ("customer", "peer", "provider")},
         "gshut": policy.GSHUT,

@@ -74,14 +74,17 @@ def test_ixp_selective_moves_only_eye2(ixp: lifecycle.UpResult) -> None:
     assert report["lost"] == 0 and report["lost6"] == 0
 
 
-def test_only_to_one_member(ixp: lifecycle.UpResult, tmp_path: Path) -> None:
-    """64700:0:0 (to no member) with 64700:1:64510 (but to eye1): the large forms together say
-    "only to eye1". eye2 falls back to ams as above; eye1 keeps fra."""
+@pytest.mark.parametrize(
+    "form", ['"64700:0:0", "64700:1:64510"', '"0:64700", "64700:64510"'], ids=["large", "standard"]
+)
+def test_only_to_one_member(ixp: lifecycle.UpResult, tmp_path: Path, form: str) -> None:
+    """To no member (64700:0:0, or 0:64700 which ta1 passes on to rs1) but to eye1 (64700:1:64510,
+    or 64700:64510): together "only to eye1". eye2 falls back to ams as above; eye1 keeps fra."""
     h = ixp.handle
     f = tmp_path / "ixp-only-to.yml"
     f.write_text(
         'summary: "fra via rs1 only to eye1"\ntopology: ixp\nsteps:\n'
-        '  - community: {node: fra, peer: ta1, communities: ["64700:0:0", "64700:1:64510"]}\n'
+        f"  - community: {{node: fra, peer: ta1, communities: [{form}]}}\n"
         "expect:\n  catchment: predicted\n  bound: {timers: propagation}\n  lost: {max: 0}\n"
     )
     report = run_and_check(h, get(f))

@@ -71,8 +71,22 @@ def test_hidden_from_one_member_it_takes_the_next_best_route_server_route() -> N
     assert (got["alice"], got["bob"]) == ("fra", "ams")
 
 
-def test_to_none_and_only_to() -> None:
-    got = _with_fra_communities(["64700:0:0"])
+@pytest.mark.parametrize("form", [["64700:0:0"], ["0:64700"]])
+def test_to_none(form: list[str]) -> None:
+    got = _with_fra_communities(form)
     assert (got["alice"], got["bob"]) == ("ams", "ams")
-    got = _with_fra_communities(["64700:0:0", "64700:1:64510"])
+
+
+@pytest.mark.parametrize("form", [["64700:0:0", "64700:1:64510"], ["0:64700", "64700:64510"]])
+def test_only_to(form: list[str]) -> None:
+    got = _with_fra_communities(form)
     assert (got["alice"], got["bob"]) == ("fra", "ams")
+
+
+def test_a_member_passes_0_rs_on_to_the_route_server() -> None:
+    # 0:RS is the route server's to act on ("to none of your clients"): the member ta1 still
+    # sends the route to rs1 (else 0:RS with RS:P could never mean "only to P"); the lab's own
+    # large 0:0:RS stops ta1 itself, as 0:0:X does towards any AS
+    assert not policy.blocks_export({"0:64700"}, RS, to_rs=True)
+    assert policy.blocks_export({"0:0:64700"}, RS, to_rs=True)
+    assert policy.blocks_export({"0:64700"}, RS)  # towards an AS that is not a route server
