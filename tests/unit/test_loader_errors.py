@@ -156,6 +156,18 @@ EXPECTED: dict[str, list[str]] = {
         "router its own AS",
     ],
     "bad-syntax.yml": ["4: YAML syntax error: expected ',' or '}', but got ':'"],
+    "bad-ixp.yml": [
+        "12: router rs1 is an IXP route server, which the lab runs on BIRD (`rs client`, a sorted table "
+        "with `secondary` exports); set daemon: bird",
+        "13: route server rs2 has no members; add links: {a: rs2, b: ROUTER, rel: p2p} for each router on "
+        "the IXP LAN",
+        '16: link 2 names router "tx1", which is not defined; define it under routers: or fix the name '
+        "(known: rs1, rs2, ta1, tb1)",
+        "17: link 3 joins ta1 to route server rs1 again (link 1 already does); a member has one port on "
+        "the IXP LAN: drop one of the links",
+        "18: link 4: route server rs1 is transparent, it adds no ASN to the paths it passes (RFC 7947); "
+        "drop prepend: here, or prepend on tb1's end",
+    ],
 }
 
 

@@ -79,9 +79,11 @@ NEW = {
     "ibgp-session-loss": (HOT, (0.0, 2.0)),
     "rr-failure": ({"alice": "s1", "bob": "s2", "carol": "s1"}, (0.0, 2.0)),
     "rr-failure-all": ({"alice": "s1", "bob": "s2", "carol": None}, (5.5, 11.0)),
+    # topologies/ixp.yml: the route server's next best route for eye2 only
+    "ixp-selective": ({"alice": "fra", "bob": "ams"}, (0.0, 3.0)),  # 4 speakers: margin 3
 }
 LOST |= {"igp-cost": (0, 0), "pop-failure": (None, 1), "ibgp-session-loss": (0, 0), "rr-failure": (0, 0),
-         "rr-failure-all": (None, 1)}  # fmt: skip
+         "rr-failure-all": (None, 1), "ixp-selective": (0, 0)}  # fmt: skip
 
 
 # the DDoS strategies (issue 15, topologies/workshop-ddos.yml): a flood is no routing change;
