@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from lab.daemons.base import LabAccess
-from lab.faults import agent, hijacks, igp, link, policy, process
+from lab.faults import agent, flood, hijacks, igp, link, policy, process
 from lab.faults.base import FaultError, FaultEvent
 from lab.model.policy import GSHUT
 from lab.predict.changes import Change, IbgpDown, KnobChange, LinkCost, LinkDown, NodeDown, Withdrawn
@@ -67,6 +67,7 @@ class Param:
     required: bool = True
     default: object = None
     choices: tuple[str, ...] = ()
+    flag: bool = False  # the CLI takes it as --NAME even when it is required (flood --from AS)
 
 
 Apply = Callable[[LabAccess, Args], FaultEvent]
@@ -355,6 +356,20 @@ CATALOG: list[FaultKind] = [
         (NODE, Param("state", str, "on or off", False, "on", ("on", "off"))),
         lambda h, a: hijacks.rov(h, a.s("node"), a.s("state") == "on"),
         nodes=("node",),
+    ),
+    # not a routing change: the model sees nothing; its bound is the flood's own window (the
+    # scenario's `keep` after it), since users of an overloaded site lose queries until it ends
+    FaultKind(
+        "flood",
+        "bounded dnsperf floods from attacker hosts in eyeball ASes to the service (stop after S s)",
+        (
+            Param("from", list, "the attacking eyeball AS(es): AS[,AS...] by name or number", flag=True),
+            Param("qps", int, "queries per second in total (split over the ASes)", flag=True),
+            Param("duration", float, "seconds; the generators stop by themselves after it", flag=True),
+            Param("mix", str, "what it asks", False, "random-subdomain", flood.MIXES, flag=True),
+        ),
+        lambda h, a: flood.flood(h, a.strs("from"), a.i("qps"), a.f("duration"), a.s("mix")),
+        timer="window",
     ),
 ]
 KINDS: dict[str, FaultKind] = {k.name: k for k in CATALOG}

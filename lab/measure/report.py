@@ -6,14 +6,21 @@ One per-family result for each way a client asks: `v4` (direct to the IPv4 servi
 JSON keys without a suffix: lost, clients, catchment_after), `v6` (direct, IPv6: lost6,
 clients6, catchment6_after) and `resolver` (through the client's resolver: lost_resolver,
 clients_resolver). Probe records are typed (ProbePoint), serialised as [t, kind letter, state].
+
+Every report carries the sites' load (lab.observe.load): `site_load` (site -> points of offered,
+answered, dropped and attack queries per interval, t in seconds after the fault), `site_totals`,
+`lost_by_catchment` (baseline site -> queries its users lost, IPv4 and IPv6 direct), the sites'
+`capacity` as the lab applied it, and with a flood `attack` (per-site share predicted vs measured).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from lab.measure.load import AttackLoad, SiteTotals
 from lab.measure.metrics import ClientResult, Convergence
 from lab.measure.steering import Recovery
+from lab.observe.load import LoadPoint
 from lab.observe.routewatch import RouteChange
 
 Catchment = dict[str, str | None]  # client -> site (None: unanswered)
@@ -71,6 +78,13 @@ class Restore:
     errors: list[str] = field(default_factory=list)  # undo steps that failed
 
 
+@dataclass(frozen=True)
+class CapacityRecord:
+    kind: str  # qps | mbit | none
+    value: float | None
+    applied: bool  # every enforcer is in the kernel, read back (lab.orchestrate.capacity)
+
+
 @dataclass
 class ScenarioReport:
     scenario: str
@@ -98,6 +112,11 @@ class ScenarioReport:
     # a lab with steering: each client's steered-name rounds after the fault (resolve + GET)
     edges: dict[str, Recovery] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # the verdict: empty = the scenario held
+    site_load: dict[str, list[LoadPoint]] = field(default_factory=dict)
+    site_totals: dict[str, SiteTotals] = field(default_factory=dict)
+    lost_by_catchment: dict[str, int] = field(default_factory=dict)
+    capacity: dict[str, CapacityRecord] = field(default_factory=dict)
+    attack: AttackLoad | None = None
 
     @property
     def ok(self) -> bool:
@@ -141,6 +160,13 @@ class ScenarioReport:
             "window": list(self.window),
             "ok": self.ok,
             "problems": self.problems,
+            "site_load": {s: [p.to_json() for p in ps] for s, ps in self.site_load.items()},
+            "site_totals": {
+                s: {**asdict(t), "overloaded": t.overloaded} for s, t in self.site_totals.items()
+            },
+            "lost_by_catchment": self.lost_by_catchment,
+            "capacity": {s: asdict(c) for s, c in self.capacity.items()},
+            "attack": asdict(self.attack) if self.attack is not None else None,
         }
         if records:
             out["records"] = {c: [p.to_json() for p in ps] for c, ps in self.records.items()}

@@ -79,6 +79,8 @@ class _Builder:
                 s.name, "site", svc.asn, "content", s.daemon or svc.daemon, lo4.ip, lo4, lo6,
                 unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
                 dns_server=s.server,
+                capacity_qps=s.capacity.qps if s.capacity else None,
+                capacity_mbit=s.capacity.mbit if s.capacity else None,
             )  # fmt: skip
 
     def p2p_links(self) -> None:

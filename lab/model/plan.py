@@ -16,7 +16,8 @@ and follow the order of the YAML file, so the same file always gives the same ad
     site n identity/management (unicast)   198.51.100.(128+n)/32         2001:db8:54::n/128
     eyeball LAN m (one per eyeball AS      203.0.113.16(m-1)/28          2001:db8:100:m::/64
       and router with clients: ases:       router .1, resolver .2,       router ::1, resolver ::2,
-      order, then routers: order)          clients .3, .4, ...           clients ::3, ::4, ...
+      order, then routers: order)          clients .3, .4, ... .13,      clients ::3, ::4, ...
+                                           attacker .14 (floods)         attacker ::e
       the AS's resolver is on its first LAN; clients of its other PoPs use it across the AS
     public resolver LANs (after the        the next eyeball LAN slots    the next eyeball LAN slots
       eyeball LANs, resolvers: order)      router .1, resolver .2        router ::1, resolver ::2
@@ -69,7 +70,7 @@ class Limits:
     links: int = 32768  # /31s in 198.19.0.0/16
     sites: int = 126  # 198.51.100.129-254
     client_lans: int = 16  # /28s in 203.0.113.0/24
-    clients_per_lan: int = 12  # .3-.14
+    clients_per_lan: int = 11  # .3-.13 (.14 is the LAN's attacker host)
     edges: int = 512  # /29s in 198.18.32.0/20
     full_mesh: int = 64  # routers of one AS without route reflectors (n(n-1)/2 iBGP sessions)
 
@@ -119,6 +120,15 @@ def host(net4: ipaddress.IPv4Network, net6: ipaddress.IPv6Network, k: int) -> tu
         If4(f"{net4.network_address + k}/{net4.prefixlen}"),
         If6(f"{net6.network_address + k}/{net6.prefixlen}"),
     )
+
+
+ATTACKER_HOST = 14  # the last host of an eyeball LAN's /28: where `lab fault flood` sends from
+
+
+def attacker(net4: ipaddress.IPv4Network, net6: ipaddress.IPv6Network) -> tuple[If4, If6]:
+    """The attacker host of an eyeball LAN: a flood's source, apart from the LAN's clients so the
+    sites count attack queries separately from their users' (lab.render.capacity)."""
+    return host(net4, net6, ATTACKER_HOST)
 
 
 def service_addresses(prefix4: ipaddress.IPv4Network, prefix6: ipaddress.IPv6Network) -> tuple[V4, V6]:

@@ -5,6 +5,9 @@ between its parts (names exist, relationships make sense) and `lab.addressing` t
 the resolved `lab.topology.Lab` (addresses, interfaces, BGP sessions) that renderers and
 runtimes consume.
 
+A site may say what it can take (`capacity: {qps: 200}` or `{mbit: 10}`); the lab enforces
+it at the site's ingress or on its uplinks (lab.render.capacity) and floods test it.
+
 A minimal file (one router per AS):
 
     name: tiny
@@ -264,11 +267,30 @@ class UpstreamSpec(Strict):
         return data
 
 
+class CapacitySpec(Strict):
+    """What a site takes before it drops, one of: `qps` (UDP queries per second to the service
+    addresses, limited at the site's ingress: lab.render.capacity) or `mbit` (the bandwidth of
+    each of its uplinks, both directions, a tbf on either end)."""
+
+    qps: int | None = Field(default=None, ge=1, le=1_000_000)
+    mbit: float | None = Field(default=None, gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _one(self) -> CapacitySpec:
+        if (self.qps is None) == (self.mbit is None):
+            raise ValueError(
+                "capacity takes one of qps: N (queries per second at the site) or mbit: N (the "
+                "bandwidth of its uplinks), e.g. capacity: {qps: 200}"
+            )
+        return self
+
+
 class SiteSpec(Strict):
     name: Name
     daemon: Daemon | None = None  # the site's BGP speaker; default: service.daemon
     upstreams: list[UpstreamSpec] = Field(default_factory=list)
     server: DnsServer = "dnsnode"  # the DNS software answering at the site (a secondary of the primary)
+    capacity: CapacitySpec | None = None  # None: as much as the host gives it
 
 
 class ServiceSpec(Strict):

@@ -138,6 +138,9 @@ class Node:
     public: bool = False  # resolvers: answers every eyeball LAN of the lab
     http_port: int | None = None  # edges: the HTTP server's port
     weight: int = 1  # edges: their share of a weighted steered name's answers
+    # sites: what they take before dropping (lab.model.spec.CapacitySpec; None: unlimited)
+    capacity_qps: int | None = None
+    capacity_mbit: float | None = None
 
     @property
     def igp_ifaces(self) -> list[Iface]:

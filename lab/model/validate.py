@@ -11,6 +11,9 @@ Rules:
   eyeball); links to an IXP route server are `p2p`; two links between the same pair of ASes
   must not contradict each other; no `cost:` (that is the IGP's). Inside an AS: `rel:
   internal` (and only there), no session knobs under `ends:`.
+- IXPs: the route server runs BIRD (sorted tables, `secondary`: lab.model.policy), has at
+  least one member, one link per member, no link to another route server, and no `prepend`
+  on its end (it is transparent: it adds no ASN).
 - the routers of an AS with several routers are connected by internal links (one IGP area).
 - route reflectors: a reflector has at least one client; `cluster_id` only on a reflector
   and never a client's router id (FRR, without a cluster id, loop-checks a CLUSTER_LIST
@@ -47,6 +50,7 @@ def check(spec: TopologySpec) -> list[Issue]:
     issues += _routers(spec)
     issues += _reflectors(spec)
     issues += _links(spec)
+    issues += _ixps(spec)
     issues += _igp(spec)
     issues += _sites(spec)
     issues += _hosts(spec)
@@ -427,6 +431,65 @@ def _links(spec: TopologySpec) -> list[Issue]:
             )
         else:
             seen_pairs.setdefault(pair, (n, link.rel))
+    return out
+
+
+def _ixps(spec: TopologySpec) -> list[Issue]:
+    out: list[Issue] = []
+    ixp_asns = {a.asn for a in spec.ases if a.role == "ixp"}
+    servers = {r.name: (i, r) for i, r in enumerate(spec.routers) if r.asn in ixp_asns}
+    count = {asn: sum(r.asn == asn for _, r in servers.values()) for asn in ixp_asns}
+    for name, (i, r) in servers.items():
+        if count[r.asn] > 1:
+            continue  # one router per IXP AS: reported with the routers
+        if r.daemon != "bird":
+            out.append(
+                Issue(
+                    ("routers", i, "daemon"),
+                    f"router {name} is an IXP route server, which the lab runs on BIRD (`rs client`, a "
+                    f"sorted table with `secondary` exports); set daemon: bird",
+                )
+            )
+        members: dict[str, int] = {}
+        for j, link in enumerate(spec.links):
+            if name not in (link.a, link.b):
+                continue
+            member = link.b if link.a == name else link.a
+            n = j + 1
+            if member in servers:
+                out.append(
+                    Issue(
+                        ("links", j),
+                        f"link {n} joins two IXP route servers ({name}, {member}); route servers have "
+                        "members, not each other: link each to the member routers instead",
+                    )
+                )
+            elif member in members:
+                out.append(
+                    Issue(
+                        ("links", j),
+                        f"link {n} joins {member} to route server {name} again (link {members[member]} "
+                        "already does); a member has one port on the IXP LAN: drop one of the links",
+                    )
+                )
+            members.setdefault(member, n)
+            knobs = link.ends.get(name) if link.ends else None
+            if knobs is not None and knobs.prepend:
+                out.append(
+                    Issue(
+                        ("links", j, "ends", name, "prepend"),
+                        f"link {n}: route server {name} is transparent, it adds no ASN to the paths it "
+                        f"passes (RFC 7947); drop prepend: here, or prepend on {member}'s end",
+                    )
+                )
+        if not members:
+            out.append(
+                Issue(
+                    ("routers", i),
+                    f"route server {name} has no members; add links: {{a: {name}, b: ROUTER, rel: p2p}} "
+                    "for each router on the IXP LAN",
+                )
+            )
     return out
 
 

@@ -15,6 +15,9 @@ plugin both run, so a user writes scenarios without Python. The shipped library 
       catchment: predicted        # the model with the faults applied; or {alice: fra, bob: sin}
       bound: timers               # from the first fault's timers; or [lo, hi]; or {timers: hold, margin: 3}
       lost: {max: 0}              # on IPv4 and IPv6 (also min: N, resolver_max: N)
+      lost_by_catchment: {ams: {min: 1}, sin: {max: 0}}   # by the users' site before the fault
+      overloaded: {ams: true, sin: false}   # dropped >= 1 % of what it was offered (capacity)
+      attack: predicted           # a flood's per-site share as the model predicts it
     watch: hijack                 # also follow a hijack's more-specifics (routing-change clock)
 
 Every problem is reported as FILE:LINE: what is wrong; the fix.
@@ -54,7 +57,7 @@ INVERSE = {
 }
 STEP_WORDS = ("wait_catchment", "keep", "wait_edges")
 TOP_KEYS = {"name", "summary", "topology", "steps", "expect", "watch"}
-EXPECT_KEYS = {"catchment", "bound", "lost"}
+EXPECT_KEYS = {"catchment", "bound", "lost", "lost_by_catchment", "overloaded", "attack"}
 
 
 class ScenarioFileError(TopologyError):
@@ -105,6 +108,9 @@ class Parsed:
     lost_min: int = 0
     resolver_max: int | None = None
     watch: str | None = None
+    lost_by_catchment: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    overloaded: dict[str, bool] = field(default_factory=dict)
+    attack: bool = False
 
 
 class _Reader:
@@ -287,6 +293,7 @@ def _parse(src: Source, default_name: str) -> Parsed:
             int(lost.get("min", 0)),
             lost.get("resolver_max"),
         )
+    _flood_expect(r, p, expect)
     watch = data.get("watch")
     if watch not in (None, "hijack"):
         r.fail(("watch",), f"watch: {watch!r}: the only extra prefixes to follow are `hijack`'s")
@@ -294,6 +301,36 @@ def _parse(src: Source, default_name: str) -> Parsed:
     if r.issues:
         raise ScenarioFileError(r.issues)
     return p
+
+
+def _is_count(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _flood_expect(r: _Reader, p: Parsed, expect: dict[str, object]) -> None:
+    """lost_by_catchment:, overloaded:, attack: (issue 15's strategies)."""
+    per = expect.get("lost_by_catchment", {})
+    form = "lost_by_catchment: is a mapping site: {min: N, max: N} (whole numbers >= 0), e.g. {sin: {max: 0}}"
+    if not isinstance(per, dict):
+        r.fail(("expect", "lost_by_catchment"), f"{form}, not {per!r}")
+    else:
+        for site, b in per.items():
+            ok = isinstance(b, dict) and b and not set(b) - {"min", "max"} and all(map(_is_count, b.values()))
+            if not ok or not isinstance(b, dict):
+                r.fail(("expect", "lost_by_catchment", site), f"{form}, not {b!r}")
+                continue
+            p.lost_by_catchment[str(site)] = (int(b.get("min", 0)), b.get("max"))
+    over = expect.get("overloaded", {})
+    if not isinstance(over, dict) or not all(isinstance(v, bool) for v in over.values()):
+        r.fail(("expect", "overloaded"), f"overloaded: is a mapping site: true or false, not {over!r}")
+    else:
+        p.overloaded = {str(k): v for k, v in over.items()}
+    attack = expect.get("attack")
+    if attack not in (None, "predicted"):
+        r.fail(("expect", "attack"), f"attack: is `predicted` (the model's per-site shares), not {attack!r}")
+    p.attack = attack == "predicted"
+    if p.attack and not any(isinstance(s, FaultStep) and s.kind.name == "flood" for s in p.steps):
+        r.fail(("expect", "attack"), "attack: predicted needs a flood step (`- flood: {from: dual, ...}`)")
 
 
 def _targets(s: FaultStep) -> frozenset[str]:
@@ -326,6 +363,11 @@ def _keep_after_first(steps: list[Step]) -> float:
     return next((s.seconds for s in steps if isinstance(s, KeepStep)), 0.0)
 
 
+def _flood_duration(steps: list[Step]) -> float:
+    floods = (s for s in steps if isinstance(s, FaultStep) and s.kind.name == "flood")
+    return next((s.args.f("duration") for s in floods), 0.0)
+
+
 def _rule_for(p: Parsed) -> Callable[[LabAccess], Bound]:
     if p.bound is not None:
         lo, hi = p.bound
@@ -345,6 +387,8 @@ RULES: dict[str, Callable[[LabAccess, FaultStep, Parsed], Bound]] = {
     "agent": lambda h, f, p: bounds.agent(h, f.args.s("site"), p.margin),
     "hold": lambda h, f, p: bounds.hold(h.lab, f.args.s("node"), p.margin),
     "window": lambda h, f, p: bounds.window(_keep_after_first(p.steps), p.margin),
+    # users of an overloaded site lose queries until the flood ends: its duration is the window
+    "flood": lambda h, f, p: bounds.window(_flood_duration(p.steps), p.margin),
     "igp": lambda h, f, p: bounds.igp(h.lab, f.args.s("a"), f.args.s("b"), p.margin),
     "ospf-dead": lambda h, f, p: bounds.ospf_dead(h.lab, f.args.s("node"), p.margin),
     "geodns": lambda h, f, p: bounds.geodns(h.lab, DEFAULT_STEER_INTERVAL, p.margin),
@@ -407,6 +451,9 @@ def to_scenario(p: Parsed, source: str) -> Scenario:
         watch=(lambda h: [str(x) for x in hijack_prefixes(h)]) if p.watch == "hijack" else None,
         source=source,
         bound_on="edges" if _timer_of(p) == "geodns" else "convergence",
+        lost_by_catchment=dict(p.lost_by_catchment),
+        overloaded=dict(p.overloaded),
+        attack_predicted=p.attack,
     )
 
 

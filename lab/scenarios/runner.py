@@ -13,13 +13,24 @@ import time
 
 from lab.daemons.base import LabAccess
 from lab.faults.base import FaultEvent, FaultJournal, recording
+from lab.faults.flood import generators_of
+from lab.measure import load as attack
 from lab.measure import metrics
-from lab.measure.report import FamilyResult, FaultRecord, ProbePoint, Restore, ScenarioReport
+from lab.measure.report import (
+    CapacityRecord,
+    FamilyResult,
+    FaultRecord,
+    ProbePoint,
+    Restore,
+    ScenarioReport,
+)
 from lab.measure.steering import recovery
 from lab.model.shipped import resolve
 from lab.observe import probes as probe_run
 from lab.observe.catchment import measure as dig_catchment
+from lab.observe.load import LoadWatch
 from lab.observe.routewatch import RouteWatch
+from lab.orchestrate import capacity
 from lab.orchestrate.converge import wait_converged
 from lab.orchestrate.handle import LabHandle
 from lab.poll import PollTimeout, wait_until
@@ -91,6 +102,7 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
     t_start = time.monotonic()
     ps = probe_run.start(h, interval=interval, duration=bound.hi + RESTORE_TIMEOUT + 60)
     watch = RouteWatch(h, extra=tuple(sc.watch(h)) if sc.watch else ()).start()
+    load = LoadWatch(h).start()
     journal = FaultJournal()
     events: list[FaultEvent] = []
     failure: Exception | None = None  # raised once every fault is undone
@@ -132,12 +144,14 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
         t_end = time.monotonic()
     finally:
         watch.stop()
+        load.stop()
         ps.stop()
         restored = restore(h, journal, base)
     if failure is not None:
         raise failure
     fault = events[0].mono if events else t_before
     report = measure(h, sc, ps, watch, events, want, base, (t_start, t_end), t_before, fault, settle_error)
+    add_load(h, report, load, events, want or base)
     report.restore = restored
     report.problems = sc.check(report)
     return report
@@ -216,6 +230,31 @@ def measure(
         records=points,
         edges=edges,
     )
+
+
+def add_load(
+    h: LabHandle, report: ScenarioReport, load: LoadWatch, events: list[FaultEvent], catchment: Sites
+) -> None:
+    """The sites' load over the run, lost queries per catchment, and a flood's attack shares."""
+    t0, t_end = report.t0, report.window[1]
+    report.site_load = load.site_load(t0)
+    report.site_totals = {
+        s: attack.totals(attack.in_window(pts, 0.0, t_end - t0)) for s, pts in report.site_load.items()
+    }
+    report.lost_by_catchment = attack.lost_by_catchment(report.baseline, report.v4.clients, report.v6.clients)
+    report.capacity = {c.site: CapacityRecord(c.kind, c.value, c.applied) for c in capacity.read(h)}
+    floods = [e for e in events if generators_of(e.details)]
+    if floods:
+        ev = floods[0]
+        start = ev.mono - t0
+        end = start + float(str(ev.details.get("duration", 0)))
+        last = max((e.done - t0 for e in events if e.mono - t0 <= end), default=start)
+        lo = max(start, last) + attack.SETTLE_S
+        if lo >= end:  # a fault near the flood's end: its second half, whatever routing did
+            lo = start + (end - start) / 2
+        gens = [g for e in floods for g in generators_of(e.details)]
+        qps = sum(g.qps for g in gens)
+        report.attack = attack.attack_load(report.site_load, gens, catchment, (lo, end), qps)
 
 
 def restore(h: LabHandle, journal: FaultJournal, base: dict[str, str | None]) -> Restore:

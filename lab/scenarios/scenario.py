@@ -54,6 +54,11 @@ class Scenario:
     # what the bound is on: the routing convergence, or (an edge fault, GeoDNS) the time each
     # client's steered-name rounds took to be answered again
     bound_on: Literal["convergence", "edges"] = "convergence"
+    # floods (issue 15): baseline site -> (min, max or None) queries its users may lose,
+    # site -> whether it must be overloaded, and the attack's shares as the model predicts them
+    lost_by_catchment: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    overloaded: dict[str, bool] = field(default_factory=dict)
+    attack_predicted: bool = False
 
     def check(self, report: ScenarioReport) -> list[str]:
         """What did not hold (empty: the scenario held)."""
@@ -84,6 +89,25 @@ class Scenario:
             problems.append(
                 f"lost {report.v4.lost} queries, at least {self.min_lost} expected (users must feel it)"
             )
+        for site, (least, most) in self.lost_by_catchment.items():
+            got = report.lost_by_catchment.get(site, 0)
+            if got < least or (most is not None and got > most):
+                want = f"at least {least}" if most is None else f"{least}..{most}"
+                problems.append(f"users of {site}'s catchment lost {got} queries, {want} expected")
+        for site, want_over in self.overloaded.items():
+            t = report.site_totals.get(site)
+            if t is None:
+                problems.append(f"no load measured at site {site}")
+            elif t.overloaded != want_over:
+                problems.append(
+                    f"site {site} {'was' if t.overloaded else 'was not'} overloaded (dropped {t.dropped} of "
+                    f"{t.offered} offered), expected {'overloaded' if want_over else 'not overloaded'}"
+                )
+        if self.attack_predicted:
+            if report.attack is None:
+                problems.append("no flood in this scenario to compare with the model")
+            else:
+                problems += report.attack.problems()
         if report.restore is not None and report.restore.errors:
             problems.append(f"restoring the lab failed: {'; '.join(report.restore.errors)}")
         return problems

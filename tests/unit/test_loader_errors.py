@@ -82,6 +82,15 @@ EXPECTED: dict[str, list[str]] = {
         "14: primary.server: Input should be 'dnsnode' or 'knot' (got 'nsd'); the hidden primary runs "
         "dnsnode or knot (NSD 4.6 makes no IXFR from a changed zone file)",
     ],
+    "bad-capacity.yml": [
+        "12: sites[0].capacity: capacity takes one of qps: N (queries per second at the site) or mbit: N "
+        "(the bandwidth of its uplinks), e.g. capacity: {qps: 200} (got {'qps': 200, 'mbit': 10})",
+        "13: sites[1].capacity.qps: Input should be greater than or equal to 1 (got 0); a site's capacity "
+        "is {qps: N} (queries per second, N >= 1) or {mbit: N} (Mbit/s)",
+        "16: sites[2].capacity.gbit: unknown field 'gbit'; known fields: qps, mbit",
+        "17: sites[3].capacity: capacity takes one of qps: N (queries per second at the site) or mbit: N "
+        "(the bandwidth of its uplinks), e.g. capacity: {qps: 200} (got {})",
+    ],
     "bad-duplicate-key.yml": ["8: key 'sites' appears twice (first at line 7); keep one"],
     "bad-as-disconnected.yml": [
         '9: AS 64500 ("ta"): ta-sfo not joined to ta-nyc by internal links; the IGP must connect every '
@@ -163,6 +172,18 @@ EXPECTED: dict[str, list[str]] = {
         "router its own AS",
     ],
     "bad-syntax.yml": ["4: YAML syntax error: expected ',' or '}', but got ':'"],
+    "bad-ixp.yml": [
+        "12: router rs1 is an IXP route server, which the lab runs on BIRD (`rs client`, a sorted table "
+        "with `secondary` exports); set daemon: bird",
+        "13: route server rs2 has no members; add links: {a: rs2, b: ROUTER, rel: p2p} for each router on "
+        "the IXP LAN",
+        '16: link 2 names router "tx1", which is not defined; define it under routers: or fix the name '
+        "(known: rs1, rs2, ta1, tb1)",
+        "17: link 3 joins ta1 to route server rs1 again (link 1 already does); a member has one port on "
+        "the IXP LAN: drop one of the links",
+        "18: link 4: route server rs1 is transparent, it adds no ASN to the paths it passes (RFC 7947); "
+        "drop prepend: here, or prepend on tb1's end",
+    ],
 }
 
 

@@ -27,6 +27,7 @@ CASES: dict[str, tuple[Path, str | None]] = {
     "hot-potato": (ROOT / "topologies" / "hot-potato.yml", None),
     "reflectors": (ROOT / "topologies" / "reflectors.yml", None),  # route reflectors, clients
     "knobs": (DATA / "good-knobs.yml", None),
+    "ixp": (ROOT / "topologies" / "ixp.yml", None),  # a BIRD route server, a 4-byte member
     # NSD at ams, Knot at sin, dnsnode at fra, a Knot primary
     "workshop-nsd-knot": (ROOT / "topologies" / "workshop-nsd-knot.yml", None),
     # steering: edges, regions, a generated geoip file, ECS and public resolvers
