@@ -337,7 +337,11 @@ class Frr:
                 if mine.get("communities"):
                     comms = mine["communities"]
                     assert isinstance(comms, list)
-                    sets.append(f"set community {' '.join(comms)} additive")
+                    std, large = policy.split_communities([str(c) for c in comms])
+                    if std:
+                        sets.append(f"set community {' '.join(std)} additive")
+                    if large:  # RFC 8092: FRR's large communities have a set of their own
+                        sets.append(f"set large-community {' '.join(large)} additive")
                 if mine.get("local_pref") is not None:
                     sets.append(f"set local-preference {mine['local_pref']}")
                 if node.kind == "site" and direction == "out":  # the identity address goes out plain

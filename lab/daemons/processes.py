@@ -1,7 +1,7 @@
 """What runs where: every process of a lab, in the stages `lab up` starts them.
 
     base       what needs nothing else: zebra or BIRD on each speaker, the primary's (and a
-               rogue router's) DNS server, Unbound on each resolver
+               rogue router's) DNS server, Unbound on each resolver, each edge's HTTP server
     bgp        FRR's bgpd (and bfdd), once zebra's socket exists
     services   each site's DNS server (dnsnode, NSD or Knot: its driver's processes) and health
                agent (the agent announces only once the server answers), once the sites have a
@@ -67,6 +67,9 @@ def stages(lab: Lab, nodes_dir: Path) -> Stages:
             base += dns_procs(n, nodes_dir)
         if n.kind == "resolver":
             base.append(_proc(n, nodes_dir, "unbound", ["unbound", "-d", "-c", str(nd / "unbound.conf")]))
+        if n.kind == "edge":  # GET /edge.txt names the edge; `::` is dual-stack in http.server
+            http = ["python3", "-m", "http.server", str(n.http_port), "--bind", "::", "--directory", str(nd)]
+            base.append(_proc(n, nodes_dir, "http", http))
     for n in (n for n in lab.nodes.values() if n.runs_agent):  # sites, or their servers
         agent = [program("dnsnode"), "agent", "--config", str(nodes_dir / n.name / "agent.yml")]
         services += [*dns_procs(n, nodes_dir), _proc(n, nodes_dir, "agent", agent)]

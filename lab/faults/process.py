@@ -168,3 +168,32 @@ def start_dns(h: LabAccess, site: str) -> FaultEvent:
         site=site,
         process=name,
     )
+
+
+def _edge(h: LabAccess, edge: str) -> str:
+    n = h.lab.nodes.get(edge)
+    if n is None or n.kind != "edge":
+        edges = ", ".join(e.name for e in h.lab.of_kind("edge")) or "none"
+        raise FaultError(f"lab {h.lab.name}: no edge {edge!r} (edges: {edges})")
+    return EDGE_PROCESS
+
+
+EDGE_PROCESS = "http"  # an edge's HTTP server (lab.daemons.processes)
+
+
+def stop_edge(h: LabAccess, edge: str) -> FaultEvent:
+    """The edge's HTTP server dies: GeoDNS health checks see it fail and leave it out."""
+    name = _edge(h, edge)
+    return timed(
+        f"stop_edge {edge}",
+        lambda: stop_proc(h, edge, name, signal.SIGKILL),
+        lambda: start_edge(h, edge),
+        edge=edge,
+    )
+
+
+def start_edge(h: LabAccess, edge: str) -> FaultEvent:
+    name = _edge(h, edge)
+    return timed(
+        f"start_edge {edge}", lambda: start_proc(h, edge, name), lambda: stop_edge(h, edge), edge=edge
+    )

@@ -1,120 +1,163 @@
-"""Load per server and per site: every DNS host's own answer counters (its driver's
-`stats_argv`: dnsnode `ctl stats`, NSD `nsd-control stats_noreset`), read before and after a
-window; the difference is what each answered meanwhile, and the shares follow.
+"""What a flood did to each site: the attack share each site received against the model's
+prediction, whether a site was overloaded, and the queries lost per catchment.
 
-A multi-server site's load is its servers' sum; a single-server site is its own server. The
-counters include the health agent's own checks (one SOA per check interval on every host),
-small beside a load and the same on each server. A host whose server is down (or restarted,
-counters back at 0) counts what it answered since: never a negative load.
+- predicted share: every generator's rate goes to the site its AS's client reaches in the
+  model with the faults in force (lab.predict; the attacker host sits on that client's LAN),
+  so site S gets sum(qps of generators whose AS reaches S) / total qps.
+- measured share: the sites' `attack` counters (queries from attacker hosts that reached the
+  site) over a window of the flood in which routing has settled (after the last fault + a
+  propagation margin, until the flood's end), divided by their sum.
+- overloaded: the site dropped at least OVERLOAD_FRACTION of what it was offered in the run.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 
-from lab.daemons.base import LabAccess
-from lab.daemons.dns import dns_driver_of
-from lab.errors import LabError
+from lab.faults.flood import Generator, GeneratorResult, generators_of, result
+from lab.measure.metrics import ClientResult
+from lab.observe.load import LoadPoint
 
-
-@dataclass(frozen=True)
-class Counters:
-    mono: float  # time.monotonic() when read
-    answered: dict[str, int]  # DNS host (site or server) -> answered since it started
-    unread: dict[str, str] = field(default_factory=dict)  # host -> why not (down, no counters)
+OVERLOAD_FRACTION = 0.01  # a handful of drops at a burst is not an overload; 1 % of a run is
+SHARE_TOLERANCE = 0.15  # measured vs predicted share of the attack, per site (absolute)
+SETTLE_S = 2.0  # routing moves within this after a fault (lab.scenarios.bounds.MARGIN)
 
 
 @dataclass(frozen=True)
-class ServerLoad:
-    server: str  # the DNS host (a single-server site's own name)
+class SiteShare:
     site: str
-    answered: int
-    share_of_site: float  # 0..1
-    share: float  # of everything answered, 0..1
+    predicted: float  # share of the attack the model sends here
+    measured: float  # share of the attack queries counted here, in the window
+    attack: int  # attack queries counted here, in the window
+    attack_qps: float  # their rate
+
+    @property
+    def off_by(self) -> float:
+        return abs(self.measured - self.predicted)
 
 
 @dataclass(frozen=True)
-class SiteLoad:
-    site: str
-    answered: int
-    share: float  # of everything answered, 0..1
-    servers: list[ServerLoad]
+class AttackLoad:
+    window: tuple[float, float]  # seconds after the report's t0
+    qps: int  # the flood's total rate
+    shares: list[SiteShare]
 
-
-@dataclass(frozen=True)
-class LoadReport:
-    seconds: float
-    answered: int
-    sites: list[SiteLoad]
-    unread: dict[str, str] = field(default_factory=dict)
-
-    def site(self, name: str) -> SiteLoad:
-        return next(s for s in self.sites if s.site == name)
-
-    def server(self, name: str) -> ServerLoad:
-        return next(x for s in self.sites for x in s.servers if x.server == name)
-
-    def lines(self) -> list[str]:
-        """A small table for logs and test output."""
-        out = [f"load over {self.seconds:.1f} s: {self.answered} answered"]
-        for s in self.sites:
-            out.append(f"  {s.site:<10} {s.answered:>7} {100 * s.share:5.1f} %")
-            if len(s.servers) > 1:
-                out += [
-                    f"    {x.server:<8} {x.answered:>7} {100 * x.share_of_site:5.1f} % of {s.site}"
-                    for x in s.servers
-                ]
-        out += [f"  ({host}: {why})" for host, why in self.unread.items()]
-        return out
-
-
-def hosts(h: LabAccess) -> list[str]:
-    """Every DNS host that serves the service: single-server sites and servers, model order."""
-    return [n.name for n in h.lab.nodes.values() if n.runs_agent]
-
-
-def read(h: LabAccess) -> Counters:
-    answered: dict[str, int] = {}
-    unread: dict[str, str] = {}
-    for name in hosts(h):
-        drv = dns_driver_of(h.lab.nodes[name])
-        argv = drv.stats_argv(h.dir / name)
-        if argv is None:
-            unread[name] = f"{drv.name} keeps no counters the lab reads"
-            continue
-        res = h.runtime.exec(name, argv, timeout=10.0)
-        if res.returncode != 0:
-            unread[name] = f"{argv[0]} failed: {(res.stderr or res.stdout).strip()[-160:]}"
-            continue
-        try:
-            answered[name] = drv.answered(res.stdout)
-        except (ValueError, KeyError) as exc:
-            raise LabError(f"{name}: cannot read {drv.name}'s counters: {exc}") from None
-    return Counters(time.monotonic(), answered, unread)
-
-
-def between(h: LabAccess, before: Counters, after: Counters) -> LoadReport:
-    """Each host's answers from `before` to `after`, grouped by site, with shares."""
-    delta: dict[str, int] = {}
-    for name in hosts(h):
-        a, b = after.answered.get(name), before.answered.get(name, 0)
-        if a is not None:
-            delta[name] = a - b if a >= b else a  # restarted: counted since
-        else:
-            delta[name] = 0
-    total = sum(delta.values())
-    sites: list[SiteLoad] = []
-    for site in (n for n in h.lab.of_kind("site") if n.site is None):  # a second router: the same site
-        members = site.servers or [site.name]
-        n = sum(delta[m] for m in members)
-        servers = [
-            ServerLoad(m, site.name, delta[m], _share(delta[m], n), _share(delta[m], total)) for m in members
+    def problems(self, tolerance: float = SHARE_TOLERANCE) -> list[str]:
+        if sum(s.attack for s in self.shares) == 0:
+            return [f"no attack query reached any site in {self.window[0]:.1f}..{self.window[1]:.1f} s"]
+        return [
+            f"site {s.site} got {s.measured:.0%} of the attack, the model predicts {s.predicted:.0%}"
+            for s in self.shares
+            if s.off_by > tolerance
         ]
-        sites.append(SiteLoad(site.name, n, _share(n, total), servers))
-    unread = {k: v for k, v in {**before.unread, **after.unread}.items()}
-    return LoadReport(round(after.mono - before.mono, 3), total, sites, unread)
 
 
-def _share(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
+@dataclass(frozen=True)
+class SiteTotals:
+    """A site's counts over the whole run."""
+
+    offered: int
+    answered: int | None
+    dropped: int
+    attack: int
+
+    @property
+    def overloaded(self) -> bool:
+        return self.offered > 0 and self.dropped >= OVERLOAD_FRACTION * self.offered
+
+
+def predicted_shares(generators: list[Generator], catchment: Mapping[str, str | None]) -> dict[str, float]:
+    """Site -> share of the attack, from the generators' ASes' clients' predicted sites."""
+    total = sum(g.qps for g in generators)
+    out: dict[str, float] = {}
+    for g in generators:
+        site = catchment.get(g.node)
+        if site is not None and total:
+            out[site] = out.get(site, 0.0) + g.qps / total
+    return out
+
+
+def in_window(points: list[LoadPoint], lo: float, hi: float) -> list[LoadPoint]:
+    """Points whose interval lies in lo..hi (by its middle)."""
+    return [p for p in points if lo <= p.t - p.seconds / 2 <= hi]
+
+
+def attack_load(
+    site_load: Mapping[str, list[LoadPoint]],
+    generators: list[Generator],
+    catchment: Mapping[str, str | None],
+    window: tuple[float, float],
+    qps: int,
+) -> AttackLoad:
+    pred = predicted_shares(generators, catchment)
+    lo, hi = window
+    counts = {s: sum(p.attack for p in in_window(pts, lo, hi)) for s, pts in site_load.items()}
+    total = sum(counts.values())
+    span = max(1e-9, hi - lo)
+    shares = [
+        SiteShare(s, round(pred.get(s, 0.0), 4), round(counts[s] / total, 4) if total else 0.0, counts[s],
+                  round(counts[s] / span, 1))
+        for s in sorted(site_load)
+    ]  # fmt: skip
+    return AttackLoad((round(lo, 3), round(hi, 3)), qps, shares)
+
+
+def totals(points: list[LoadPoint]) -> SiteTotals:
+    answered = [p.answered for p in points]
+    return SiteTotals(
+        sum(p.offered for p in points),
+        None if not answered or any(a is None for a in answered) else sum(a or 0 for a in answered),
+        sum(p.dropped for p in points),
+        sum(p.attack for p in points),
+    )
+
+
+def lost_by_catchment(
+    baseline: Mapping[str, str | None], *families: Mapping[str, ClientResult]
+) -> dict[str, int]:
+    """Baseline site -> queries its users lost (direct IPv4 and IPv6), whatever site they moved to."""
+    out: dict[str, int] = {}
+    for client, site in baseline.items():
+        key = site if site is not None else "unreachable"
+        out[key] = out.get(key, 0) + sum(f[client].lost for f in families if client in f)
+    return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
+class FloodReport:
+    """`lab fault flood`'s report: per site the attack it received against the model's share."""
+
+    attack: AttackLoad
+    site_totals: dict[str, SiteTotals]
+    site_load: dict[str, list[LoadPoint]]
+    generators: dict[str, GeneratorResult | None]  # AS -> what dnsperf said when it ended
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "attack": asdict(self.attack),
+            "site_totals": {
+                s: {**asdict(t), "overloaded": t.overloaded} for s, t in self.site_totals.items()
+            },
+            "site_load": {s: [p.to_json() for p in ps] for s, ps in self.site_load.items()},
+            "generators": {a: asdict(r) if r else None for a, r in self.generators.items()},
+        }
+
+
+def flood_report(
+    site_load: Mapping[str, list[LoadPoint]],
+    details: Mapping[str, object],
+    t0: float,
+    catchment: Mapping[str, str | None],
+) -> FloodReport:
+    """The report of one flood event (its details, its start t0) from the load sampled across it;
+    the first second is left out of the shares (the generators' start)."""
+    gens = generators_of(dict(details))
+    end = float(str(details.get("duration", 0)))
+    load = {s: list(p) for s, p in site_load.items()}
+    return FloodReport(
+        attack_load(load, gens, catchment, (min(1.0, end / 2), end), int(str(details.get("qps", 0)))),
+        {s: totals(in_window(p, 0.0, end + 1.0)) for s, p in load.items()},
+        load,
+        {g.as_name: result(g) for g in gens},
+    )

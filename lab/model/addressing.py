@@ -14,8 +14,10 @@ Order of processing, which fixes every number:
    a full mesh, or with route reflectors: reflectors meshed, each client with its reflectors.
    Each node lists them after its eBGP sessions, peers in `routers:` order.
 5. Eyeball LANs: per eyeball AS with clients (`ases:` order), one LAN per router with clients
-   (`routers:` order; a client without `router:` is on its AS's first router).
-6. The hidden primary's LAN.
+   (`routers:` order; a client without `router:` is on its AS's first router); then one LAN
+   per public resolver (`resolvers:` order).
+6. Edges: one LAN each (`edges:` order), behind the router they name (default: the AS's first).
+7. The hidden primary's LAN.
 Each node numbers its interfaces eth1, eth2, ... in that same order.
 """
 
@@ -23,10 +25,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
+from pathlib import Path
 
 from lab.model import plan
 from lab.model.spec import Knobs, LinkSpec, TopologySpec, server_name, site_router_name
-from lab.model.topology import IBGP_IFNAME, Iface, Lab, Link, Node, Relation, Service, Session
+from lab.model.topology import IBGP_IFNAME, Iface, Lab, Link, Node, Relation, Service, Session, Steering
 from lab.model.validate import client_lans, reflectors_of, resolver_name
 
 _REL_A: dict[str, tuple[Relation, Relation]] = {
@@ -79,6 +82,8 @@ class _Builder:
                 unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
                 dns_server=s.server if s.servers == 1 else None,
                 servers=[server_name(s.name, j) for j in range(1, s.servers + 1)] if s.servers > 1 else [],
+                capacity_qps=s.capacity.qps if s.capacity else None,
+                capacity_mbit=s.capacity.mbit if s.capacity else None,
             )  # fmt: skip
         # the servers of multi-server sites: speakers after every site, identity addresses after
         # the sites' (numbers of single-server labs never change)
@@ -247,9 +252,20 @@ class _Builder:
         for name, items in sessions.items():
             self.nodes[name].sessions += sorted(items, key=lambda s: order[s.peer])
 
+    def _region(self, asn: int) -> str | None:
+        return next((a.region for a in self.spec.ases if a.asn == asn), None)
+
+    def _first_router(self, asn: int, router: str | None) -> Node:
+        return self.nodes[router or next(r.name for r in self.spec.routers if r.asn == asn)]
+
     def eyeball_lans(self) -> None:
         m = 0
         lans = client_lans(self.spec)
+        own_ecs = {self.as_by_ref[r.as_]: r.ecs for r in self.spec.resolvers if not r.public}
+        public = [r for r in self.spec.resolvers if r.public]
+        # public resolvers take the LAN slots after the eyeball LANs; clients need their addresses now
+        n_lans = len({(asn, rtr) for asn, rtr, _ in lans})
+        public_addr = {r.name: plan.host(*plan.lan(n_lans + j), 2) for j, r in enumerate(public, start=1)}
         used: set[str] = set()
         for a in self.spec.ases:
             if a.role != "eyeball":
@@ -272,21 +288,65 @@ class _Builder:
                 router.originate4.append(net4)
                 router.originate6.append(net6)
                 if resolver is None:  # one resolver per eyeball AS, on its first LAN
-                    res = Node(resolver_name(a.name), "resolver", a.asn, lan_of=a.asn)
+                    res = Node(
+                        resolver_name(a.name), "resolver", a.asn, lan_of=a.asn, region=a.region,
+                        ecs=own_ecs.get(a.asn, False),
+                    )  # fmt: skip
                     res.gateway4, res.gateway6 = gw4.ip, gw6.ip
                     r4, r6 = plan.host(net4, net6, 2)
                     ends.append(self.add_iface(res, lid, r4, r6))
                     self.nodes[res.name] = res
                     resolver = (r4.ip, r6.ip)
                 for k, c in enumerate(clients, start=3):
+                    mine = resolver
+                    if c.resolver in public_addr:
+                        p4, p6 = public_addr[c.resolver]
+                        mine = (p4.ip, p6.ip)
                     node = Node(
                         c.name, "client", a.asn, gateway4=gw4.ip, gateway6=gw6.ip,
-                        resolver4=resolver[0], resolver6=resolver[1], lan_of=a.asn,
+                        resolver4=mine[0], resolver6=mine[1], lan_of=a.asn, region=a.region,
                     )  # fmt: skip
                     c4, c6 = plan.host(net4, net6, k)
                     ends.append(self.add_iface(node, lid, c4, c6))
                     self.nodes[node.name] = node
                 self.links.append(Link(lid, "lan", ends, net4, net6))
+        for j, spec in enumerate(public, start=1):
+            assert spec.name is not None
+            net4, net6 = plan.lan(n_lans + j)
+            asn = self.as_by_ref[spec.as_]
+            router = self._first_router(asn, spec.router)
+            gw4, gw6 = plan.host(net4, net6, 1)
+            lid = f"lan-{spec.name}"[:15]
+            ends = [self.add_iface(router, lid, gw4, gw6)]
+            router.originate4.append(net4)
+            router.originate6.append(net6)
+            res = Node(
+                spec.name, "resolver", asn, gateway4=gw4.ip, gateway6=gw6.ip, lan_of=asn,
+                region=self._region(asn), ecs=spec.ecs, public=True,
+            )  # fmt: skip
+            r4, r6 = public_addr[spec.name]
+            ends.append(self.add_iface(res, lid, r4, r6))
+            self.nodes[res.name] = res
+            self.links.append(Link(lid, "lan", ends, net4, net6))
+
+    def edges(self) -> None:
+        for n, e in enumerate(self.spec.edges, start=1):
+            net4, net6 = plan.edge_lan(n)
+            asn = self.as_by_ref[e.as_]
+            router = self._first_router(asn, e.router)
+            gw4, gw6 = plan.host(net4, net6, 1)
+            lid = f"lan-{e.name}"[:15]
+            ends = [self.add_iface(router, lid, gw4, gw6)]
+            router.originate4.append(net4)
+            router.originate6.append(net6)
+            node = Node(
+                e.name, "edge", asn, gateway4=gw4.ip, gateway6=gw6.ip, region=e.region or self._region(asn),
+                http_port=e.port, weight=e.weight,
+            )  # fmt: skip
+            e4, e6 = plan.host(net4, net6, 2)
+            ends.append(self.add_iface(node, lid, e4, e6))
+            self.nodes[node.name] = node
+            self.links.append(Link(lid, "lan", ends, net4, net6))
 
     def primary(self) -> tuple[plan.V4 | None, plan.V6 | None]:
         p = self.spec.primary
@@ -321,8 +381,20 @@ def build(spec: TopologySpec, source: str = "<memory>") -> Lab:
     b.ixps()
     b.ibgp()
     b.eyeball_lans()
+    b.edges()
     p4, p6 = b.primary()
     svc = spec.service
     d4, d6 = plan.service_addresses(svc.prefix4, svc.prefix6)
     service = Service(svc.zone, svc.asn, svc.prefix4, svc.prefix6, svc.address4 or d4, svc.address6 or d6)
-    return Lab(spec.name, source, spec, service, b.nodes, b.links, p4, p6)
+    return Lab(spec.name, source, spec, service, b.nodes, b.links, p4, p6, _steering(spec, source))
+
+
+def _steering(spec: TopologySpec, source: str) -> Steering | None:
+    st = spec.steering
+    if st is None:
+        return None
+    name = st.name if st.name.endswith(".") else f"{st.name}.{spec.service.zone}"
+    geoip = str((Path(source).parent / st.geoip).resolve()) if st.geoip is not None else None
+    return Steering(
+        name.lower(), st.ttl, st.scope, st.mode, geoip, st.check_interval, st.check_timeout, st.rise, st.fall
+    )

@@ -40,9 +40,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lab.model.spec import Daemon, DnsServer, Knobs, Role, TopologySpec
+from lab.model.spec import Daemon, DnsServer, Knobs, Role, ScopeStyle, TopologySpec
 
-NodeKind = Literal["router", "site", "resolver", "client", "primary", "server"]
+NodeKind = Literal["router", "site", "resolver", "client", "primary", "server", "edge"]
 # what the *peer* is to the local router; "internal": an iBGP peer, a router of the same AS.
 # Multi-server sites (Node.servers): "server" is one of the site router's servers, "site-router"
 # the router a server sits behind; iBGP in the service AS over their direct link (no IGP).
@@ -145,6 +145,15 @@ class Node:
     servers: list[str] = field(default_factory=list)
     site: str | None = None
 
+    region: str | None = None  # steering: the region of its AS (an edge: its own)
+    ecs: bool = False  # resolvers: Unbound's subnetcache, EDNS Client Subnet towards the service
+    public: bool = False  # resolvers: answers every eyeball LAN of the lab
+    http_port: int | None = None  # edges: the HTTP server's port
+    weight: int = 1  # edges: their share of a weighted steered name's answers
+    # sites: what they take before dropping (lab.model.spec.CapacitySpec; None: unlimited)
+    capacity_qps: int | None = None
+    capacity_mbit: float | None = None
+
     @property
     def runs_agent(self) -> bool:
         """A DNS host that announces the service through its health agent: a single-server
@@ -201,6 +210,28 @@ class Service:
     address6: ipaddress.IPv6Address
 
 
+@dataclass(frozen=True)
+class Steering:
+    """GeoDNS for one name: what the sites' dnsnode load (lab.render.geoip writes the file)."""
+
+    name: str  # absolute, with the final dot
+    ttl: int
+    scope: ScopeStyle
+    mode: Literal["subnet", "weighted"]
+    geoip_file: str | None  # the user's own file (absolute path); None: generated from the model
+    check_interval: float
+    check_timeout: float
+    rise: int
+    fall: int
+    http_path: str = "/edge.txt"  # what the health check and the probes GET from an edge
+
+    @property
+    def detection_s(self) -> float:
+        """Worst case from an edge's death to its removal from answers: fall checks, each at most
+        an interval plus its timeout apart."""
+        return self.fall * (self.check_interval + self.check_timeout)
+
+
 @dataclass
 class Lab:
     name: str
@@ -211,6 +242,7 @@ class Lab:
     links: list[Link]
     primary4: ipaddress.IPv4Address | None = None
     primary6: ipaddress.IPv6Address | None = None
+    steering: Steering | None = None
 
     @property
     def service_addresses(self) -> list[str]:

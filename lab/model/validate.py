@@ -11,6 +11,9 @@ Rules:
   eyeball); links to an IXP route server are `p2p`; two links between the same pair of ASes
   must not contradict each other; no `cost:` (that is the IGP's). Inside an AS: `rel:
   internal` (and only there), no session knobs under `ends:`.
+- IXPs: the route server runs BIRD (sorted tables, `secondary`: lab.model.policy), has at
+  least one member, one link per member, no link to another route server, and no `prepend`
+  on its end (it is transparent: it adds no ASN).
 - the routers of an AS with several routers are connected by internal links (one IGP area).
 - route reflectors: a reflector has at least one client; `cluster_id` only on a reflector
   and never a client's router id (FRR, without a cluster id, loop-checks a CLUSTER_LIST
@@ -29,7 +32,7 @@ import re
 from collections.abc import Iterable
 
 from lab.errors import Issue
-from lab.model import plan
+from lab.model import plan, validate_steer
 from lab.model.plan import LIMITS
 from lab.model.spec import (
     DEFAULT_IGP_COST,
@@ -57,11 +60,13 @@ def check(spec: TopologySpec) -> list[Issue]:
     issues += _routers(spec)
     issues += _reflectors(spec)
     issues += _links(spec)
+    issues += _ixps(spec)
     issues += _igp(spec)
     issues += _sites(spec)
     issues += _hosts(spec)
     issues += _service(spec)
     issues += _limits(spec)
+    issues += validate_steer.check(spec)
     return issues
 
 
@@ -130,11 +135,15 @@ def _names(spec: TopologySpec) -> list[Issue]:
     for i, a in enumerate(spec.ases):
         if a.role == "eyeball" and any(_client_as(spec, c.as_) == a.asn for c in spec.clients):
             claim(resolver_name(a.name), "resolver (implied by eyeball AS)", ("ases", i, "name"))
+    for i, e in enumerate(spec.edges):
+        claim(e.name, "edge", ("edges", i, "name"))
+    for i, res in enumerate(spec.resolvers):
+        if res.public and res.name is not None:
+            claim(res.name, "resolver", ("resolvers", i, "name"))
     return out
 
 
-def resolver_name(as_name: str) -> str:
-    return f"{as_name}-res"[:15]
+resolver_name = validate_steer.resolver_name
 
 
 def _client_as(spec: TopologySpec, ref: int | str) -> int | None:
@@ -440,6 +449,65 @@ def _links(spec: TopologySpec) -> list[Issue]:
     return out
 
 
+def _ixps(spec: TopologySpec) -> list[Issue]:
+    out: list[Issue] = []
+    ixp_asns = {a.asn for a in spec.ases if a.role == "ixp"}
+    servers = {r.name: (i, r) for i, r in enumerate(spec.routers) if r.asn in ixp_asns}
+    count = {asn: sum(r.asn == asn for _, r in servers.values()) for asn in ixp_asns}
+    for name, (i, r) in servers.items():
+        if count[r.asn] > 1:
+            continue  # one router per IXP AS: reported with the routers
+        if r.daemon != "bird":
+            out.append(
+                Issue(
+                    ("routers", i, "daemon"),
+                    f"router {name} is an IXP route server, which the lab runs on BIRD (`rs client`, a "
+                    f"sorted table with `secondary` exports); set daemon: bird",
+                )
+            )
+        members: dict[str, int] = {}
+        for j, link in enumerate(spec.links):
+            if name not in (link.a, link.b):
+                continue
+            member = link.b if link.a == name else link.a
+            n = j + 1
+            if member in servers:
+                out.append(
+                    Issue(
+                        ("links", j),
+                        f"link {n} joins two IXP route servers ({name}, {member}); route servers have "
+                        "members, not each other: link each to the member routers instead",
+                    )
+                )
+            elif member in members:
+                out.append(
+                    Issue(
+                        ("links", j),
+                        f"link {n} joins {member} to route server {name} again (link {members[member]} "
+                        "already does); a member has one port on the IXP LAN: drop one of the links",
+                    )
+                )
+            members.setdefault(member, n)
+            knobs = link.ends.get(name) if link.ends else None
+            if knobs is not None and knobs.prepend:
+                out.append(
+                    Issue(
+                        ("links", j, "ends", name, "prepend"),
+                        f"link {n}: route server {name} is transparent, it adds no ASN to the paths it "
+                        f"passes (RFC 7947); drop prepend: here, or prepend on {member}'s end",
+                    )
+                )
+        if not members:
+            out.append(
+                Issue(
+                    ("routers", i),
+                    f"route server {name} has no members; add links: {{a: {name}, b: ROUTER, rel: p2p}} "
+                    "for each router on the IXP LAN",
+                )
+            )
+    return out
+
+
 def _igp(spec: TopologySpec) -> list[Issue]:
     """Each multi-router AS is one connected IGP: OSPF must reach every loopback for iBGP."""
     out: list[Issue] = []
@@ -664,6 +732,8 @@ def _limits(spec: TopologySpec) -> list[Issue]:
                     f"{LIMITS.full_mesh} routers); make one or two of them route_reflector: true",
                 )
             )
+    if len(spec.edges) > LIMITS.edges:
+        out.append(Issue(("edges",), f"{len(spec.edges)} edges; the address plan holds {LIMITS.edges}"))
     if len(spec.sites) + servers > LIMITS.sites:  # identity addresses: one per site and per server
         what = f"{len(spec.sites)} sites" + (f" and {servers} servers" if servers else "")
         out.append(Issue(("sites",), f"{what}; the address plan holds {LIMITS.sites}"))
@@ -675,9 +745,11 @@ def _limits(spec: TopologySpec) -> list[Issue]:
             where = f"AS {asn}" if sum(1 for a, _ in per_lan if a == asn) == 1 else f"AS {asn} at {router}"
             msg = f"{where} has {count} clients; a LAN holds {LIMITS.clients_per_lan}"
             out.append(Issue(("clients",), msg))
-    if len(per_lan) > LIMITS.client_lans:
+    lans = len(per_lan) + sum(1 for r in spec.resolvers if r.public)
+    if lans > LIMITS.client_lans:
         msg = (
-            f"clients on {len(per_lan)} LANs (one per eyeball AS and router with clients); the plan holds "
+            f"clients on {lans} LANs (one per eyeball AS and router with clients, one per public resolver); "
+            "the plan holds "
             f"{LIMITS.client_lans}"
         )
         out.append(Issue(("clients",), msg))

@@ -9,6 +9,8 @@
     <out>/<site>/agent.yml           dnsnode agent --config
     <out>/<resolver>/unbound.conf
     <out>/<client>/resolv.conf
+    <out>/<site>/geoip.geo           the steered name's geoip file (Knot's mod-geoip), with steering:
+    <out>/<edge>/edge.txt            what an edge's HTTP server answers (its name)
     <out>/<primary>/dnsnode.yml (or knot.conf), <out>/<primary>/<zone>.zone
 
 `render_files` is pure (path -> text) for golden tests; `write` puts them on disk.

@@ -52,6 +52,7 @@ READY_TIMEOUT_S = 30  # start.sh: how long to wait for zebra's socket and the BG
 IMAGE_OF = {"router": "router", "site": "dnsnode", "primary": "dnsnode", "resolver": "resolver"}
 IMAGE_OF["client"] = "client"
 IMAGE_OF["server"] = "dnsnode"  # a server of a multi-server site: BGP speaker, DNS server, agent
+IMAGE_OF["edge"] = "dnsnode"  # python3 -m http.server (the image has Python)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,11 @@
   the probes), then SPF; routes via its loopback become unresolvable in every iBGP speaker at
   once (next-hop tracking, BIRD's recursive next hops), a reflector's new best is one UPDATE:
   dead - hello - 0.5 .. dead + the slowest SPF reaction in the AS, + margin;
+- geodns: an edge died: the sites' health checks leave it out after `fall` failed checks (the
+  first within an interval, each at most interval + timeout apart): at most fall x (interval +
+  timeout); the resolvers keep the old answer up to its TTL; the probe sees it at its next
+  round: + steer interval + timeout, + margin; 0 .. that (a client handed live edges too may
+  stop picking the dead one sooner);
 - propagation: no timer (link down, withdraw, drain, policy, hijack, an iBGP session shut
   down: its Cease drops it at once): 0 .. margin.
 
@@ -132,6 +137,21 @@ def window(seconds: float, margin: float = MARGIN) -> Bound:
 def propagation(margin: float = MARGIN) -> Bound:
     return Bound(
         0.0, margin, f"no timer: one UPDATE's propagation (advertisement interval 0); {margin:g} s margin"
+    )
+
+
+def geodns(lab: Lab, probe_round: float, margin: float = MARGIN) -> Bound:
+    st = lab.steering
+    assert st is not None, f"lab {lab.name} steers no name"
+    hi = st.detection_s + st.ttl + probe_round + st.check_timeout + margin
+    # no floor: a client handed live edges beside the dead one may stop picking it before the
+    # check removes it (its resolver's order), so only the ceiling is a law
+    return Bound(
+        0.0,
+        round(hi, 3),
+        f"health check ({st.fall} x ({st.check_interval:g} + {st.check_timeout:g}) s) + the TTL in the "
+        f"resolvers' caches ({st.ttl} s) + a probe round ({probe_round:g} + {st.check_timeout:g} s), "
+        f"+ {margin:g} s margin",
     )
 
 

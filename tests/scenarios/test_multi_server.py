@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from lab.faults import process
-from lab.measure import load
-from lab.measure.load import LoadReport
+from lab.measure import server_load as load
+from lab.measure.server_load import LoadReport
 from lab.model import shipped
 from lab.observe.catchment import measure as dig_catchment
 from lab.orchestrate import lifecycle

@@ -178,7 +178,7 @@ def test_every_process_has_its_program_in_its_nodes_image() -> None:
     frr = {"zebra", "bgpd", "bfdd", "ospfd", "ospf6d"}  # Debian's frr package: every daemon
     carries = {
         "router": {*frr, "bird"},
-        "dnsnode": {*frr, "bird", "dnsnode", "nsd", "knotd"},
+        "dnsnode": {*frr, "bird", "dnsnode", "nsd", "knotd", "python3"},  # edges: python3 -m http.server
         "resolver": {"unbound"},
         "client": {*frr, "bird", "dnsnode", "nsd", "knotd"},
     }

@@ -79,6 +79,14 @@ NEW = {
     "ibgp-session-loss": (HOT, (0.0, 2.0)),
     "rr-failure": ({"alice": "s1", "bob": "s2", "carol": "s1"}, (0.0, 2.0)),
     "rr-failure-all": ({"alice": "s1", "bob": "s2", "carol": None}, (5.5, 11.0)),
+    # GeoDNS (workshop-geo): the anycast catchment stays; the bound is on the edge rounds:
+    # fall x (interval + timeout) + TTL + a probe round (0.2 s + the check timeout) + margin
+    "geodns-edge-failure": (
+        {"alice": "ams", "bob": "sin", "carol": "ams", "dave": "ams", "erin": "sin"},
+        (0.0, 3 * (1.0 + 0.5) + 5 + 0.2 + 0.5 + 2.0),
+    ),
+    # topologies/ixp.yml: the route server's next best route for eye2 only
+    "ixp-selective": ({"alice": "fra", "bob": "ams"}, (0.0, 3.0)),  # 4 speakers: margin 3
 }
 # issue 12 A: one server of ams (three behind its router) fails: nobody moves; the bound is 0
 # (flows on the other servers) .. its agent's fall x interval + timeout + margin
@@ -87,11 +95,29 @@ NEW["server-failure"] = ({"alice": "ams", "bob": "sin", "carol": "ams"}, (0.0, 3
 NEW["site-router-failure"] = ({"alice": "ams", "bob": "sin", "carol": "ams"}, (5.5, 11.0))
 LOST["site-router-failure"] = (None, 1)
 LOST |= {"igp-cost": (0, 0), "pop-failure": (None, 1), "ibgp-session-loss": (0, 0), "rr-failure": (0, 0),
-         "rr-failure-all": (None, 1)}  # fmt: skip
+         "rr-failure-all": (None, 1), "geodns-edge-failure": (0, 0), "ixp-selective": (0, 0)}  # fmt: skip
+
+
+# the DDoS strategies (issue 15, topologies/workshop-ddos.yml): a flood is no routing change;
+# bounds from the flood's duration (absorb, withdraw) or the keep before the move (partial)
+NEW |= {
+    "ddos-absorb": (BASE, (8 - 0.5, 8 + 2.0)),
+    "ddos-withdraw": (WITHOUT_AMS, (10 - 0.5, 10 + 2.0)),
+    "ddos-partial": ({"alice": "ams", "bob": "sin", "carol": "sin"}, (2 - 0.5, 2 + 2.0)),
+}
 
 
 def test_the_library_is_the_files_and_nothing_was_lost() -> None:
     assert sorted(SCENARIOS) == sorted(OLD | NEW)
+
+
+def test_ddos_scenarios_expect_load_by_site() -> None:
+    absorb, withdraw, partial = (get(f"ddos-{n}") for n in ("absorb", "withdraw", "partial"))
+    assert absorb.lost_by_catchment == {"ams": (1, None), "sin": (0, 0)}
+    assert absorb.overloaded == {"ams": True, "fra": False, "sin": False}
+    assert withdraw.overloaded == {"ams": True, "fra": True, "sin": False}
+    assert partial.overloaded == {"fra": False, "sin": False}
+    assert all(sc.attack_predicted for sc in (absorb, withdraw, partial))
 
 
 @pytest.mark.parametrize("name", sorted(OLD | NEW))
@@ -140,6 +166,19 @@ def test_bounds_follow_the_timers_in_force(tmp_path: Path) -> None:
         ),
         ("bad-expect.yml", {5: "does not predict hijacks", 6: "timers 'sometimes'", 7: "unknown key 'lots'"}),
         ("bad-first-step.yml", {2: "the first step must be a fault"}),
+        (
+            "bad-flood.yml",
+            {
+                4: "unknown argument(s) ['rate']",
+                7: "lost_by_catchment: is a mapping site: {min: N, max: N}",
+                8: "overloaded: is a mapping site: true or false",
+                9: "attack: is `predicted`",
+            },
+        ),
+        (
+            "bad-flood-missing.yml",
+            {3: "missing argument(s) ['duration']", 5: "attack: predicted needs a flood"},
+        ),
     ],
 )
 def test_bad_files_name_the_line_and_the_fix(name: str, lines: dict[int, str]) -> None:
