@@ -16,7 +16,7 @@ APT_PACKAGES := frr bird2 unbound nsd knot knot-module-geoip dnsutils knot-dnsut
 # installed from its lock file into $(WEB)/node_modules, where `lab dashboard` serves it from
 WEB     := lab/dashboard/web
 
-.PHONY: help setup apt venv web dashboard test test-unit test-integration lint typecheck bench-dns bench-scopes bench-lab images lab-up lab-down clean
+.PHONY: help setup apt venv web dashboard test test-unit test-integration lint typecheck bench-dns bench-scopes bench-lab bench-ttl images lab-up lab-down clean
 
 help:
 	@echo "make setup        install Debian packages and the Python venv (idempotent)"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench-dns    dnsperf: dnsnode against NSD and Knot on the same zone (and a steered mix)"
 	@echo "make bench-scopes ECS scopes: dnsnode and Knot's geoip module judged on the same file"
 	@echo "make bench-lab    time from lab up to converged, and memory (workshop, global, 200 routers)"
+	@echo "make bench-ttl    ttl-tradeoff: GeoDNS failover against authoritative load at TTL 2, 5, 10 s"
 	@echo "make images       build the containerlab images (anycast-lab/*:0.1; needs dockerd)"
 	@echo "make lab-up       bring up the default lab (TOPO=$(TOPO))"
 	@echo "make lab-down     tear it down"
@@ -83,6 +84,9 @@ bench-scopes: setup
 
 bench-lab: setup
 	$(PY) -m bench.bench_lab_up --routers 200
+
+bench-ttl: setup
+	$(PY) -m bench.bench_ttl_tradeoff
 
 images: venv
 	scripts/build-images.sh

@@ -13,6 +13,9 @@
     lab fault kill-node NODE       lab fault restart-node NODE
     lab fault hijack [ROGUE]       lab fault unhijack [ROGUE]     lab fault rov NODE [--state off]
     lab fault roa revoke PREFIX [--asn N]    lab fault roa add PREFIX [--asn N] [--max-length L]
+    lab fault flood --from AS[,AS...] --qps N --duration S [--mix random-subdomain|fixed|nxdomain]
+        (waits the S seconds, the sites' load sampled, then prints per site the attack it got
+        against the model's share; Ctrl-C stops the generators)
 
 The kinds are lab.faults.catalog's (the scenario files' steps use the same names). Each prints
 the event's CLOCK_MONOTONIC timestamp (one clock for every namespace on the host, so it lines
@@ -31,7 +34,13 @@ from collections.abc import Sequence
 from lab.cli.common import Subparsers
 from lab.errors import LabError
 from lab.faults import catalog
+from lab.faults.flood import generators_of
+from lab.measure.load import flood_report
+from lab.observe.load import LoadWatch
+from lab.orchestrate.handle import LabHandle
 from lab.orchestrate.lifecycle import open_lab
+from lab.poll import wait_until
+from lab.predict.changes import client_catchments
 
 
 def _fill(p: argparse.ArgumentParser) -> None:
@@ -48,7 +57,10 @@ def _fill(p: argparse.ArgumentParser) -> None:
                 opts["nargs"] = "+" if param.required else "*"
             else:
                 opts["type"] = param.type
-            if param.required:
+            if param.flag:
+                flag = "--" + param.name.replace("_", "-")
+                q.add_argument(flag, dest=param.name, required=param.required, default=param.default, **opts)  # type: ignore[arg-type]
+            elif param.required:
                 q.add_argument(param.name, **opts)  # type: ignore[arg-type]
             elif kind.params[0] is param and len(kind.params) == 1:
                 q.add_argument(param.name, nargs="?", **opts)  # type: ignore[arg-type]  # hijack [ROGUE]
@@ -71,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         fargs = kind.args({k: v for k, v in values.items() if v not in (None, [])})
         catalog.check_nodes(h, kind, fargs)
+        if kind.name == "flood":
+            return _flood(h, kind, fargs, args.json)
         ev = kind.apply(h, fargs)
     except catalog.FaultError as exc:
         raise LabError(str(exc)) from None
@@ -78,6 +92,43 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(ev.to_json()))
     else:
         print(f"{ev.mono:.6f} {ev.name} (took {ev.done - ev.mono:.3f} s)")
+    return 0
+
+
+def _flood(h: LabHandle, kind: catalog.FaultKind, fargs: catalog.Args, as_json: bool) -> int:
+    """Apply the flood with the sites' load sampled across it; report when the generators end."""
+    watch = LoadWatch(h).start()
+    ev = kind.apply(h, fargs)
+    gens = generators_of(ev.details)
+    print(f"{ev.mono:.6f} {ev.name}: {', '.join(f'{g.as_name} from {g.source4} in {g.node}' for g in gens)}")
+    try:
+        wait_until(
+            lambda: [h.runtime.proc_state(g.node, g.proc) for g in gens],
+            lambda states: "running" not in states,
+            timeout=fargs.f("duration") + 15,
+            interval=0.5,
+            what="the flood's generators to stop",
+        )
+    except KeyboardInterrupt:
+        print("stopping the generators")
+    finally:
+        ev.undo()
+        watch.stop()
+    rep = flood_report(watch.site_load(ev.mono), ev.details, ev.mono, client_catchments(h.lab))
+    if as_json:
+        print(json.dumps({"event": ev.to_json(), **rep.to_json()}))
+        return 0
+    print(f"attack shares in {rep.attack.window[0]:g}..{rep.attack.window[1]:g} s after the start:")
+    print(f"  {'site':8} {'predicted':>9} {'measured':>9} {'attack q/s':>10} {'offered':>8} {'dropped':>8}")
+    for s in rep.attack.shares:
+        t = rep.site_totals.get(s.site)
+        off, drop = (t.offered, t.dropped) if t else (0, 0)
+        print(f"  {s.site:8} {s.predicted:>9.0%} {s.measured:>9.0%} {s.attack_qps:>10.0f} {off:>8} {drop:>8}")
+    for name, r in rep.generators.items():
+        print(
+            f"  generator {name}: "
+            + (f"sent {r.sent}, answered {r.completed}, lost {r.lost}" if r else "no summary")
+        )
     return 0
 
 

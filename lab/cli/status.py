@@ -45,6 +45,16 @@ def run(args: argparse.Namespace) -> int:
         for a in st.igp:
             g.add_row(a.node, a.neighbor, a.ifname, a.afi, f"[{'green' if a.full else 'red'}]{a.state}[/]")
         out.print(g)
+    if any(c.kind != "none" or not c.applied for c in st.capacity):
+        c = Table(title=f"lab {h.name}: site capacity (as the kernel holds it)")
+        for col in ("site", "capacity", "enforcer", "applied"):
+            c.add_column(col)
+        for cap in st.capacity:
+            value = "-" if cap.value is None else f"{cap.value:g} {cap.kind}"
+            for e in cap.enforcers:
+                ok = "[green]yes[/]" if e.applied else f"[red]no: {e.error}[/]"
+                c.add_row(cap.site, value, f"{e.node}: {e.what}", ok)
+        out.print(c)
     out.print(
         f"phase {st.phase}, converged: {st.converged}, {len(st.processes) - len(dead)}/{len(st.processes)} "
         "processes alive" + (f" (dead: {', '.join(dead)})" if dead else "")

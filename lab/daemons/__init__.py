@@ -55,8 +55,10 @@ def speaker(node: Node, node_dir: Path) -> Speaker:
 
 
 def speakers(lab: Lab, nodes_dir: Path) -> list[Speaker]:
-    """Every BGP speaker of the lab (routers and sites), in model order."""
-    return [speaker(n, nodes_dir / n.name) for n in lab.nodes.values() if n.kind in ("router", "site")]
+    """Every BGP speaker of the lab (routers, sites, servers of multi-server sites), in model order."""
+    return [
+        speaker(n, nodes_dir / n.name) for n in lab.nodes.values() if n.kind in ("router", "site", "server")
+    ]
 
 
 __all__ = [

@@ -186,7 +186,7 @@ class Bird:
 
     def templates(self, node: Node) -> list[tuple[str, str]]:
         out = [("bird.conf.j2", "bird.conf")]
-        if node.kind == "site":  # the agent's include, in its initial (withdrawn) state
+        if node.runs_agent:  # the agent's include, in its initial (withdrawn) state
             out.append(("anycast.conf.j2", "anycast.conf"))
         return out
 

@@ -80,7 +80,9 @@ def has_export_knobs(s: Session) -> bool:
 def export_map(node: Node, s: Session) -> str:
     """The session's outbound route-map. A site's is the agent's ANYCAST-OUT (the agent's
     contract, dnsnode/agent/SPEAKERS.md), wrapped only when this end has export knobs."""
-    if node.kind == "site":
+    if s.rel == "server":  # a site router to its server: what it learned from its upstreams
+        return f"TO-{session_stem(s)}"
+    if node.kind in ("site", "server"):
         return f"ANYCAST-OUT-{session_stem(s)}" if has_export_knobs(s) else "ANYCAST-OUT"
     return f"TO-{session_stem(s)}"
 
@@ -211,7 +213,8 @@ def _daemon(node: Node, node_dir: Path, daemon: str) -> ProcSpec:
     if daemon in ("zebra", "bgpd"):  # bfdd refuses -e ("invalid option") and exits
         # one best path, no ECMP: the catchment is what BGP chose (as lab.predict predicts),
         # not what a flow hash picked among equal routes
-        argv += ["-e", "1"]
+        # (a multi-server site's router: ECMP over its servers, policy.SITE_ECMP_PATHS)
+        argv += ["-e", str(policy.SITE_ECMP_PATHS if node.ecmp else 1)]
     return ProcSpec(node.name, daemon, argv, node_dir, node_dir / f"{daemon}.out")
 
 
@@ -341,7 +344,11 @@ class Frr:
                 if mine.get("communities"):
                     comms = mine["communities"]
                     assert isinstance(comms, list)
-                    sets.append(f"set community {' '.join(comms)} additive")
+                    std, large = policy.split_communities([str(c) for c in comms])
+                    if std:
+                        sets.append(f"set community {' '.join(std)} additive")
+                    if large:  # RFC 8092: FRR's large communities have a set of their own
+                        sets.append(f"set large-community {' '.join(large)} additive")
                 if mine.get("local_pref") is not None:
                     sets.append(f"set local-preference {mine['local_pref']}")
                 if node.kind == "site" and direction == "out":  # the identity address goes out plain

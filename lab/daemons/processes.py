@@ -1,8 +1,8 @@
 """What runs where: every process of a lab, in the stages `lab up` starts them.
 
     base       what needs nothing else: zebra or BIRD on each speaker, the primary's (and a
-               rogue router's) DNS server, Unbound on each resolver, the RTR caches (StayRTR
-               on the first `rov: rtr` router of each AS: lab.daemons.rtr)
+               rogue router's) DNS server, Unbound on each resolver, each edge's HTTP server,
+               the RTR caches (StayRTR on the first `rov: rtr` router of each AS: lab.daemons.rtr)
     bgp        FRR's bgpd (and bfdd), once zebra's socket exists
     services   each site's DNS server (dnsnode, NSD or Knot: its driver's processes) and health
                agent (the agent announces only once the server answers), once the sites have a
@@ -60,16 +60,19 @@ def stages(lab: Lab, nodes_dir: Path) -> Stages:
     services: list[ProcSpec] = []
     for n in lab.nodes.values():
         nd = nodes_dir / n.name
-        if n.kind in ("router", "site"):
+        if n.kind in ("router", "site", "server"):
             first, then = driver_of(n).processes(n, nd)
             base += first
             bgp += then
-        if n.kind != "site":  # the primary, a rogue router
+        if not n.runs_agent:  # the primary, a rogue router (a site router runs none)
             base += dns_procs(n, nodes_dir)
         if n.kind == "resolver":
             base.append(_proc(n, nodes_dir, "unbound", ["unbound", "-d", "-c", str(nd / "unbound.conf")]))
+        if n.kind == "edge":  # GET /edge.txt names the edge; `::` is dual-stack in http.server
+            http = ["python3", "-m", "http.server", str(n.http_port), "--bind", "::", "--directory", str(nd)]
+            base.append(_proc(n, nodes_dir, "http", http))
     base += rtr.processes(lab, nodes_dir)
-    for n in lab.of_kind("site"):
+    for n in (n for n in lab.nodes.values() if n.runs_agent):  # sites, or their servers
         agent = [program("dnsnode"), "agent", "--config", str(nodes_dir / n.name / "agent.yml")]
         services += [*dns_procs(n, nodes_dir), _proc(n, nodes_dir, "agent", agent)]
     return Stages(base, bgp, services)

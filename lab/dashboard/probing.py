@@ -10,6 +10,7 @@ site its own queries reach (the resolver's catchment), which `lab catchment` mea
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -35,15 +36,21 @@ class Probing:
     duration: float = DURATION
     runs: list[tuple[ProbeSet, float, list[Tail]]] = field(default_factory=list)  # (set, started, tails)
     stopped: bool = False
+    started_ids: list[str] = field(default_factory=list)  # every run ever started: stop() sweeps them
+    # read() (the probe thread) and stop() (the server, maybe after the thread's join timed out
+    # on a slow docker exec) never interleave: no run starts after stop, none is half-retired
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _start(self) -> None:
         ps = probes.start(
             self.h, probed_nodes(self.h), interval=self.interval, timeout=self.timeout, duration=self.duration
         )
+        self.started_ids.append(ps.run_id)
         self.runs.append((ps, time.monotonic(), [Tail(p, c) for c, p in ps.files.items()]))
 
     def start(self) -> None:
-        self._start()
+        with self.lock:
+            self._start()
 
     @property
     def run_ids(self) -> list[str]:
@@ -51,6 +58,10 @@ class Probing:
 
     def read(self) -> list[Record]:
         """New records of every run; starts the next run and retires the old one on time."""
+        with self.lock:
+            return self._read()
+
+    def _read(self) -> list[Record]:
         out = [r for _, _, tails in self.runs for t in tails for r in t.read()]
         if self.stopped or not self.runs:
             return out
@@ -64,16 +75,27 @@ class Probing:
 
     def _retire(self, run: tuple[ProbeSet, float, list[Tail]]) -> list[Record]:
         ps, _, tails = run
-        ps.stop()
-        rest = [r for t in tails for r in t.read()]
-        for node, path in ps.files.items():
-            for f in (path, self.h.dir / node / f"{ps.proc_name}.out"):
+        try:
+            ps.stop()
+            return [r for t in tails for r in t.read()]
+        finally:  # a stop that failed part-way still takes the run's files
+            self._remove_files(ps.run_id)
+
+    def _remove_files(self, run_id: str) -> None:
+        """Its records and output, never the runtime's PID record: a probe that would not stop
+        must stay findable by `lab down`."""
+        for node in probed_nodes(self.h):
+            for suffix in (".jsonl", ".out"):
                 with contextlib.suppress(FileNotFoundError):
-                    f.unlink()
-        return rest
+                    (self.h.dir / node / f"probe-{run_id}{suffix}").unlink()
 
     def stop(self) -> None:
         """Every run stopped (by its recorded PIDs) and its files removed."""
-        self.stopped = True
-        while self.runs:
-            self._retire(self.runs.pop(0))
+        with self.lock:
+            self.stopped = True
+            try:
+                while self.runs:
+                    self._retire(self.runs.pop(0))
+            finally:
+                for run_id in self.started_ids:  # also a run whose start failed half-way
+                    self._remove_files(run_id)

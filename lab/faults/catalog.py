@@ -7,6 +7,7 @@ scenario file, and anything else that offers faults by name (a dashboard's butto
     kind.timer          -> "propagation" | "agent" | "hold" (BFD where the node runs it) | "window"
                            | "igp" (SPF and LSA timers) | "ospf-dead" (a crashed PoP's neighbours)
                            | "rtr" (the RTR cache's file refresh, then Serial Notify)
+                           | "geodns" (health check + TTL: the bound is on the clients' edge rounds)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from lab.daemons.base import LabAccess
-from lab.faults import agent, hijacks, igp, link, policy, process, rpki
+from lab.faults import agent, flood, hijacks, igp, link, policy, process, rpki
 from lab.faults.base import FaultError, FaultEvent
 from lab.model.policy import GSHUT
 from lab.predict.changes import Change, IbgpDown, KnobChange, LinkCost, LinkDown, NodeDown, Withdrawn
@@ -67,6 +68,7 @@ class Param:
     required: bool = True
     default: object = None
     choices: tuple[str, ...] = ()
+    flag: bool = False  # the CLI takes it as --NAME even when it is required (flood --from AS)
 
 
 Apply = Callable[[LabAccess, Args], FaultEvent]
@@ -100,6 +102,7 @@ class FaultKind:
 
 A, B = Param("a", str, "one end of the link"), Param("b", str, "the other end")
 SITE, NODE = Param("site", str, "an anycast site"), Param("node", str, "a router or a site")
+EDGE = Param("edge", str, "an edge (a steered name's HTTP host)")
 PEER = Param("peer", str, "the BGP neighbour (a node name)")
 PEER_OPT = Param("peer", str, "only towards this neighbour (default: every session)", required=False)
 
@@ -218,6 +221,21 @@ CATALOG: list[FaultKind] = [
         (SITE,),
         lambda h, a: process.start_dns(h, a.s("site")),
         nodes=("site",),
+    ),
+    FaultKind(
+        "edge-stop",
+        "SIGKILL the edge's HTTP server (GeoDNS health checks leave it out of the answers)",
+        (EDGE,),
+        lambda h, a: process.stop_edge(h, a.s("edge")),
+        timer="geodns",
+        nodes=("edge",),
+    ),
+    FaultKind(
+        "edge-start",
+        "start the edge's HTTP server again",
+        (EDGE,),
+        lambda h, a: process.start_edge(h, a.s("edge")),
+        nodes=("edge",),
     ),
     FaultKind(
         "drain",
@@ -357,6 +375,20 @@ CATALOG: list[FaultKind] = [
             None if a.opt("max_length") is None else a.i("max_length"),
         ),
         timer="rtr",
+    ),
+    # not a routing change: the model sees nothing; its bound is the flood's own window (the
+    # scenario's `keep` after it), since users of an overloaded site lose queries until it ends
+    FaultKind(
+        "flood",
+        "bounded dnsperf floods from attacker hosts in eyeball ASes to the service (stop after S s)",
+        (
+            Param("from", list, "the attacking eyeball AS(es): AS[,AS...] by name or number", flag=True),
+            Param("qps", int, "queries per second in total (split over the ASes)", flag=True),
+            Param("duration", float, "seconds; the generators stop by themselves after it", flag=True),
+            Param("mix", str, "what it asks", False, "random-subdomain", flood.MIXES, flag=True),
+        ),
+        lambda h, a: flood.flood(h, a.strs("from"), a.i("qps"), a.f("duration"), a.s("mix")),
+        timer="window",
     ),
 ]
 KINDS: dict[str, FaultKind] = {k.name: k for k in CATALOG}

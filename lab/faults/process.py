@@ -135,11 +135,15 @@ def restart_node(h: LabAccess, node: str, names: list[str] | None = None) -> Fau
 
 
 def dns_process(h: LabAccess, site: str) -> str:
-    """The site's DNS server process, as its driver names it (dnsnode, nsd, knotd)."""
+    """The site's DNS server process, as its driver names it (dnsnode, nsd, knotd). `site` may
+    name one server of a multi-server site (its router runs none)."""
     n = h.lab.nodes.get(site)
-    if n is None or n.kind != "site":
-        sites = ", ".join(s.name for s in h.lab.of_kind("site"))
-        raise FaultError(f"lab {h.lab.name}: no site {site!r} (sites: {sites})")
+    if n is None or not n.runs_agent:
+        sites = ", ".join(s.name for s in h.lab.nodes.values() if s.runs_agent)
+        hint = (
+            f"; {site} is a multi-server site: name one of its servers" if n is not None and n.servers else ""
+        )
+        raise FaultError(f"lab {h.lab.name}: no site {site!r} (sites: {sites}){hint}")
     return dns_driver_of(n).process
 
 
@@ -163,4 +167,33 @@ def start_dns(h: LabAccess, site: str) -> FaultEvent:
         lambda: stop_dns(h, site),
         site=site,
         process=name,
+    )
+
+
+def _edge(h: LabAccess, edge: str) -> str:
+    n = h.lab.nodes.get(edge)
+    if n is None or n.kind != "edge":
+        edges = ", ".join(e.name for e in h.lab.of_kind("edge")) or "none"
+        raise FaultError(f"lab {h.lab.name}: no edge {edge!r} (edges: {edges})")
+    return EDGE_PROCESS
+
+
+EDGE_PROCESS = "http"  # an edge's HTTP server (lab.daemons.processes)
+
+
+def stop_edge(h: LabAccess, edge: str) -> FaultEvent:
+    """The edge's HTTP server dies: GeoDNS health checks see it fail and leave it out."""
+    name = _edge(h, edge)
+    return timed(
+        f"stop_edge {edge}",
+        lambda: stop_proc(h, edge, name, signal.SIGKILL),
+        lambda: start_edge(h, edge),
+        edge=edge,
+    )
+
+
+def start_edge(h: LabAccess, edge: str) -> FaultEvent:
+    name = _edge(h, edge)
+    return timed(
+        f"start_edge {edge}", lambda: start_proc(h, edge, name), lambda: stop_edge(h, edge), edge=edge
     )

@@ -39,7 +39,7 @@ PALETTE = [
 UNKNOWN = "?"  # answered, but without a site name (no NSID)
 ANSWERED = "answered (resolver)"  # resolvers do not pass the site's NSID on
 # record kind (its first letter, as reports store it) -> row label and marker
-KINDS = {"d": ("v4", "o"), "v": ("v6", "^"), "r": ("res", "s")}
+KINDS = {"d": ("v4", "o"), "v": ("v6", "^"), "r": ("res", "s"), "e": ("edge", "D")}  # e: steered name
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def rows(records: dict[str, list[ProbePoint]]) -> list[Row]:
             for r in rs:
                 if r.state is None:
                     row.lost.append(r.t)
-                else:  # only direct queries carry the site
+                else:  # only direct queries carry the site (edge rounds: the edge that answered)
                     row.by_site.setdefault(r.state if k != "r" else ANSWERED, []).append(r.t)
             out.append(row)
     return out

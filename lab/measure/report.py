@@ -6,13 +6,21 @@ One per-family result for each way a client asks: `v4` (direct to the IPv4 servi
 JSON keys without a suffix: lost, clients, catchment_after), `v6` (direct, IPv6: lost6,
 clients6, catchment6_after) and `resolver` (through the client's resolver: lost_resolver,
 clients_resolver). Probe records are typed (ProbePoint), serialised as [t, kind letter, state].
+
+Every report carries the sites' load (lab.observe.load): `site_load` (site -> points of offered,
+answered, dropped and attack queries per interval, t in seconds after the fault), `site_totals`,
+`lost_by_catchment` (baseline site -> queries its users lost, IPv4 and IPv6 direct), the sites'
+`capacity` as the lab applied it, and with a flood `attack` (per-site share predicted vs measured).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from lab.measure.load import AttackLoad, SiteTotals
 from lab.measure.metrics import ClientResult, Convergence
+from lab.measure.steering import Recovery
+from lab.observe.load import LoadPoint
 from lab.observe.routewatch import RouteChange
 
 Catchment = dict[str, str | None]  # client -> site (None: unanswered)
@@ -23,7 +31,7 @@ class ProbePoint:
     """One probe as a report keeps it: seconds after the fault, the kind, what the user saw."""
 
     t: float
-    kind: str  # direct | v6 | resolver
+    kind: str  # direct | v6 | resolver | edge (the steered name: state = the edge that answered)
     state: str | None  # the site that answered ("?" without NSID), None: lost
 
     def to_json(self) -> list[float | str | None]:
@@ -70,6 +78,13 @@ class Restore:
     errors: list[str] = field(default_factory=list)  # undo steps that failed
 
 
+@dataclass(frozen=True)
+class CapacityRecord:
+    kind: str  # qps | mbit | none
+    value: float | None
+    applied: bool  # every enforcer is in the kernel, read back (lab.orchestrate.capacity)
+
+
 @dataclass
 class ScenarioReport:
     scenario: str
@@ -94,7 +109,14 @@ class ScenarioReport:
     window: tuple[float, float]
     records: dict[str, list[ProbePoint]]
     restore: Restore | None = None
+    # a lab with steering: each client's steered-name rounds after the fault (resolve + GET)
+    edges: dict[str, Recovery] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # the verdict: empty = the scenario held
+    site_load: dict[str, list[LoadPoint]] = field(default_factory=dict)
+    site_totals: dict[str, SiteTotals] = field(default_factory=dict)
+    lost_by_catchment: dict[str, int] = field(default_factory=dict)
+    capacity: dict[str, CapacityRecord] = field(default_factory=dict)
+    attack: AttackLoad | None = None
 
     @property
     def ok(self) -> bool:
@@ -129,6 +151,7 @@ class ScenarioReport:
             "clients": {c: asdict(d) for c, d in self.v4.clients.items()},
             "clients_resolver": {c: asdict(d) for c, d in self.resolver.clients.items()},
             "clients6": {c: asdict(d) for c, d in self.v6.clients.items()},
+            "clients_edges": {c: asdict(r) for c, r in self.edges.items()},
             "faults": [f.to_json() for f in self.faults],
             "route_changes": [c.to_json() for c in self.route_changes],
             "route_watch": {"passes": self.route_passes, "slowest_pass_s": round(self.slowest_pass_s, 3)},
@@ -137,6 +160,13 @@ class ScenarioReport:
             "window": list(self.window),
             "ok": self.ok,
             "problems": self.problems,
+            "site_load": {s: [p.to_json() for p in ps] for s, ps in self.site_load.items()},
+            "site_totals": {
+                s: {**asdict(t), "overloaded": t.overloaded} for s, t in self.site_totals.items()
+            },
+            "lost_by_catchment": self.lost_by_catchment,
+            "capacity": {s: asdict(c) for s, c in self.capacity.items()},
+            "attack": asdict(self.attack) if self.attack is not None else None,
         }
         if records:
             out["records"] = {c: [p.to_json() for p in ps] for c, ps in self.records.items()}

@@ -57,3 +57,41 @@ def print_report(report: ScenarioReport, console: Console) -> None:
             str(v6.lost) if v6 else "-",
         )
     console.print(c)
+    if report.edges:
+        e = Table(title="the steered name: each client's rounds (resolve, then GET from the edge)")
+        for col in ("client", "rounds", "lost", "served again s"):
+            e.add_column(col)
+        for name, rec in report.edges.items():
+            back = "-" if rec.recovered_s is None else f"{rec.recovered_s:.3f}"
+            e.add_row(name, str(rec.sent), str(rec.lost), back)
+        console.print(e)
+    if report.site_totals:
+        print_load(report, console)
+
+
+def print_load(report: ScenarioReport, console: Console) -> None:
+    """Per site: its capacity as applied, what it was offered, answered and dropped over the run,
+    the attack it got against the model's share, and what its catchment's users lost."""
+    t = Table(title="load by site (over the run)")
+    for col in ("site", "capacity", "offered", "answered", "dropped", "overloaded", "attack", "predicted",
+                "users lost"):  # fmt: skip
+        t.add_column(col, justify="left" if col == "site" else "right")
+    shares = {s.site: s for s in report.attack.shares} if report.attack else {}
+    for site, tot in sorted(report.site_totals.items()):
+        cap = report.capacity.get(site)
+        cap_s = "-" if cap is None or cap.kind == "none" else f"{cap.value:g} {cap.kind}"
+        if cap is not None and not cap.applied:
+            cap_s += " (NOT applied)"
+        sh = shares.get(site)
+        t.add_row(
+            site,
+            cap_s,
+            str(tot.offered),
+            "-" if tot.answered is None else str(tot.answered),
+            str(tot.dropped),
+            "yes" if tot.overloaded else "no",
+            f"{sh.measured:.0%}" if sh else "-",
+            f"{sh.predicted:.0%}" if sh else "-",
+            str(report.lost_by_catchment.get(site, "-")),
+        )
+    console.print(t)

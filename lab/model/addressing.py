@@ -2,18 +2,22 @@
 
 The address plan itself (ranges, numbering, interface names) is documented in `lab.plan`.
 Order of processing, which fixes every number:
-1. BGP speakers get router ids: routers in file order, then sites.
+1. BGP speakers get router ids: routers in file order, then sites, then the servers of
+   multi-server sites (`servers: N`; identity addresses numbered after the sites' too).
 2. p2p links: `links:` in file order (skipping links to IXP route servers; internal links
    included, with their IGP cost and no BGP session), then each site's upstreams in file
-   order. Link ln takes the n-th /31 and /126.
+   order, then each multi-server site's router-to-server links (iBGP over the link). Link ln
+   takes the n-th /31 and /126.
 3. IXP fabrics: one LAN per IXP AS, in `ases:` order: the route server is .1, members follow in
    `links:` order (198.18.(15+j).0/24, 2001:db8:ff02:j::/64 for the j-th IXP).
 4. iBGP sessions between the loopbacks of each multi-router AS (no addresses of their own):
    a full mesh, or with route reflectors: reflectors meshed, each client with its reflectors.
    Each node lists them after its eBGP sessions, peers in `routers:` order.
 5. Eyeball LANs: per eyeball AS with clients (`ases:` order), one LAN per router with clients
-   (`routers:` order; a client without `router:` is on its AS's first router).
-6. The hidden primary's LAN.
+   (`routers:` order; a client without `router:` is on its AS's first router); then one LAN
+   per public resolver (`resolvers:` order).
+6. Edges: one LAN each (`edges:` order), behind the router they name (default: the AS's first).
+7. The hidden primary's LAN.
 Each node numbers its interfaces eth1, eth2, ... in that same order.
 """
 
@@ -21,10 +25,23 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
+from pathlib import Path
 
 from lab.model import plan
-from lab.model.spec import Knobs, LinkSpec, TopologySpec
-from lab.model.topology import IBGP_IFNAME, Iface, Lab, Link, Node, Relation, Roa, RtrCache, Service, Session
+from lab.model.spec import Knobs, LinkSpec, TopologySpec, server_name, site_router_name
+from lab.model.topology import (
+    IBGP_IFNAME,
+    Iface,
+    Lab,
+    Link,
+    Node,
+    Relation,
+    Roa,
+    RtrCache,
+    Service,
+    Session,
+    Steering,
+)
 from lab.model.validate import client_lans, reflectors_of, resolver_name
 
 _REL_A: dict[str, tuple[Relation, Relation]] = {
@@ -75,8 +92,42 @@ class _Builder:
             self.nodes[s.name] = Node(
                 s.name, "site", svc.asn, "content", s.daemon or svc.daemon, lo4.ip, lo4, lo6,
                 unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
-                dns_server=s.server,
+                dns_server=s.server if s.servers == 1 else None,
+                servers=[server_name(s.name, j) for j in range(1, s.servers + 1)] if s.servers > 1 else [],
+                capacity_qps=s.capacity.qps if s.capacity else None,
+                capacity_mbit=s.capacity.mbit if s.capacity else None,
             )  # fmt: skip
+        # the servers of multi-server sites: speakers after every site, identity addresses after
+        # the sites' (numbers of single-server labs never change)
+        k = len(self.spec.sites)
+        for s in self.spec.sites:
+            if s.servers == 1:
+                continue
+            for j in range(1, s.servers + 1):
+                n += 1
+                k += 1
+                lo4, lo6 = plan.loopback(n)
+                u4, u6 = plan.site_unicast(k)
+                name = server_name(s.name, j)
+                self.nodes[name] = Node(
+                    name, "server", svc.asn, "content", s.daemon or svc.daemon, lo4.ip, lo4, lo6,
+                    unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
+                    dns_server=s.server, site=s.name,
+                )  # fmt: skip
+        # second site routers (`routers: 2`): after every server, their identity addresses too
+        for s in self.spec.sites:
+            first = self.nodes[s.name]
+            for j in range(2, s.routers + 1):
+                n += 1
+                k += 1
+                lo4, lo6 = plan.loopback(n)
+                u4, u6 = plan.site_unicast(k)
+                name = site_router_name(s.name, j)
+                self.nodes[name] = Node(
+                    name, "site", svc.asn, "content", first.daemon, lo4.ip, lo4, lo6,
+                    unicast4=u4, unicast6=u6, originate4=[u4.network], originate6=[u6.network],
+                    servers=list(first.servers), site=s.name,
+                )  # fmt: skip
 
     def p2p_links(self) -> None:
         items: list[tuple[str, str, str, LinkSpec | None, dict[str, Knobs], float | None, float]] = []
@@ -87,6 +138,16 @@ class _Builder:
         for s in self.spec.sites:
             for up in s.upstreams:
                 items.append((up.router, s.name, "p2c", None, up.ends, up.latency, up.loss))
+        for s in self.spec.sites:  # a multi-server site: its router (a) to each server (b)
+            for name in self.nodes[s.name].servers:
+                items.append((s.name, name, "server", None, {}, None, 0.0))
+        for s in self.spec.sites:  # a second site router: the same upstreams, the same servers
+            for j in range(2, s.routers + 1):
+                router = site_router_name(s.name, j)
+                for up in s.upstreams:
+                    items.append((up.router, router, "p2c", None, up.ends, up.latency, up.loss))
+                for name in self.nodes[s.name].servers:
+                    items.append((router, name, "server", None, {}, None, 0.0))
         pair_count = Counter(frozenset((a, b)) for a, b, rel, *_ in items if rel != "internal")
         for n, (a, b, rel, spec, ends, latency, loss) in enumerate(items, start=1):
             lid = f"l{n}"
@@ -98,6 +159,9 @@ class _Builder:
             self.links.append(Link(lid, "p2p", [ia, ib], a4.network, a6.network, latency, loss, cost))
             if rel == "internal":
                 continue  # the IGP runs here; iBGP runs between loopbacks (ibgp())
+            if rel == "server":
+                self.server_link(na, nb, ia, ib, lid)
+                continue
             rel_b, rel_a = _REL_A[rel]
             parallel = pair_count[frozenset((a, b))] > 1
             for here, there, mine, theirs, rel_there in ((na, nb, ia, ib, rel_b), (nb, na, ib, ia, rel_a)):
@@ -110,6 +174,24 @@ class _Builder:
                         ends.get(here.name, Knobs()),
                     )
                 )  # fmt: skip
+
+    def server_link(self, router: Node, server: Node, ir: Iface, isv: Iface, lid: str) -> None:
+        """iBGP in the service AS over the link (no IGP): the server announces the service and
+        its identity address, the router load-balances over the servers and sends them its
+        upstreams' routes (next hop self), so a server reaches the primary as a site does."""
+        assert router.asn is not None and server.asn is not None
+        router.sessions.append(
+            Session(
+                _ident(server.name), server.name, server.asn, "server", ir.name, lid,
+                ir.addr4.ip, isv.addr4.ip, ir.addr6.ip, isv.addr6.ip, Knobs(),
+            )
+        )  # fmt: skip
+        server.sessions.append(
+            Session(
+                _ident(router.name), router.name, router.asn, "site-router", isv.name, lid,
+                isv.addr4.ip, ir.addr4.ip, isv.addr6.ip, ir.addr6.ip, Knobs(),
+            )
+        )  # fmt: skip
 
     def ixps(self) -> None:
         j = 0
@@ -182,9 +264,20 @@ class _Builder:
         for name, items in sessions.items():
             self.nodes[name].sessions += sorted(items, key=lambda s: order[s.peer])
 
+    def _region(self, asn: int) -> str | None:
+        return next((a.region for a in self.spec.ases if a.asn == asn), None)
+
+    def _first_router(self, asn: int, router: str | None) -> Node:
+        return self.nodes[router or next(r.name for r in self.spec.routers if r.asn == asn)]
+
     def eyeball_lans(self) -> None:
         m = 0
         lans = client_lans(self.spec)
+        own_ecs = {self.as_by_ref[r.as_]: r.ecs for r in self.spec.resolvers if not r.public}
+        public = [r for r in self.spec.resolvers if r.public]
+        # public resolvers take the LAN slots after the eyeball LANs; clients need their addresses now
+        n_lans = len({(asn, rtr) for asn, rtr, _ in lans})
+        public_addr = {r.name: plan.host(*plan.lan(n_lans + j), 2) for j, r in enumerate(public, start=1)}
         used: set[str] = set()
         for a in self.spec.ases:
             if a.role != "eyeball":
@@ -207,21 +300,65 @@ class _Builder:
                 router.originate4.append(net4)
                 router.originate6.append(net6)
                 if resolver is None:  # one resolver per eyeball AS, on its first LAN
-                    res = Node(resolver_name(a.name), "resolver", a.asn, lan_of=a.asn)
+                    res = Node(
+                        resolver_name(a.name), "resolver", a.asn, lan_of=a.asn, region=a.region,
+                        ecs=own_ecs.get(a.asn, False),
+                    )  # fmt: skip
                     res.gateway4, res.gateway6 = gw4.ip, gw6.ip
                     r4, r6 = plan.host(net4, net6, 2)
                     ends.append(self.add_iface(res, lid, r4, r6))
                     self.nodes[res.name] = res
                     resolver = (r4.ip, r6.ip)
                 for k, c in enumerate(clients, start=3):
+                    mine = resolver
+                    if c.resolver in public_addr:
+                        p4, p6 = public_addr[c.resolver]
+                        mine = (p4.ip, p6.ip)
                     node = Node(
                         c.name, "client", a.asn, gateway4=gw4.ip, gateway6=gw6.ip,
-                        resolver4=resolver[0], resolver6=resolver[1], lan_of=a.asn,
+                        resolver4=mine[0], resolver6=mine[1], lan_of=a.asn, region=a.region,
                     )  # fmt: skip
                     c4, c6 = plan.host(net4, net6, k)
                     ends.append(self.add_iface(node, lid, c4, c6))
                     self.nodes[node.name] = node
                 self.links.append(Link(lid, "lan", ends, net4, net6))
+        for j, spec in enumerate(public, start=1):
+            assert spec.name is not None
+            net4, net6 = plan.lan(n_lans + j)
+            asn = self.as_by_ref[spec.as_]
+            router = self._first_router(asn, spec.router)
+            gw4, gw6 = plan.host(net4, net6, 1)
+            lid = f"lan-{spec.name}"[:15]
+            ends = [self.add_iface(router, lid, gw4, gw6)]
+            router.originate4.append(net4)
+            router.originate6.append(net6)
+            res = Node(
+                spec.name, "resolver", asn, gateway4=gw4.ip, gateway6=gw6.ip, lan_of=asn,
+                region=self._region(asn), ecs=spec.ecs, public=True,
+            )  # fmt: skip
+            r4, r6 = public_addr[spec.name]
+            ends.append(self.add_iface(res, lid, r4, r6))
+            self.nodes[res.name] = res
+            self.links.append(Link(lid, "lan", ends, net4, net6))
+
+    def edges(self) -> None:
+        for n, e in enumerate(self.spec.edges, start=1):
+            net4, net6 = plan.edge_lan(n)
+            asn = self.as_by_ref[e.as_]
+            router = self._first_router(asn, e.router)
+            gw4, gw6 = plan.host(net4, net6, 1)
+            lid = f"lan-{e.name}"[:15]
+            ends = [self.add_iface(router, lid, gw4, gw6)]
+            router.originate4.append(net4)
+            router.originate6.append(net6)
+            node = Node(
+                e.name, "edge", asn, gateway4=gw4.ip, gateway6=gw6.ip, region=e.region or self._region(asn),
+                http_port=e.port, weight=e.weight,
+            )  # fmt: skip
+            e4, e6 = plan.host(net4, net6, 2)
+            ends.append(self.add_iface(node, lid, e4, e6))
+            self.nodes[node.name] = node
+            self.links.append(Link(lid, "lan", ends, net4, net6))
 
     def primary(self) -> tuple[plan.V4 | None, plan.V6 | None]:
         p = self.spec.primary
@@ -277,9 +414,24 @@ def build(spec: TopologySpec, source: str = "<memory>") -> Lab:
     b.ixps()
     b.ibgp()
     b.eyeball_lans()
+    b.edges()
     p4, p6 = b.primary()
     svc = spec.service
     d4, d6 = plan.service_addresses(svc.prefix4, svc.prefix6)
     service = Service(svc.zone, svc.asn, svc.prefix4, svc.prefix6, svc.address4 or d4, svc.address6 or d6)
     caches = rtr_caches(b.nodes)
-    return Lab(spec.name, source, spec, service, b.nodes, b.links, p4, p6, roas(spec), caches)
+    return Lab(
+        spec.name, source, spec, service, b.nodes, b.links, p4, p6,
+        roas=roas(spec), rtr_caches=caches, steering=_steering(spec, source),
+    )  # fmt: skip
+
+
+def _steering(spec: TopologySpec, source: str) -> Steering | None:
+    st = spec.steering
+    if st is None:
+        return None
+    name = st.name if st.name.endswith(".") else f"{st.name}.{spec.service.zone}"
+    geoip = str((Path(source).parent / st.geoip).resolve()) if st.geoip is not None else None
+    return Steering(
+        name.lower(), st.ttl, st.scope, st.mode, geoip, st.check_interval, st.check_timeout, st.rise, st.fall
+    )

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from lab.errors import Issue, LocatedIssue, TopologyError
-from lab.model import addressing, validate
+from lab.model import addressing, validate, validate_steer
 from lab.model.spec import TopologySpec
 from lab.model.topology import Lab
 from lab.model.yamlsrc import Source, YamlSyntaxError, parse
@@ -55,6 +55,7 @@ def load_spec(text: str, filename: str = "<string>") -> TopologySpec:
         issues += [_from_pydantic(src, err) for err in exc.errors()]
         raise TopologyError(issues) from exc
     issues += [_locate(src, i) for i in validate.check(spec)]
+    issues += [_locate(src, i) for i in validate_steer.files(spec, Path(filename).parent)]
     if issues:
         raise TopologyError(issues)
     return spec
@@ -64,9 +65,13 @@ def force(spec: TopologySpec, daemon: str) -> TopologySpec:
     """The same topology with every router and site on one daemon (for FRR/BIRD equivalence runs)."""
     if daemon not in ("frr", "bird"):
         raise ValueError(f"--force-daemon {daemon!r}: use frr or bird")
-    # FRR has no static ROA table: a `rov: static` router validates through the RTR cache there
+    # FRR has no static ROA table: a `rov: static` router validates through the RTR cache there;
+    # an IXP route server stays on BIRD: the lab's route server is BIRD's (lab.model.validate)
+    ixps = {a.asn for a in spec.ases if a.role == "ixp"}
     routers = [
-        r.model_copy(
+        r
+        if r.asn in ixps
+        else r.model_copy(
             update={
                 "daemon": daemon,
                 **({"rov": "rtr"} if daemon == "frr" and r.rov_mode == "static" else {}),
@@ -111,6 +116,8 @@ def _from_pydantic(src: Source, err: Any) -> LocatedIssue:
         elif loc and loc[-1] == "server" and loc[0] == "primary":
             msg += "; the hidden primary runs dnsnode or knot (NSD 4.6 makes no IXFR from a changed zone "
             msg += "file)"
+        elif "capacity" in loc and loc[-1] != "capacity":
+            msg += "; a site's capacity is {qps: N} (queries per second, N >= 1) or {mbit: N} (Mbit/s)"
         elif loc and loc[-1] == "server":
             msg += "; server names the site's DNS software (default dnsnode)"
     return LocatedIssue(src.filename, src.line(loc), msg)

@@ -57,7 +57,19 @@ never the actions. The daemons' own iBGP rules apply:
   receiver's cluster id, is dropped on receipt.
 
 An IXP route server neither tags nor filters by relationship (it passes everything between
-its clients and does not add its ASN); its members see it as a peer.
+its clients and does not add its ASN, nor changes the next hop: RFC 7947); its members see it
+as a peer. Besides the lab's actions above it honours the route-server conventions (Euro-IX
+large BGP communities, as DE-CIX / STACIX route servers do), RS = the route server's ASN:
+    do not announce to peer P        0:P                 RS:0:P
+    announce to peer P               RS:P                RS:1:P
+    do not announce to any peer      0:RS                RS:0:0
+"Do not announce to P" wins over "announce to P"; "announce to P" wins over "to none", so
+0:RS with RS:P (or RS:0:0 with RS:1:P) means "only to P". Standard forms need 16-bit ASNs.
+0:RS is addressed to the route server: a member exports it to the route server anyway (the
+lab's large 0:0:RS still stops the member itself).
+The route server keeps one table (sorted, BIRD's `secondary` export): each client gets the
+best route that passes that client's export filter (not its own, not blocked by an action),
+so a route hidden from one member does not hide the next best from it (RFC 7947 2.3.1).
 
 Best path
 ---------
@@ -157,6 +169,10 @@ FRR_BGP_SETTINGS: tuple[str, ...] = (  # under `router bgp`, then per address fa
     "maximum-paths 1",
     "maximum-paths ibgp 1",
 )
+# The one exception: a multi-server site's router spreads the service over its servers
+# (iBGP routes, equal by construction: same local-pref, empty AS path, next hops on connected
+# links). FRR `maximum-paths ibgp N`, BIRD `merge paths` in its kernel protocol.
+SITE_ECMP_PATHS = 8  # lab.model.spec.MAX_SERVERS
 BIRD_BGP_SETTINGS: tuple[str, ...] = (  # in every `protocol bgp`
     "deterministic med off",  # not `on`: see above (BIRD 2.0.12 can keep a worse route)
     "igp metric on",
@@ -204,10 +220,12 @@ def prepend_towards(asn: int, n: int) -> str:
     return f"{ACTION_ADMIN}:{PREPEND_FUNCTION[n]}:{asn}"
 
 
-def no_announce_forms(asn: int) -> tuple[str, ...]:
-    """Every community that stops an export to AS `asn` (match any of them)."""
+def no_announce_forms(asn: int, to_rs: bool = False) -> tuple[str, ...]:
+    """Every community that stops an export to AS `asn` (match any of them). `to_rs`: AS `asn`
+    is a route server, for which 0:RS means "announce to none of your clients": a member
+    passes it on and the route server acts on it (only the large 0:0:RS stops the member)."""
     large = f"{ACTION_ADMIN}:{NO_ANNOUNCE_FUNCTION}:{asn}"
-    return (f"0:{asn}", large) if asn <= MAX_STD_ASN else (large,)
+    return (f"0:{asn}", large) if asn <= MAX_STD_ASN and not to_rs else (large,)
 
 
 def prepend_forms(asn: int) -> dict[str, int]:
@@ -220,9 +238,10 @@ def prepend_forms(asn: int) -> dict[str, int]:
     return out
 
 
-def blocks_export(communities: Iterable[str], asn: int) -> bool:
-    """Whether a route carrying `communities` must not be announced to AS `asn`."""
-    return not set(no_announce_forms(asn)).isdisjoint(communities)
+def blocks_export(communities: Iterable[str], asn: int, to_rs: bool = False) -> bool:
+    """Whether a route carrying `communities` must not be announced to AS `asn` (`to_rs`: a
+    route server's, see no_announce_forms)."""
+    return not set(no_announce_forms(asn, to_rs)).isdisjoint(communities)
 
 
 def action_prepend(communities: Iterable[str], asn: int) -> int:
@@ -263,7 +282,7 @@ def import_rule(asn: int, s: Session) -> ImportRule:
     if is_ibgp(s):
         return ImportRule(delete_own_tags=False, tag=None, local_pref=None, gshut_zero=True)
     return ImportRule(
-        delete_own_tags=True,
+        delete_own_tags=not s.rs_client,  # a route server tags nothing, and RS:1:P is an action
         tag=None if s.rs_client else rel_tag(asn, s.rel),
         local_pref=import_local_pref(s),
         gshut_zero=True,
@@ -276,8 +295,37 @@ def export_rule(asn: int, s: Session) -> ExportRule:
     block = () if exports_everything(s) else tuple(rel_tag(asn, r) for r in ("peer", "provider"))
     return ExportRule(
         block_tags=block,
-        no_announce=no_announce_forms(s.peer_asn),
+        no_announce=no_announce_forms(s.peer_asn, s.peer_is_rs),
         prepend_actions=prepend_forms(s.peer_asn),
         knobs=True,
         next_hop_self=False,
     )
+
+
+RS_NO_ANNOUNCE_FUNCTION = 0  # RS:0:P, RS:0:0
+RS_ANNOUNCE_FUNCTION = 1  # RS:1:P
+
+
+def rs_no_announce_forms(rs_asn: int, asn: int) -> tuple[str, ...]:
+    """What stops route server `rs_asn` announcing a route to its client AS `asn` alone."""
+    return (*no_announce_forms(asn), f"{rs_asn}:{RS_NO_ANNOUNCE_FUNCTION}:{asn}")
+
+
+def rs_none_forms(rs_asn: int) -> tuple[str, ...]:
+    """ "Do not announce to any peer" at route server `rs_asn`."""
+    large = f"{rs_asn}:{RS_NO_ANNOUNCE_FUNCTION}:0"
+    return (f"0:{rs_asn}", large) if rs_asn <= MAX_STD_ASN else (large,)
+
+
+def rs_announce_forms(rs_asn: int, asn: int) -> tuple[str, ...]:
+    """ "Announce to peer `asn`" at route server `rs_asn` (overrides "to none")."""
+    large = f"{rs_asn}:{RS_ANNOUNCE_FUNCTION}:{asn}"
+    return (f"{rs_asn}:{asn}", large) if rs_asn <= MAX_STD_ASN and asn <= MAX_STD_ASN else (large,)
+
+
+def rs_blocks_export(communities: Iterable[str], rs_asn: int, asn: int) -> bool:
+    """Whether route server `rs_asn` must not announce a route carrying `communities` to AS `asn`."""
+    have = set(communities)
+    if not have.isdisjoint(rs_no_announce_forms(rs_asn, asn)):
+        return True
+    return not have.isdisjoint(rs_none_forms(rs_asn)) and have.isdisjoint(rs_announce_forms(rs_asn, asn))

@@ -5,6 +5,9 @@ between its parts (names exist, relationships make sense) and `lab.addressing` t
 the resolved `lab.topology.Lab` (addresses, interfaces, BGP sessions) that renderers and
 runtimes consume.
 
+A site may say what it can take (`capacity: {qps: 200}` or `{mbit: 10}`); the lab enforces
+it at the site's ingress or on its uplinks (lab.render.capacity) and floods test it.
+
 A minimal file (one router per AS):
 
     name: tiny
@@ -202,10 +205,15 @@ class Knobs(Strict):
         return self
 
 
+REGION_PATTERN = r"^[a-z][a-z0-9-]{0,15}$"
+Region = Annotated[str, Field(pattern=REGION_PATTERN)]  # a steering region: "eu", "ap"
+
+
 class ASSpec(Strict):
     asn: Asn
     name: Name
     role: Role
+    region: Region | None = None  # GeoDNS: its clients (and resolvers) get the edges of this region
 
 
 class RouterSpec(Strict):
@@ -280,11 +288,50 @@ class UpstreamSpec(Strict):
         return data
 
 
+class CapacitySpec(Strict):
+    """What a site takes before it drops, one of: `qps` (UDP queries per second to the service
+    addresses, limited at the site's ingress: lab.render.capacity) or `mbit` (the bandwidth of
+    each of its uplinks, both directions, a tbf on either end)."""
+
+    qps: int | None = Field(default=None, ge=1, le=1_000_000)
+    mbit: float | None = Field(default=None, gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _one(self) -> CapacitySpec:
+        if (self.qps is None) == (self.mbit is None):
+            raise ValueError(
+                "capacity takes one of qps: N (queries per second at the site) or mbit: N (the "
+                "bandwidth of its uplinks), e.g. capacity: {qps: 200}"
+            )
+        return self
+
+
 class SiteSpec(Strict):
     name: Name
     daemon: Daemon | None = None  # the site's BGP speaker; default: service.daemon
     upstreams: list[UpstreamSpec] = Field(default_factory=list)
     server: DnsServer = "dnsnode"  # the DNS software answering at the site (a secondary of the primary)
+    # N > 1: N server hosts (each its DNS server and health agent) behind the site's router, which
+    # spreads queries over the healthy ones by ECMP (lab.model.topology: Node.servers); checked
+    # by lab.model.validate (1..MAX_SERVERS)
+    servers: int = 1
+    # 2: a second site router (<site>-r2) beside the first for redundancy: it peers with the same
+    # upstreams and every server announces to both (multi-server sites only)
+    routers: int = 1
+    capacity: CapacitySpec | None = None  # None: as much as the host gives it
+
+
+MAX_SERVERS = 8  # per site: the site router's ECMP width (FRR maximum-paths, the kernel's nexthops)
+
+
+def server_name(site: str, k: int) -> str:
+    """The k-th server (1-based) of a multi-server site: its node name."""
+    return f"{site}-s{k}"
+
+
+def site_router_name(site: str, k: int) -> str:
+    """The k-th router of a site: the first is the site's own name, the second <site>-r2."""
+    return site if k == 1 else f"{site}-r{k}"
 
 
 class ServiceSpec(Strict):
@@ -315,8 +362,54 @@ class ClientSpec(Strict):
     name: Name
     as_: int | str = Field(alias="as")  # the eyeball AS, by number or name; its resolver is implied
     router: str | None = None  # the eyeball AS's router (PoP) whose LAN it sits on; default: its first
+    resolver: str | None = None  # a `public` resolver's name; default: its own AS's resolver
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class EdgeSpec(Strict):
+    """A service host that steered answers point to, on a LAN of its own behind `router`."""
+
+    name: Name
+    as_: int | str = Field(alias="as")  # a transit or eyeball AS, by number or name
+    router: str | None = None  # the AS's router whose LAN it sits on; default: the AS's first
+    region: Region | None = None  # default: its AS's region
+    port: int = Field(default=80, ge=1, le=65535)  # its HTTP server (GET /edge.txt names the edge)
+    weight: int = Field(default=1, ge=0, le=65535)  # steering mode weighted: its share of the answers
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ResolverSpec(Strict):
+    """Settings of a resolver: an eyeball AS's own (name omitted) or a `public` one (the 8.8.8.8
+    problem: one resolver serving clients of several regions from its own network)."""
+
+    name: Name | None = None  # required for a public resolver; an AS's own is "<as>-res"
+    as_: int | str = Field(alias="as")
+    router: str | None = None  # public resolvers: the router whose LAN it sits on
+    public: bool = False  # answers every eyeball LAN of the lab, not only its own
+    ecs: bool = False  # Unbound's subnetcache: EDNS Client Subnet towards the service addresses
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+ScopeStyle = Literal["exact", "knot"]
+
+
+class SteeringSpec(Strict):
+    """GeoDNS for one name of the zone: the sites' dnsnode answer it from a geoip file (Knot's
+    mod-geoip format): the user's own, or one generated from the model (each eyeball LAN -> the
+    edges of its AS's region), with an HTTP health check of the edges."""
+
+    name: str = "www"  # relative to the zone (or absolute, with the final dot)
+    geoip: str | None = None  # the user's own file, relative to the topology file; default: generated
+    ttl: int = Field(default=5, ge=0, le=86400)  # lab-scaled: failover waits for it in caches
+    scope: ScopeStyle = "exact"  # "knot": imitate Knot 3.2's over-broad scopes (demonstrations only)
+    mode: Literal["subnet", "weighted"] = "subnet"  # weighted: each edge answered with weight/sum
+    check_interval: float = Field(default=1.0, gt=0, le=60)
+    check_timeout: float = Field(default=0.5, gt=0, le=60)
+    rise: int = Field(default=2, ge=1, le=100)
+    fall: int = Field(default=3, ge=1, le=100)
 
 
 class TopologySpec(Strict):
@@ -331,3 +424,6 @@ class TopologySpec(Strict):
     # what the RTR cache serves and static ROV checks; default (None): the service's prefixes,
     # from service.asn, exact length (an empty list: no ROAs, every route NotFound)
     roas: list[RoaSpec] | None = None
+    edges: list[EdgeSpec] = Field(default_factory=list)
+    resolvers: list[ResolverSpec] = Field(default_factory=list)
+    steering: SteeringSpec | None = None

@@ -40,11 +40,13 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lab.model.spec import Daemon, DnsServer, Knobs, Role, RovMode, TopologySpec
+from lab.model.spec import Daemon, DnsServer, Knobs, Role, RovMode, ScopeStyle, TopologySpec
 
-NodeKind = Literal["router", "site", "resolver", "client", "primary"]
-# what the *peer* is to the local router; "internal": an iBGP peer, a router of the same AS
-Relation = Literal["customer", "peer", "provider", "internal"]
+NodeKind = Literal["router", "site", "resolver", "client", "primary", "server", "edge"]
+# what the *peer* is to the local router; "internal": an iBGP peer, a router of the same AS.
+# Multi-server sites (Node.servers): "server" is one of the site router's servers, "site-router"
+# the router a server sits behind; iBGP in the service AS over their direct link (no IGP).
+Relation = Literal["customer", "peer", "provider", "internal", "server", "site-router"]
 IBGP_IFNAME = "lo"  # iBGP sessions run between loopbacks, over whatever links the IGP picks
 
 
@@ -101,6 +103,11 @@ class Session:
     @property
     def ibgp(self) -> bool:
         return self.rel == "internal"
+
+    @property
+    def in_site(self) -> bool:
+        """Between a multi-server site's router and one of its servers (iBGP over their link)."""
+        return self.rel in ("server", "site-router")
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,35 @@ class Node:
     cluster_id: ipaddress.IPv4Address | None = None  # reflectors: the effective cluster id
     # sites, the primary, a rogue router: the DNS server it runs (lab.daemons.dns driver name)
     dns_server: DnsServer | None = None
+    # a multi-server site (`servers: N` > 1): the site node is the site's router (no DNS server of
+    # its own) and lists its servers' node names; each server names its site
+    servers: list[str] = field(default_factory=list)
+    site: str | None = None
+
+    region: str | None = None  # steering: the region of its AS (an edge: its own)
+    ecs: bool = False  # resolvers: Unbound's subnetcache, EDNS Client Subnet towards the service
+    public: bool = False  # resolvers: answers every eyeball LAN of the lab
+    http_port: int | None = None  # edges: the HTTP server's port
+    weight: int = 1  # edges: their share of a weighted steered name's answers
+    # sites: what they take before dropping (lab.model.spec.CapacitySpec; None: unlimited)
+    capacity_qps: int | None = None
+    capacity_mbit: float | None = None
+
+    @property
+    def runs_agent(self) -> bool:
+        """A DNS host that announces the service through its health agent: a single-server
+        site, or one server of a multi-server site."""
+        return self.kind == "server" or (self.kind == "site" and not self.servers)
+
+    @property
+    def site_name(self) -> str:
+        """The site a node answers for (a server: its site's name; otherwise its own)."""
+        return self.site or self.name
+
+    @property
+    def ecmp(self) -> bool:
+        """The router of a multi-server site: load-balances over its servers."""
+        return bool(self.servers)
 
     @property
     def igp_ifaces(self) -> list[Iface]:
@@ -172,8 +208,9 @@ class Node:
 
     @property
     def serves_service(self) -> bool:
-        """Sites, and a rogue AS's router (the hijacker's server): the service addresses on lo."""
-        return self.kind == "site" or self.role == "rogue"
+        """DNS hosts that announce the service (single-server sites, the servers of multi-server
+        sites), and a rogue AS's router (the hijacker's server): the service addresses on lo."""
+        return self.runs_agent or self.role == "rogue"
 
     @property
     def bfd(self) -> bool:
@@ -199,6 +236,28 @@ class Service:
     address6: ipaddress.IPv6Address
 
 
+@dataclass(frozen=True)
+class Steering:
+    """GeoDNS for one name: what the sites' dnsnode load (lab.render.geoip writes the file)."""
+
+    name: str  # absolute, with the final dot
+    ttl: int
+    scope: ScopeStyle
+    mode: Literal["subnet", "weighted"]
+    geoip_file: str | None  # the user's own file (absolute path); None: generated from the model
+    check_interval: float
+    check_timeout: float
+    rise: int
+    fall: int
+    http_path: str = "/edge.txt"  # what the health check and the probes GET from an edge
+
+    @property
+    def detection_s(self) -> float:
+        """Worst case from an edge's death to its removal from answers: fall checks, each at most
+        an interval plus its timeout apart."""
+        return self.fall * (self.check_interval + self.check_timeout)
+
+
 @dataclass
 class Lab:
     name: str
@@ -211,6 +270,7 @@ class Lab:
     primary6: ipaddress.IPv6Address | None = None
     roas: list[Roa] = field(default_factory=list)  # topology `roas:` (default: the service's)
     rtr_caches: list[RtrCache] = field(default_factory=list)  # one per AS with rov "rtr" routers
+    steering: Steering | None = None
 
     @property
     def service_addresses(self) -> list[str]:

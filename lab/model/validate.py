@@ -11,11 +11,15 @@ Rules:
   eyeball); links to an IXP route server are `p2p`; two links between the same pair of ASes
   must not contradict each other; no `cost:` (that is the IGP's). Inside an AS: `rel:
   internal` (and only there), no session knobs under `ends:`.
+- IXPs: the route server runs BIRD (sorted tables, `secondary`: lab.model.policy), has at
+  least one member, one link per member, no link to another route server, and no `prepend`
+  on its end (it is transparent: it adds no ASN).
 - the routers of an AS with several routers are connected by internal links (one IGP area).
 - route reflectors: a reflector has at least one client; `cluster_id` only on a reflector
   and never a client's router id (FRR, without a cluster id, loop-checks a CLUSTER_LIST
   against its router id); a client's `reflectors:` names reflectors of its own AS.
 - `ends:` keys name an end of their link.
+- a site has 1..MAX_SERVERS servers, and its servers' names (<site>-s<k>) are valid node names.
 - every site has at least one upstream; upstreams are routers of transit or eyeball ASes, of
   the AS the upstream's `as:` says when it says one.
 - clients name an eyeball AS, and a router of it if they name one; the hidden primary sits
@@ -24,12 +28,21 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from lab.errors import Issue
-from lab.model import plan
+from lab.model import plan, validate_steer
 from lab.model.plan import LIMITS
-from lab.model.spec import DEFAULT_IGP_COST, RouterSpec, TopologySpec
+from lab.model.spec import (
+    DEFAULT_IGP_COST,
+    MAX_SERVERS,
+    NAME_PATTERN,
+    RouterSpec,
+    TopologySpec,
+    server_name,
+    site_router_name,
+)
 
 _OPPOSITE = {"p2c": "c2p", "c2p": "p2c", "p2p": "p2p"}
 
@@ -47,12 +60,14 @@ def check(spec: TopologySpec) -> list[Issue]:
     issues += _routers(spec)
     issues += _reflectors(spec)
     issues += _links(spec)
+    issues += _ixps(spec)
     issues += _igp(spec)
     issues += _sites(spec)
     issues += _hosts(spec)
     issues += _service(spec)
     issues += _roas(spec)
     issues += _limits(spec)
+    issues += validate_steer.check(spec)
     return issues
 
 
@@ -109,6 +124,11 @@ def _names(spec: TopologySpec) -> list[Issue]:
         claim(r.name, "router", ("routers", i, "name"))
     for i, s in enumerate(spec.sites):
         claim(s.name, "site", ("sites", i, "name"))
+        if s.routers == 2:
+            claim(site_router_name(s.name, 2), f"site {s.name}'s second router", ("sites", i, "routers"))
+        if 1 < s.servers <= MAX_SERVERS:
+            for k in range(1, s.servers + 1):
+                claim(server_name(s.name, k), f"site {s.name}'s server", ("sites", i, "servers"))
     for i, c in enumerate(spec.clients):
         claim(c.name, "client", ("clients", i, "name"))
     if spec.primary is not None:
@@ -116,11 +136,15 @@ def _names(spec: TopologySpec) -> list[Issue]:
     for i, a in enumerate(spec.ases):
         if a.role == "eyeball" and any(_client_as(spec, c.as_) == a.asn for c in spec.clients):
             claim(resolver_name(a.name), "resolver (implied by eyeball AS)", ("ases", i, "name"))
+    for i, e in enumerate(spec.edges):
+        claim(e.name, "edge", ("edges", i, "name"))
+    for i, res in enumerate(spec.resolvers):
+        if res.public and res.name is not None:
+            claim(res.name, "resolver", ("resolvers", i, "name"))
     return out
 
 
-def resolver_name(as_name: str) -> str:
-    return f"{as_name}-res"[:15]
+resolver_name = validate_steer.resolver_name
 
 
 def _client_as(spec: TopologySpec, ref: int | str) -> int | None:
@@ -426,6 +450,65 @@ def _links(spec: TopologySpec) -> list[Issue]:
     return out
 
 
+def _ixps(spec: TopologySpec) -> list[Issue]:
+    out: list[Issue] = []
+    ixp_asns = {a.asn for a in spec.ases if a.role == "ixp"}
+    servers = {r.name: (i, r) for i, r in enumerate(spec.routers) if r.asn in ixp_asns}
+    count = {asn: sum(r.asn == asn for _, r in servers.values()) for asn in ixp_asns}
+    for name, (i, r) in servers.items():
+        if count[r.asn] > 1:
+            continue  # one router per IXP AS: reported with the routers
+        if r.daemon != "bird":
+            out.append(
+                Issue(
+                    ("routers", i, "daemon"),
+                    f"router {name} is an IXP route server, which the lab runs on BIRD (`rs client`, a "
+                    f"sorted table with `secondary` exports); set daemon: bird",
+                )
+            )
+        members: dict[str, int] = {}
+        for j, link in enumerate(spec.links):
+            if name not in (link.a, link.b):
+                continue
+            member = link.b if link.a == name else link.a
+            n = j + 1
+            if member in servers:
+                out.append(
+                    Issue(
+                        ("links", j),
+                        f"link {n} joins two IXP route servers ({name}, {member}); route servers have "
+                        "members, not each other: link each to the member routers instead",
+                    )
+                )
+            elif member in members:
+                out.append(
+                    Issue(
+                        ("links", j),
+                        f"link {n} joins {member} to route server {name} again (link {members[member]} "
+                        "already does); a member has one port on the IXP LAN: drop one of the links",
+                    )
+                )
+            members.setdefault(member, n)
+            knobs = link.ends.get(name) if link.ends else None
+            if knobs is not None and knobs.prepend:
+                out.append(
+                    Issue(
+                        ("links", j, "ends", name, "prepend"),
+                        f"link {n}: route server {name} is transparent, it adds no ASN to the paths it "
+                        f"passes (RFC 7947); drop prepend: here, or prepend on {member}'s end",
+                    )
+                )
+        if not members:
+            out.append(
+                Issue(
+                    ("routers", i),
+                    f"route server {name} has no members; add links: {{a: {name}, b: ROUTER, rel: p2p}} "
+                    "for each router on the IXP LAN",
+                )
+            )
+    return out
+
+
 def _igp(spec: TopologySpec) -> list[Issue]:
     """Each multi-router AS is one connected IGP: OSPF must reach every loopback for iBGP."""
     out: list[Issue] = []
@@ -479,6 +562,16 @@ def _sites(spec: TopologySpec) -> list[Issue]:
                     f"transit or eyeball AS {_known(routers)}",
                 )
             )
+        out += _servers(s.name, s.servers, ("sites", i, "servers"))
+        if s.routers not in (1, 2):
+            msg = f'site "{s.name}" has routers: {s.routers}; a site has 1 router or 2 (for redundancy)'
+            out.append(Issue(("sites", i, "routers"), msg))
+        elif s.routers == 2 and s.servers < 2:
+            msg = (
+                f'site "{s.name}" has routers: 2 but one server; two site routers stand in front of '
+                "servers: add servers: 2 (or more), or drop routers: 2"
+            )
+            out.append(Issue(("sites", i, "routers"), msg))
         names: set[str] = set()
         for j, up in enumerate(s.upstreams):
             where = ("sites", i, "upstreams", j)
@@ -534,6 +627,29 @@ def _sites(spec: TopologySpec) -> list[Issue]:
                         )
                     )
     return out
+
+
+def _servers(site: str, n: int, where: tuple[str | int, ...]) -> list[Issue]:
+    """`servers: N`: 1..MAX_SERVERS, and room in the site's name for the servers' names."""
+    if not 1 <= n <= MAX_SERVERS:
+        return [
+            Issue(
+                where,
+                f'site "{site}" has servers: {n}; a site has 1 to {MAX_SERVERS} servers (the site '
+                f"router's ECMP width): write servers: 1 (one host, no site router) up to {MAX_SERVERS}",
+            )
+        ]
+    last = server_name(site, n)
+    if n > 1 and not re.match(NAME_PATTERN, last):
+        room = 11 - len(last) + len(site)
+        return [
+            Issue(
+                where,
+                f'site "{site}": its servers would be named {server_name(site, 1)} .. {last}, longer '
+                f"than a node name may be (11 characters); shorten the site's name to {room} characters",
+            )
+        ]
+    return []
 
 
 def _hosts(spec: TopologySpec) -> list[Issue]:
@@ -634,9 +750,11 @@ def _roas(spec: TopologySpec) -> list[Issue]:
 
 def _limits(spec: TopologySpec) -> list[Issue]:
     out: list[Issue] = []
-    speakers = len(spec.routers) + len(spec.sites)
+    servers = sum(s.servers for s in spec.sites if s.servers > 1) + sum(s.routers - 1 for s in spec.sites)
+    speakers = len(spec.routers) + len(spec.sites) + servers
     if speakers > LIMITS.speakers:
-        msg = f"{speakers} routers and sites; the address plan holds {LIMITS.speakers}"
+        what = "routers, sites and servers" if servers else "routers and sites"
+        msg = f"{speakers} {what}; the address plan holds {LIMITS.speakers}"
         out.append(Issue(("routers",), msg))
     members: dict[int, list[int]] = {}
     for i, r in enumerate(spec.routers):
@@ -651,8 +769,11 @@ def _limits(spec: TopologySpec) -> list[Issue]:
                     f"{LIMITS.full_mesh} routers); make one or two of them route_reflector: true",
                 )
             )
-    if len(spec.sites) > LIMITS.sites:
-        out.append(Issue(("sites",), f"{len(spec.sites)} sites; the address plan holds {LIMITS.sites}"))
+    if len(spec.edges) > LIMITS.edges:
+        out.append(Issue(("edges",), f"{len(spec.edges)} edges; the address plan holds {LIMITS.edges}"))
+    if len(spec.sites) + servers > LIMITS.sites:  # identity addresses: one per site and per server
+        what = f"{len(spec.sites)} sites" + (f" and {servers} servers" if servers else "")
+        out.append(Issue(("sites",), f"{what}; the address plan holds {LIMITS.sites}"))
     per_lan: dict[tuple[int, str], int] = {}
     for asn, router, _c in client_lans(spec):
         per_lan[(asn, router)] = per_lan.get((asn, router), 0) + 1
@@ -661,9 +782,11 @@ def _limits(spec: TopologySpec) -> list[Issue]:
             where = f"AS {asn}" if sum(1 for a, _ in per_lan if a == asn) == 1 else f"AS {asn} at {router}"
             msg = f"{where} has {count} clients; a LAN holds {LIMITS.clients_per_lan}"
             out.append(Issue(("clients",), msg))
-    if len(per_lan) > LIMITS.client_lans:
+    lans = len(per_lan) + sum(1 for r in spec.resolvers if r.public)
+    if lans > LIMITS.client_lans:
         msg = (
-            f"clients on {len(per_lan)} LANs (one per eyeball AS and router with clients); the plan holds "
+            f"clients on {lans} LANs (one per eyeball AS and router with clients, one per public resolver); "
+            "the plan holds "
             f"{LIMITS.client_lans}"
         )
         out.append(Issue(("clients",), msg))

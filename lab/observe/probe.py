@@ -5,6 +5,12 @@ per query to a file in the client's run directory.
     python -m lab.probe --out FILE --direct 198.51.100.53 [--direct 2001:db8:53::53] \
         --resolver 203.0.113.2 --zone lab.example. [--interval 0.02] [--timeout 1.0] [--duration 60]
 
+With `--steered NAME` a thread beside the schedule resolves NAME A through the first resolver
+every --steer-interval seconds and fetches `http://ADDR:PORT/PATH` from the first address it
+got (timeout --steer-timeout): a record of kind "edge" says which address and edge (the body
+the edge serves: its name) the client was handed and whether the edge answered. The resolver
+answer's TTL rides along: GeoDNS fails over when the health check and that TTL let go.
+
 Direct queries ask `ZONE SOA` with RD=0 and the NSID option (RFC 5001): the answering site
 names itself. Resolver queries ask a fresh random label under the zone (`<hex>.ZONE A`, RD=1):
 no cache can answer it, so every one travels to a site (the answer is NXDOMAIN from the
@@ -29,14 +35,18 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import dns.edns
+import dns.exception
 import dns.flags
 import dns.message
+import dns.query
 import dns.rcode
 import dns.rdatatype
 
@@ -92,9 +102,12 @@ class Prober:
         self.pending: dict[tuple[str, int], tuple[float, int]] = {}  # (kind, id) -> (mono, seq)
         self.seq = 0
         self.stop = False
+        self.lock = threading.Lock()  # the steered-name thread writes to the same file
 
     def _write(self, rec: dict[str, Any]) -> None:
-        self.out.write(json.dumps(rec, separators=(",", ":")) + "\n")
+        line = json.dumps(rec, separators=(",", ":")) + "\n"
+        with self.lock:
+            self.out.write(line)
 
     def _send(self, now: float) -> None:
         for t in self.targets:
@@ -169,6 +182,62 @@ class Prober:
         self.out.flush()
 
 
+@dataclass(frozen=True)
+class Steered:
+    """What the steered-name thread asks: NAME through `resolver`, then the edge over HTTP."""
+
+    name: str
+    resolver: str
+    port: int
+    path: str
+    interval: float
+    timeout: float
+
+
+# no proxies from the environment: the lab's addresses are reached directly, in the namespace
+_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def fetch_edge(st: Steered) -> dict[str, Any]:
+    """One round: resolve, then GET from the first address. A record without mono/seq."""
+    q = dns.message.make_query(st.name, dns.rdatatype.A, use_edns=0)
+    try:
+        r = dns.query.udp(q, st.resolver, timeout=st.timeout)
+    except (dns.exception.DNSException, OSError) as exc:
+        return {"lost": True, "stage": "dns", "error": type(exc).__name__}
+    addrs = [(rr.address, rrset.ttl) for rrset in r.answer if rrset.rdtype == dns.rdatatype.A for rr in rrset]
+    if not addrs:
+        return {"lost": True, "stage": "dns", "rcode": dns.rcode.to_text(r.rcode())}
+    addr, ttl = addrs[0]
+    url = f"http://{addr}:{st.port}{st.path}"
+    try:
+        with _HTTP.open(url, timeout=st.timeout) as resp:
+            body = resp.read(256).decode(errors="replace").strip()
+    except OSError as exc:
+        return {"lost": True, "stage": "http", "addr": addr, "ttl": ttl, "error": type(exc).__name__}
+    return {"lost": False, "addr": addr, "ttl": ttl, "edge": body}
+
+
+def steer_loop(st: Steered, write: Any, stop: threading.Event, end: float) -> None:
+    seq = 0
+    next_at = time.monotonic()
+    while not stop.is_set() and time.monotonic() < end:
+        mono = time.monotonic()
+        rec = fetch_edge(st)
+        write(
+            {
+                "mono": round(mono, 6),
+                "kind": "edge",
+                "seq": seq,
+                "rtt_ms": round((time.monotonic() - mono) * 1000, 3),
+                **rec,
+            }
+        )
+        seq += 1
+        next_at += st.interval * max(1, int((time.monotonic() - next_at) / st.interval) + 1)
+        stop.wait(max(0.0, next_at - time.monotonic()))
+
+
 def direct_kind(addr: str) -> str:
     # a first letter of its own: reports and timelines encode a record's kind by it
     return "v6" if ":" in addr else "direct"
@@ -191,7 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--interval", type=float, default=0.02, help="seconds between rounds (>= 0.005)")
     p.add_argument("--timeout", type=float, default=1.0)
     p.add_argument("--duration", type=float, default=60.0, help=f"seconds (<= {MAX_DURATION:g})")
+    p.add_argument("--steered", help="a steered name: resolve it through the resolver, GET from the edge")
+    p.add_argument("--edge-port", type=int, default=80)
+    p.add_argument("--edge-path", default="/edge.txt")
+    p.add_argument("--steer-interval", type=float, default=0.2)
+    p.add_argument("--steer-timeout", type=float, default=0.5)
     args = p.parse_args(argv)
+    if args.steered and not args.resolver:
+        p.error("--steered asks through a resolver: give --resolver")
     if not args.direct and not args.resolver:
         p.error("nothing to ask: give --direct and/or --resolver")
     targets = [Target(direct_kind(a), a, _socket(a)) for a in args.direct]
@@ -207,7 +283,19 @@ def main(argv: list[str] | None = None) -> int:
         start = {"mono": round(time.monotonic(), 6), "kind": "start", "pid": os.getpid(),
                  "interval": prober.interval, "targets": [t.addr for t in targets]}  # fmt: skip
         out.write(json.dumps(start) + "\n")
+        stop = threading.Event()
+        thread = None
+        if args.steered:
+            st = Steered(args.steered, args.resolver[0], args.edge_port, args.edge_path,
+                         max(MIN_INTERVAL, args.steer_interval), args.steer_timeout)  # fmt: skip
+            end = time.monotonic() + min(args.duration, MAX_DURATION)
+            thread = threading.Thread(target=steer_loop, args=(st, prober._write, stop, end), daemon=True)
+            thread.start()
         prober.run(args.duration)
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=2 * args.steer_timeout + 1)
+        out.flush()
     return 0
 
 

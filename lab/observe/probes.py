@@ -23,6 +23,7 @@ from lab.runtime.base import NotRecorded, ProcSpec
 
 DEFAULT_INTERVAL = 0.02
 DEFAULT_TIMEOUT = 1.0
+DEFAULT_STEER_INTERVAL = 0.2  # the steered name's rounds (resolve + GET): slower, each waits
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,46 @@ class Record:
         )
 
 
+@dataclass(frozen=True)
+class EdgeRecord:
+    """One round of the steered name: the edge the client's resolver handed out, and whether it
+    answered over HTTP (lab/observe/probe.py `--steered`)."""
+
+    client: str
+    mono: float
+    seq: int
+    addr: str | None  # the address the resolver gave (None: no answer from the resolver)
+    edge: str | None  # what the edge said it is (None: it did not answer)
+    ttl: int | None  # the answer's TTL as the resolver gave it
+    stage: str | None  # where a lost round failed: "dns" or "http"
+    lost: bool
+
+    @classmethod
+    def of(cls, client: str, d: dict[str, object]) -> EdgeRecord:
+        mono, seq, ttl = d["mono"], d.get("seq", 0), d.get("ttl")
+        assert isinstance(mono, int | float) and isinstance(seq, int)
+        addr, edge, stage = (None if d.get(k) is None else str(d[k]) for k in ("addr", "edge", "stage"))
+        ttl_s = ttl if isinstance(ttl, int) else None
+        return cls(client, float(mono), seq, addr, edge, ttl_s, stage, bool(d.get("lost")))
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    if not path.exists():
+        return out
+    with open(path) as f:
+        for line in f:
+            if not line.endswith("\n"):
+                break  # the probe is writing this one
+            out.append(json.loads(line))
+    return out
+
+
+def read_edge_records(path: Path, client: str) -> list[EdgeRecord]:
+    recs = [EdgeRecord.of(client, d) for d in _lines(path) if d.get("kind") == "edge"]
+    return sorted(recs, key=lambda r: r.mono)
+
+
 def read_records(path: Path, client: str) -> list[Record]:
     out: list[Record] = []
     if not path.exists():
@@ -90,6 +131,9 @@ class ProbeSet:
     def records(self) -> dict[str, list[Record]]:
         return {c: read_records(p, c) for c, p in self.files.items()}
 
+    def edge_records(self) -> dict[str, list[EdgeRecord]]:
+        return {c: read_edge_records(p, c) for c, p in self.files.items()}
+
     def stop(self, timeout: float = 5.0) -> None:
         rt = self.handle.runtime
         for c in self.files:  # every probe at once, then wait for each
@@ -106,8 +150,11 @@ def start(
     timeout: float = DEFAULT_TIMEOUT,
     duration: float = 300.0,
     resolver: bool = True,
+    steered: bool = True,
+    steer_interval: float = DEFAULT_STEER_INTERVAL,
 ) -> ProbeSet:
-    """One probe per client: the service address over IPv4 and IPv6, and the client's resolver."""
+    """One probe per client: the service address over IPv4 and IPv6, the client's resolver, and
+    (a lab with `steering:`) the steered name through that resolver and the edge it names."""
     lab = h.lab
     run_id = secrets.token_hex(3)
     ps = ProbeSet(h, run_id, interval)
@@ -138,6 +185,11 @@ def start(
         ]
         if resolver and node.resolver4 is not None:
             argv += ["--resolver", str(node.resolver4)]
+            st = lab.steering
+            if steered and st is not None:  # which edge GeoDNS hands this client, and does it answer
+                port = next((e.http_port for e in lab.of_kind("edge") if e.http_port), 80)
+                argv += ["--steered", st.name, "--edge-port", str(port), "--edge-path", st.http_path]
+                argv += ["--steer-interval", str(steer_interval), "--steer-timeout", str(st.check_timeout)]
         specs.append(
             ProcSpec(
                 name, ps.proc_name, argv, Path(__file__).resolve().parents[1], nd / f"{ps.proc_name}.out"

@@ -184,8 +184,15 @@ def snapshot(h: LabHandle) -> Snapshot:
                 snap.missing.append(f"{node}: no route to {' '.join(nobest)}")
     # every site announces: each is heard by at least one of its upstreams
     for site in h.lab.of_kind("site"):
-        ups = {s.peer for s in site.sessions}
+        ups = {s.peer for s in site.sessions if not s.in_site}
         for p in prefixes:
+            if site.servers:  # a multi-server site: every server announces to its router
+                heard = snap.best.get(site.name, {}).get(p, BestPath(site.name, p, None, 0)).from_peers
+                silent = [x for x in site.servers if x not in heard]
+                if silent:
+                    snap.missing.append(
+                        f"{site.name}: {p} not heard from {', '.join(silent)} (agent not announcing)"
+                    )
             if not any(
                 site.name in snap.best.get(u, {}).get(p, BestPath(u, p, None, 0)).from_peers for u in ups
             ):
@@ -234,7 +241,7 @@ def wait_primary_routes(h: LabHandle, timeout: float) -> float:
     )
     if lan is None:
         return 0.0
-    sites = [sp for sp in h.speakers() if sp.node.kind == "site"]
+    sites = [sp for sp in h.speakers() if sp.node.kind in ("site", "server")]
     prefixes = [str(lan.prefix4), str(lan.prefix6)]
 
     def missing() -> list[str]:

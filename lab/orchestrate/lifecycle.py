@@ -19,6 +19,7 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.model.loader import load
 from lab.model.shipped import resolve
+from lab.orchestrate import capacity
 from lab.orchestrate.clab import ClabProvider
 from lab.orchestrate.converge import NotConverged, Snapshot, wait_converged
 from lab.orchestrate.handle import TOPOLOGY_COPY, LabHandle, resolve_name, run_dir, running
@@ -103,6 +104,10 @@ def up(
     try:
         h = LabHandle(lab, state, prov.new_runtime(state, lab, choice))
         notes = prov.build(h, say, deadline)
+        # site capacities and load counters, read back; one that did not apply is a note, and
+        # the record (capacity.json) says so: the lab never claims a limit the kernel lacks
+        notes += [f"capacity not applied: {f}" for f in capacity.failures(capacity.apply(h))]
+        say("site capacity and load counters")
         t_wait = time.monotonic()
         try:
             snap, _ = wait_converged(h, timeout=max(1.0, deadline - t_wait), progress=say)

@@ -78,7 +78,7 @@ class NetnsProvider:
             wait_primary_routes(h, timeout=max(1.0, deadline - time.monotonic()))
         except PollTimeout as exc:
             raise LabError(f"lab {lab.name}: sites without a route to the primary: {exc.last}") from None
-        servers = [n for n in lab.nodes.values() if n.dns_server is not None and n.kind != "site"]
+        servers = [n for n in lab.nodes.values() if n.dns_server is not None and not n.runs_agent]
         ready = [p for n in servers for p in dns_driver_of(n).ready_files(d / n.name)]
         wait_files(h, ready, "the primary's DNS server started")
         say("starting the sites' DNS servers and agents")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from lab.model.topology import Lab
 from lab.runtime.base import EndSpec, LinkSpec, NodeSpec
+from lab.runtime.netns import ECMP_SYSCTLS
 
 
 def node_specs(lab: Lab, nodes_dir: Path) -> list[NodeSpec]:
@@ -14,7 +15,8 @@ def node_specs(lab: Lab, nodes_dir: Path) -> list[NodeSpec]:
         loop = list(n.loopback_addresses) + (lab.service_addresses if n.serves_service else [])
         gws = [str(g) for g in (n.gateway4, n.gateway6) if g is not None]
         resolv = (nodes_dir / n.name / "resolv.conf").read_text() if n.kind == "client" else None
-        out.append(NodeSpec(n.name, loop, n.kind == "router", gws, resolv))
+        forwarding = n.kind == "router" or n.ecmp
+        out.append(NodeSpec(n.name, loop, forwarding, gws, resolv, ECMP_SYSCTLS if n.ecmp else []))
     return out
 
 

@@ -3,7 +3,8 @@ What `lab status --json` prints and the dashboard's /api/status serves, from one
 
     {"lab", "phase", "converged", "missing", "bgp": [{node, peer, afi, state, ibgp}],
      "igp": [{node, neighbor, ifname, afi, state}],
-     "best_paths": {node: {prefix: as_path}}, "processes": [{node, name, pid, alive, rss_kib}]}
+     "best_paths": {node: {prefix: as_path}}, "processes": [{node, name, pid, alive, rss_kib}],
+     "capacity": [{site, kind, value, enforcers: [{node, what, applied, error}]}]}
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from lab.daemons.base import Adjacency, SessionState
+from lab.orchestrate.capacity import SiteCapacity
+from lab.orchestrate.capacity import read as read_capacity
 from lab.orchestrate.converge import snapshot
 from lab.orchestrate.handle import LabHandle
 from lab.runtime.base import ProcInfo
@@ -27,6 +30,7 @@ class LabStatus:
     ibgp: set[tuple[str, str]]  # (node, peer) of the iBGP sessions
     best_paths: dict[str, dict[str, list[int] | None]]
     processes: list[ProcInfo]
+    capacity: list[SiteCapacity]  # as applied at `lab up`, read back from the kernel
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -47,6 +51,7 @@ class LabStatus:
             "igp": [asdict(a) for a in self.igp],
             "best_paths": self.best_paths,
             "processes": [asdict(p) for p in self.processes],
+            "capacity": [asdict(c) for c in self.capacity],
         }
 
 
@@ -63,6 +68,7 @@ def status(h: LabHandle) -> LabStatus:
         ibgp,
         snap.paths(),
         h.runtime.processes(),
+        read_capacity(h),
     )
 
 

@@ -128,8 +128,8 @@ class _Net:
         for node in self.speakers:
             live: list[tuple[Session, Session]] = []
             for s in node.sessions:
-                if s.peer in failures.nodes:
-                    continue
+                if s.peer in failures.nodes or s.in_site:
+                    continue  # a multi-server site's router originates for its servers (one site)
                 if s.ibgp:
                     if (
                         frozenset((node.name, s.peer)) in failures.ibgp
@@ -168,7 +168,9 @@ def _offer_ebgp(holder: Node, route: Route, out: Session, receiver: Node, inboun
             return None  # sites announce only their own prefixes
     elif not (policy.exports_everything(out) or route.tag == "customer"):
         return None  # valley-free: only customer routes go to peers and providers
-    if policy.blocks_export(route.communities, receiver.asn):
+    if policy.blocks_export(route.communities, receiver.asn, out.peer_is_rs):
+        return None
+    if out.rs_client and policy.rs_blocks_export(route.communities, holder.asn, receiver.asn):
         return None
     extra = 0 if out.rs_client else policy.action_prepend(route.communities, receiver.asn)
     communities = route.communities | set(out.knobs.communities)
@@ -231,13 +233,25 @@ def _offer_ibgp(net: _Net, holder: Node, route: Route, out: Session, receiver: N
 def _candidates(net: _Net, node: Node, state: dict[str, Route]) -> list[Route]:
     out = []
     for s, back in net.sessions[node.name]:
-        held = state.get(s.peer)
+        held = _rs_choice(net, net.lab.nodes[s.peer], node, state) if s.peer_is_rs else state.get(s.peer)
         if held is None:
             continue
         offer = _offer(net, net.lab.nodes[s.peer], held, back, node, s)
         if offer is not None:
             out.append(offer)
     return out
+
+
+def _rs_choice(net: _Net, rs: Node, client: Node, state: dict[str, Route]) -> Route | None:
+    """The route a route server sends one client: the best of its routes that its export filter
+    lets through to that client (BIRD's sorted table with `secondary`), not simply its best."""
+    assert rs.asn is not None and client.asn is not None
+    allowed = [
+        r
+        for r in _candidates(net, rs, state)
+        if r.learned_from != client.name and not policy.rs_blocks_export(r.communities, rs.asn, client.asn)
+    ]
+    return best(allowed)
 
 
 def _choose(net: _Net, node: Node, state: dict[str, Route]) -> Route | None:
@@ -276,7 +290,11 @@ def med_order_dependent(
 def _origins(net: _Net, announcing: set[str] | None) -> dict[str, Route]:
     sites = {n.name for n in net.speakers if n.kind == "site"}
     chosen = sites if announcing is None else announcing & sites
-    return {name: Route(name, (), 0, None, None, 0, None, None, frozenset()) for name in sorted(chosen)}
+    # a site's second router originates for the same site (its label: Node.site_name)
+    label = {name: net.lab.nodes[name].site_name for name in chosen}
+    return {
+        name: Route(label[name], (), 0, None, None, 0, None, None, frozenset()) for name in sorted(chosen)
+    }
 
 
 def _synchronous(net: _Net, origins: dict[str, Route]) -> dict[str, Route] | None:

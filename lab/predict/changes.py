@@ -119,16 +119,19 @@ def _with_knobs(lab: Lab, ch: KnobChange) -> Lab:
 def apply(lab: Lab, changes: Iterable[Change]) -> Applied:
     """The changed model, the sites that still announce, and what is down."""
     announcing = {n.name for n in lab.of_kind("site")}
+    servers = {n.name for n in lab.of_kind("server")}  # of multi-server sites: withdrawn one by one
     links: set[str] = set()
     nodes: set[str] = set()
     ibgp: set[frozenset[str]] = set()
     for ch in changes:
         if isinstance(ch, Withdrawn):
             announcing -= ch.sites
+            servers -= ch.sites
         elif isinstance(ch, LinkDown):
             links |= links_between(lab, ch.a, ch.b)
         elif isinstance(ch, NodeDown):
             announcing.discard(ch.node)
+            servers.discard(ch.node)
             nodes.add(ch.node)
         elif isinstance(ch, IbgpDown):
             ibgp.add(frozenset((ch.a, ch.b)))
@@ -136,6 +139,8 @@ def apply(lab: Lab, changes: Iterable[Change]) -> Applied:
             lab = _with_cost(lab, ch)
         else:
             lab = _with_knobs(lab, ch)
+    # a multi-server site announces while one of its servers does (its router spreads over them)
+    announcing -= {n.name for n in lab.of_kind("site") if n.servers and not servers & set(n.servers)}
     return Applied(lab, announcing, Failures(frozenset(links), frozenset(nodes), frozenset(ibgp)))
 
 

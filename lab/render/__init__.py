@@ -10,6 +10,8 @@
     <out>/<resolver>/unbound.conf
     <out>/<client>/resolv.conf
     <out>/<router>/roas.json         the ROAs an AS's RTR cache (StayRTR) serves, on its host router
+    <out>/<site>/geoip.geo           the steered name's geoip file (Knot's mod-geoip), with steering:
+    <out>/<edge>/edge.txt            what an edge's HTTP server answers (its name)
     <out>/<primary>/dnsnode.yml (or knot.conf), <out>/<primary>/<zone>.zone
 
 `render_files` is pure (path -> text) for golden tests; `write` puts them on disk.
@@ -41,7 +43,7 @@ def render_files(lab: Lab, options: RenderOptions | None = None) -> dict[str, st
     files: dict[str, str] = {"lab.json": json.dumps(lab.to_dict(), indent=2) + "\n"}
     for node in lab.nodes.values():
         base = node.name
-        if node.kind in ("router", "site"):
+        if node.kind in ("router", "site", "server"):
             files.update({f"{base}/{name}": text for name, text in speaker_files(lab, node, options).items()})
         files.update(dns.files(lab, node, options))
     for cache in lab.rtr_caches:

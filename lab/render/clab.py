@@ -43,7 +43,7 @@ from lab.runtime.base import ProcSpec
 from lab.runtime.clab.images import IMAGE_REPO, IMAGE_TAG
 from lab.runtime.clab.mgmt import MGMT4, MGMT6
 from lab.runtime.clab.runtime import NODE_ROOT, PID_SUFFIX
-from lab.runtime.netns import HOST_SYSCTLS, ROUTER_SYSCTLS
+from lab.runtime.netns import ECMP_SYSCTLS, HOST_SYSCTLS, ROUTER_SYSCTLS
 
 CONF_DIR = PurePosixPath("/etc/anycast-lab")  # where the binds put the rendered configs
 __all__ = ["IMAGE_REPO", "IMAGE_TAG", "MGMT4", "MGMT6", "NODE_ROOT", "ClabOptions", "render_files", "write"]
@@ -51,6 +51,8 @@ READY_TIMEOUT_S = 30  # start.sh: how long to wait for zebra's socket and the BG
 # what a node's image is, by model kind (LAN bridges use the base image)
 IMAGE_OF = {"router": "router", "site": "dnsnode", "primary": "dnsnode", "resolver": "resolver"}
 IMAGE_OF["client"] = "client"
+IMAGE_OF["server"] = "dnsnode"  # a server of a multi-server site: BGP speaker, DNS server, agent
+IMAGE_OF["edge"] = "dnsnode"  # python3 -m http.server (the image has Python)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ IPV6_ON = [f"net.ipv6.conf.{i}.disable_ipv6=0" for i in ("all", "default", "lo")
 
 
 def sysctls(node: Node) -> dict[str, str]:
-    pairs = IPV6_ON + HOST_SYSCTLS + (ROUTER_SYSCTLS if node.kind == "router" else [])
+    pairs = IPV6_ON + HOST_SYSCTLS + (ROUTER_SYSCTLS if node.kind == "router" or node.ecmp else [])
+    pairs += ECMP_SYSCTLS if node.ecmp else []  # a multi-server site's router
     return dict(p.split("=", 1) for p in pairs)
 
 
@@ -126,7 +129,7 @@ def _ready_files(node: Node, stage: int) -> list[str]:
     drv = driver_of(node)
     if stage == 0:
         return [str(p) for p in drv.base_ready(nd)]
-    if stage == 1 and node.kind == "site":  # the agent (stage 2) needs its speaker's socket
+    if stage == 1 and node.runs_agent:  # the agent (stage 2) needs its speaker's socket
         return [str(drv.control_socket(nd))]
     return []
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 from lab.daemons import driver_of
 from lab.daemons.dns import DnsRole, dns_driver_of, role_of
+from lab.model import plan
 from lab.model.topology import Lab, Node
 from lab.render.env import hostport, render
+from lab.render.geoip import GEOIP_FILE, geoip_text
 from lab.render.options import RenderOptions
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -75,12 +77,15 @@ def dns_config(lab: Lab, node: Node, options: RenderOptions) -> DnsConfig:
     if role == "secondary":
         assert node.unicast4 and node.unicast6
         identity: list[IP] = [node.unicast4.ip, node.unicast6.ip]
+        # a server answers with its site's name: catchments are per site (load per server:
+        # lab.measure.server_load, from the servers' own counters)
         return DnsConfig(
-            role, node.name, svc.zone, zone_file, node_dir, listen=[*identity, svc.address4, svc.address6],
-            source=identity, primaries=primaries, dir_owner=_dir_owner(node),
+            role, node.site_name, svc.zone, zone_file, node_dir,
+            listen=[*identity, svc.address4, svc.address6], source=identity, primaries=primaries,
+            dir_owner=_dir_owner(node),
         )  # fmt: skip
     if role == "primary":
-        sites = lab.of_kind("site")
+        sites = [n for n in lab.nodes.values() if n.runs_agent]  # every secondary: sites, servers
         listen: list[IP] = _by_family([a for i in node.ifaces for a in (i.addr4.ip, i.addr6.ip)])
         notify = [Remote(s.name, [i.ip for i in (s.unicast4, s.unicast6) if i is not None]) for s in sites]
         nets: list[Net] = [i.network for s in sites for i in (s.unicast4, s.unicast6) if i is not None]
@@ -121,6 +126,8 @@ def files(lab: Lab, node: Node, options: RenderOptions) -> dict[str, str]:
         "node_dir": options.node_dir(lab, node.name),
         "pathspace": options.pathspace(node.name),
         "source": options.source_name(lab),
+        "geoip_file": GEOIP_FILE,
+        "edge_port": next((e.http_port for e in lab.of_kind("edge")), 80),
     }
     out: dict[str, str] = {}
     if node.dns_server is not None:
@@ -130,7 +137,9 @@ def files(lab: Lab, node: Node, options: RenderOptions) -> dict[str, str]:
             out[f"{node.name}/{name}"] = render("dns", template, dns=dns, server=drv.name, **base)
         if dns.role != "secondary":  # the primary's zone, the hijacker's own copy
             out[f"{node.name}/{zone_file_name(lab)}"] = _zone(lab, base)
-    if node.kind == "site":
+    if node.runs_agent and lab.steering is not None:  # sites, or their servers
+        out[f"{node.name}/{GEOIP_FILE}"] = geoip_text(lab)
+    if node.runs_agent:
         primaries = [hostport(a) for a in (lab.primary4, lab.primary6) if a is not None]
         speaker = driver_of(node).agent_speaker(node, str(base["node_dir"]))
         out[f"{node.name}/agent.yml"] = render(
@@ -141,11 +150,16 @@ def files(lab: Lab, node: Node, options: RenderOptions) -> dict[str, str]:
         )  # fmt: skip
     elif node.kind == "resolver":
         iface = node.ifaces[0]
+        # a public resolver answers every eyeball LAN; an AS's own only its LAN
+        lan = [plan.LAN4, plan.LAN6] if node.public else [iface.addr4.network, iface.addr6.network]
         out[f"{node.name}/unbound.conf"] = render(
             "dns", "unbound.conf.j2",
-            listen=[iface.addr4.ip, iface.addr6.ip], lan=[iface.addr4.network, iface.addr6.network],
-            service=[svc.address4, svc.address6], **base,
+            listen=[iface.addr4.ip, iface.addr6.ip], lan=lan, service=[svc.address4, svc.address6],
+            # ECS carries the client's LAN: the plan's LANs are /28 and /64, inside one /24
+            ecs_prefix4=plan.lan(1)[0].prefixlen, ecs_prefix6=plan.lan(1)[1].prefixlen, **base,
         )  # fmt: skip
+    elif node.kind == "edge":
+        out[f"{node.name}/edge.txt"] = f"{node.name}\n"
     elif node.kind == "client":
         out[f"{node.name}/resolv.conf"] = render("dns", "resolv.conf.j2", **base)
     return out

@@ -31,8 +31,8 @@ class ActionLists:
     prepends: list[tuple[int, str | None, str]]  # (copies, "6550N:X" or None, "0:10N:X"), most first
 
 
-def action_lists(asn: int) -> ActionLists:
-    forms = policy.no_announce_forms(asn)
+def action_lists(asn: int, to_rs: bool = False) -> ActionLists:
+    forms = policy.no_announce_forms(asn, to_rs)
     pre = policy.prepend_forms(asn)
     prepends = []
     for n in range(policy.MAX_ACTION_PREPEND, 0, -1):  # the largest N wins: test it first
@@ -49,6 +49,23 @@ def action_lists(asn: int) -> ActionLists:
         next((c for c in forms if c.count(":") == 1), None),
         next(c for c in forms if c.count(":") == 2),
         prepends,
+    )
+
+
+@dataclass(frozen=True)
+class RsActions:
+    """A route server's export filter towards one client (lab.model.policy: rs_blocks_export)."""
+
+    block: tuple[str, ...]  # any of these: not to this client
+    none: tuple[str, ...]  # any of these: to no client ...
+    announce: tuple[str, ...]  # ... unless one of these names this client
+
+
+def rs_actions(rs_asn: int, asn: int) -> RsActions:
+    return RsActions(
+        policy.rs_no_announce_forms(rs_asn, asn),
+        policy.rs_none_forms(rs_asn),
+        policy.rs_announce_forms(rs_asn, asn),
     )
 
 
@@ -72,6 +89,7 @@ class SessionView:
     next_hop_self: bool  # iBGP: our loopback as next hop for routes learned over eBGP
     rr_client: bool  # iBGP: the peer is our route-reflector client
     cluster_drop: ipaddress.IPv4Address | None  # iBGP import: drop routes with this id in CLUSTER_LIST
+    rs: RsActions | None = None  # we are a route server and the peer our client: its export filter
 
 
 @dataclass(frozen=True)
@@ -94,6 +112,17 @@ class IgpView:
 def session_view(node: Node, s: Session) -> SessionView:
     assert node.asn is not None
     stem = frr.session_stem(s)
+    if s.in_site:
+        # a multi-server site, inside the service AS: the server announces (the agent's
+        # ANYCAST-OUT / anycast_export()), the router takes it unchanged and sends the server
+        # its upstreams' routes with itself as next hop; GRACEFUL_SHUTDOWN still means 0
+        router_side = s.rel == "server"
+        return SessionView(
+            s=s, ident=s.id, stem=stem, descr=f"{s.peer} AS{s.peer_asn} {'server' if router_side else 'site router'} (iBGP)",  # noqa: E501
+            ibgp=False, local_pref=None, tag=None, delete_own_tags=False, block_tags=[], actions=None,
+            prepend_actions=False, std_communities=[], large_communities=[], prepend=[],
+            export_map=frr.export_map(node, s), next_hop_self=router_side, rr_client=False, cluster_drop=None,
+        )  # fmt: skip
     imp = policy.import_rule(node.asn, s)
     exp = policy.export_rule(node.asn, s)
     if s.ibgp:
@@ -120,7 +149,7 @@ def session_view(node: Node, s: Session) -> SessionView:
         tag=imp.tag,
         delete_own_tags=imp.delete_own_tags,
         block_tags=list(exp.block_tags),
-        actions=action_lists(s.peer_asn),
+        actions=action_lists(s.peer_asn, s.peer_is_rs),
         prepend_actions=not s.rs_client and bool(exp.prepend_actions),
         std_communities=std,
         large_communities=large,
@@ -129,6 +158,7 @@ def session_view(node: Node, s: Session) -> SessionView:
         next_hop_self=False,
         rr_client=False,
         cluster_drop=None,
+        rs=rs_actions(node.asn, s.peer_asn) if s.rs_client else None,
     )
 
 
@@ -142,8 +172,8 @@ def igp_view(node: Node) -> IgpView | None:
 def context(lab: Lab, node: Node, options: RenderOptions) -> dict[str, Any]:
     assert node.asn is not None
     sessions = [session_view(node, s) for s in node.sessions]
-    ebgp = [v for v in sessions if not v.ibgp]
-    site = node.kind == "site"
+    ebgp = [v for v in sessions if not v.ibgp and not v.s.in_site]
+    site = node.kind in ("site", "server")
     svc = lab.service
     return {
         "lab": lab,
@@ -154,16 +184,28 @@ def context(lab: Lab, node: Node, options: RenderOptions) -> dict[str, Any]:
         # the action communities, once per neighbour AS (FRR community-lists and ACTIONS-TO-<AS>
         # route-maps, BIRD actions_to_<AS>() functions), by that AS's number
         # (a site exports only its own prefixes: no actions)
-        "actions": [] if site else [action_lists(a) for a in sorted({v.s.peer_asn for v in ebgp})],
+        "actions": []
+        if site
+        else [action_lists(a, rs) for a, rs in sorted({(v.s.peer_asn, v.s.peer_is_rs) for v in ebgp})],
         "prepend_asns": [] if site else sorted({v.s.peer_asn for v in ebgp if v.prepend_actions}),
         "rel_tags": {rel: policy.rel_tag(node.asn, rel) for rel in ("customer", "peer", "provider")},
         "gshut": policy.GSHUT,
         "is_site": site,
+        # an IXP route server: sorted tables, `secondary` exports (each client its best allowed route)
+        "is_rs": any(v.s.rs_client for v in ebgp),
         "igp": igp_view(node),
         # the decision-order settings (lab.model.policy): FRR's `bgp ...` under `router bgp`,
         # the rest in each address family; BIRD's in every `protocol bgp`
         "frr_bgp": [x for x in policy.FRR_BGP_SETTINGS if x.startswith("bgp ")],
-        "frr_af": [x for x in policy.FRR_BGP_SETTINGS if not x.startswith("bgp ")],
+        "frr_af": [x for x in policy.FRR_BGP_SETTINGS if not x.startswith("bgp ")]
+        if not node.ecmp
+        else [x for x in policy.FRR_BGP_SETTINGS if not x.startswith("bgp ") and "ibgp" not in x]
+        + [f"maximum-paths ibgp {policy.SITE_ECMP_PATHS}"],
+        # a multi-server site's router: ECMP over its servers (the only ECMP in a lab)
+        "site_router": node.ecmp,
+        "servers_limit": policy.SITE_ECMP_PATHS,
+        "servers_unicast4": [n for s in node.servers for n in lab.nodes[s].originate4],
+        "servers_unicast6": [n for s in node.servers for n in lab.nodes[s].originate6],
         "bird_bgp": policy.BIRD_BGP_SETTINGS,
         "anycast4": [svc.prefix4],
         "anycast6": [svc.prefix6],

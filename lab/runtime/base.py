@@ -21,6 +21,7 @@ class NodeSpec:
     forwarding: bool = False  # routers forward; hosts do not
     gateways: list[str] = field(default_factory=list)  # default routes (v4 and/or v6 next hops)
     resolv_conf: str | None = None  # what `lab exec NODE` sees as /etc/resolv.conf
+    sysctls: list[str] = field(default_factory=list)  # more "key=value" for the node (after the defaults)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ HOST_SYSCTLS = [
     "net.ipv6.conf.default.keep_addr_on_down=1",
 ]
 ROUTER_SYSCTLS = ["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"]
+# a node that spreads flows over equal routes (a multi-server site's router): hash on L4
+# (addresses and ports), so one resolver's queries from different source ports spread too
+ECMP_SYSCTLS = ["net.ipv4.fib_multipath_hash_policy=1", "net.ipv6.fib_multipath_hash_policy=1"]
 
 
 class RuntimeError_(RuntimeError):
@@ -108,10 +111,11 @@ class NetnsRuntime:
                 f"or its leftovers; run `lab cleanup {self.name}` or pick another --name"
             )
         forwarding = {self.ns(n.name) for n in nodes if n.forwarding}
+        extra = {self.ns(n.name): n.sysctls for n in nodes}
         batch = []
         for ns in names:
             batch.append(f"netns add {ns}")
-            sysctls = HOST_SYSCTLS + (ROUTER_SYSCTLS if ns in forwarding else [])
+            sysctls = HOST_SYSCTLS + (ROUTER_SYSCTLS if ns in forwarding else []) + extra.get(ns, [])
             batch.append(f"netns exec {ns} sysctl -qw {' '.join(sysctls)}")
         ns_items = self.state.intend(Item("netns", ns) for ns in names)
         try:

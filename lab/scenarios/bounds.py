@@ -23,6 +23,11 @@
   at once, the routers fetch the difference and re-run their import policy (FRR at once, BIRD
   1 s later: each driver's rpki_reload_s): 0 .. REFRESH_S + the slowest validator's reload, +
   margin (without the notify a router would wait its poll, RTR_REFRESH_S);
+- geodns: an edge died: the sites' health checks leave it out after `fall` failed checks (the
+  first within an interval, each at most interval + timeout apart): at most fall x (interval +
+  timeout); the resolvers keep the old answer up to its TTL; the probe sees it at its next
+  round: + steer interval + timeout, + margin; 0 .. that (a client handed live edges too may
+  stop picking the dead one sooner);
 - propagation: no timer (link down, withdraw, drain, policy, hijack, an iBGP session shut
   down: its Cease drops it at once): 0 .. margin.
 
@@ -31,6 +36,7 @@ MARGIN covers propagation through 2-3 speakers and probe resolution on a loaded 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +75,25 @@ def agent(h: LabAccess | None, site: str, margin: float = MARGIN) -> Bound:
         f"agent at {site}: (fall-1) x interval .. fall x interval + timeout "
         f"({c.fall} x {c.interval:g} s, timeout {c.timeout:g} s), + {margin:g} s margin",
     )
+
+
+def server(h: LabAccess | None, node: str, margin: float = MARGIN) -> Bound:
+    """One server of a multi-server site fails: the site keeps announcing, so only the flows the
+    site router hashed to that server wait, until its agent withdraws (fall x interval +
+    timeout) and the router drops it from the ECMP set; every other client sees nothing (0)."""
+    c = agent_check(h, node)
+    return Bound(
+        0.0,
+        c.fall * c.interval + c.timeout + margin,
+        f"server {node}'s agent: 0 (flows on other servers) .. fall x interval + timeout "
+        f"({c.fall} x {c.interval:g} s, timeout {c.timeout:g} s), + {margin:g} s margin",
+    )
+
+
+def lost_in_flight(bound_hi: float, probe_interval: float) -> int:
+    """At most the probes one client sends while its flow still goes to a dead server: one per
+    probe interval over the bound, plus the one in the air when the route changes."""
+    return math.ceil(bound_hi / probe_interval) + 1
 
 
 def bfd_detection(lab: Lab, node: str) -> float | None:
@@ -127,6 +152,21 @@ def rtr_change(lab: Lab, margin: float = MARGIN) -> Bound:
 def propagation(margin: float = MARGIN) -> Bound:
     return Bound(
         0.0, margin, f"no timer: one UPDATE's propagation (advertisement interval 0); {margin:g} s margin"
+    )
+
+
+def geodns(lab: Lab, probe_round: float, margin: float = MARGIN) -> Bound:
+    st = lab.steering
+    assert st is not None, f"lab {lab.name} steers no name"
+    hi = st.detection_s + st.ttl + probe_round + st.check_timeout + margin
+    # no floor: a client handed live edges beside the dead one may stop picking it before the
+    # check removes it (its resolver's order), so only the ceiling is a law
+    return Bound(
+        0.0,
+        round(hi, 3),
+        f"health check ({st.fall} x ({st.check_interval:g} + {st.check_timeout:g}) s) + the TTL in the "
+        f"resolvers' caches ({st.ttl} s) + a probe round ({probe_round:g} + {st.check_timeout:g} s), "
+        f"+ {margin:g} s margin",
     )
 
 

@@ -10,10 +10,14 @@ plugin both run, so a user writes scenarios without Python. The shipped library 
       - wait_catchment: {timeout: 10, stable: 1}   # until the probes show the expected catchment
       - loss: {a: ta1, b: home1, pct: 30}
       - keep: 3                   # keep the faults on this long, by the probes' clock
+      - wait_edges: {expect: {alice: [edge-eu2]}, timeout: 20}   # steering: the edges handed out
     expect:
       catchment: predicted        # the model with the faults applied; or {alice: fra, bob: sin}
       bound: timers               # from the first fault's timers; or [lo, hi]; or {timers: hold, margin: 3}
       lost: {max: 0}              # on IPv4 and IPv6 (also min: N, resolver_max: N)
+      lost_by_catchment: {ams: {min: 1}, sin: {max: 0}}   # by the users' site before the fault
+      overloaded: {ams: true, sin: false}   # dropped >= 1 % of what it was offered (capacity)
+      attack: predicted           # a flood's per-site share as the model predicts it
     watch: hijack                 # also follow a hijack's more-specifics (routing-change clock)
 
 Every problem is reported as FILE:LINE: what is wrong; the fix.
@@ -31,7 +35,8 @@ from lab.faults import catalog
 from lab.faults.base import FaultError, FaultEvent
 from lab.faults.hijacks import hijack_prefixes
 from lab.model.yamlsrc import Source, YamlSyntaxError, parse
-from lab.observe.probes import ProbeSet
+from lab.observe.probes import DEFAULT_STEER_INTERVAL, ProbeSet
+from lab.observe.steered import wait_handed
 from lab.poll import wait_until
 from lab.predict.changes import Change, KnobChange, catchments
 from lab.scenarios import bounds
@@ -48,10 +53,11 @@ INVERSE = {
     "restart-node": "kill-node",
     "unhijack": "hijack",
     "ibgp-up": "ibgp-down",
+    "edge-start": "edge-stop",
 }
-STEP_WORDS = ("wait_catchment", "keep")
+STEP_WORDS = ("wait_catchment", "keep", "wait_edges")
 TOP_KEYS = {"name", "summary", "topology", "steps", "expect", "watch"}
-EXPECT_KEYS = {"catchment", "bound", "lost"}
+EXPECT_KEYS = {"catchment", "bound", "lost", "lost_by_catchment", "overloaded", "attack"}
 
 
 class ScenarioFileError(TopologyError):
@@ -76,7 +82,15 @@ class KeepStep:
     seconds: float
 
 
-Step = FaultStep | WaitStep | KeepStep
+@dataclass
+class EdgeWaitStep:
+    """Until each named client's resolver hands out exactly these edges (the steered name)."""
+
+    expect: dict[str, tuple[str, ...]]
+    timeout: float = 20.0
+
+
+Step = FaultStep | WaitStep | KeepStep | EdgeWaitStep
 
 
 @dataclass
@@ -93,7 +107,11 @@ class Parsed:
     lost_max: int | None = None
     lost_min: int = 0
     resolver_max: int | None = None
+    lost_in_flight: bool = False
     watch: str | None = None
+    lost_by_catchment: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    overloaded: dict[str, bool] = field(default_factory=dict)
+    attack: bool = False
 
 
 class _Reader:
@@ -121,6 +139,24 @@ class _Reader:
             f"service unreachable), not {value!r}",
         )
         return None
+
+    def wait_edges(self, value: object, at: YamlPath) -> EdgeWaitStep | None:
+        usage = "wait_edges takes {expect: {client: [edge, ...]}, timeout: S}"
+        if not isinstance(value, dict) or not isinstance(value.get("expect"), dict):
+            self.fail(at, usage)
+            return None
+        bad = sorted(set(value) - {"expect", "timeout"})
+        if bad:
+            self.fail(at, f"wait_edges: unknown key(s) {bad}; it takes expect, timeout")
+        want: dict[str, tuple[str, ...]] = {}
+        for client, edges in value["expect"].items():
+            names = [edges] if isinstance(edges, str) else edges
+            if not isinstance(names, list) or not all(isinstance(e, str) for e in names):
+                self.fail((*at, "expect", client), f"{client}: an edge or a list of edges")
+                continue
+            want[str(client)] = tuple(sorted(names))
+        timeout = self.number(value.get("timeout", 20.0), (*at, "timeout"), "timeout") or 20.0
+        return EdgeWaitStep(want, timeout)
 
     def step(self, item: object, path: YamlPath) -> Step | None:
         if not isinstance(item, dict) or len(item) != 1:
@@ -152,6 +188,8 @@ class _Reader:
             timeout = self.number(opts.get("timeout", 10.0), (*at, "timeout"), "timeout") or 10.0
             stable = self.number(opts.get("stable", 1.0), (*at, "stable"), "stable") or 1.0
             return WaitStep(expect, timeout, stable)
+        if word == "wait_edges":
+            return self.wait_edges(value, at)
         if word not in catalog.KINDS:
             self.fail(
                 at, f"no fault {word!r}; faults: {', '.join(catalog.KINDS)} (or {', '.join(STEP_WORDS)})"
@@ -242,20 +280,26 @@ def _parse(src: Source, default_name: str) -> Parsed:
     elif bound != "timers":
         r.fail(("expect", "bound"), "bound: is `timers`, [lo, hi] in seconds, or {timers: RULE, margin: S}")
     lost = expect.get("lost", {})
-    counts_ok = isinstance(lost, dict) and all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in lost.values()
-    )
-    if not isinstance(lost, dict) or set(lost) - {"max", "min", "resolver_max"} or not counts_ok:
+    # per_client: in_flight = each client loses at most what it sends within the bound
+    # (lab.scenarios.bounds.lost_in_flight), derived from the timers and the probe interval
+    in_flight = isinstance(lost, dict) and lost.get("per_client") == "in_flight"
+    counts = {k: v for k, v in lost.items() if k != "per_client"} if isinstance(lost, dict) else {}
+    counts_ok = all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values())
+    keys_ok = isinstance(lost, dict) and not set(lost) - {"max", "min", "resolver_max", "per_client"}
+    if not keys_ok or not counts_ok or (isinstance(lost, dict) and "per_client" in lost and not in_flight):
         r.fail(
             ("expect", "lost"),
-            f"lost: is a mapping with max:, min: and/or resolver_max: (whole numbers >= 0), not {lost!r}",
+            "lost: is a mapping with max:, min: and/or resolver_max: (whole numbers >= 0) and/or "
+            f"per_client: in_flight, not {lost!r}",
         )
     else:
         p.lost_max, p.lost_min, p.resolver_max = (
-            lost.get("max"),
-            int(lost.get("min", 0)),
-            lost.get("resolver_max"),
+            counts.get("max"),
+            int(counts.get("min", 0)),
+            counts.get("resolver_max"),
         )
+        p.lost_in_flight = in_flight
+    _flood_expect(r, p, expect)
     watch = data.get("watch")
     if watch not in (None, "hijack"):
         r.fail(("watch",), f"watch: {watch!r}: the only extra prefixes to follow are `hijack`'s")
@@ -263,6 +307,36 @@ def _parse(src: Source, default_name: str) -> Parsed:
     if r.issues:
         raise ScenarioFileError(r.issues)
     return p
+
+
+def _is_count(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _flood_expect(r: _Reader, p: Parsed, expect: dict[str, object]) -> None:
+    """lost_by_catchment:, overloaded:, attack: (issue 15's strategies)."""
+    per = expect.get("lost_by_catchment", {})
+    form = "lost_by_catchment: is a mapping site: {min: N, max: N} (whole numbers >= 0), e.g. {sin: {max: 0}}"
+    if not isinstance(per, dict):
+        r.fail(("expect", "lost_by_catchment"), f"{form}, not {per!r}")
+    else:
+        for site, b in per.items():
+            ok = isinstance(b, dict) and b and not set(b) - {"min", "max"} and all(map(_is_count, b.values()))
+            if not ok or not isinstance(b, dict):
+                r.fail(("expect", "lost_by_catchment", site), f"{form}, not {b!r}")
+                continue
+            p.lost_by_catchment[str(site)] = (int(b.get("min", 0)), b.get("max"))
+    over = expect.get("overloaded", {})
+    if not isinstance(over, dict) or not all(isinstance(v, bool) for v in over.values()):
+        r.fail(("expect", "overloaded"), f"overloaded: is a mapping site: true or false, not {over!r}")
+    else:
+        p.overloaded = {str(k): v for k, v in over.items()}
+    attack = expect.get("attack")
+    if attack not in (None, "predicted"):
+        r.fail(("expect", "attack"), f"attack: is `predicted` (the model's per-site shares), not {attack!r}")
+    p.attack = attack == "predicted"
+    if p.attack and not any(isinstance(s, FaultStep) and s.kind.name == "flood" for s in p.steps):
+        r.fail(("expect", "attack"), "attack: predicted needs a flood step (`- flood: {from: dual, ...}`)")
 
 
 def _targets(s: FaultStep) -> frozenset[str]:
@@ -295,6 +369,11 @@ def _keep_after_first(steps: list[Step]) -> float:
     return next((s.seconds for s in steps if isinstance(s, KeepStep)), 0.0)
 
 
+def _flood_duration(steps: list[Step]) -> float:
+    floods = (s for s in steps if isinstance(s, FaultStep) and s.kind.name == "flood")
+    return next((s.args.f("duration") for s in floods), 0.0)
+
+
 def _rule_for(p: Parsed) -> Callable[[LabAccess], Bound]:
     if p.bound is not None:
         lo, hi = p.bound
@@ -312,11 +391,15 @@ def _rule_for(p: Parsed) -> Callable[[LabAccess], Bound]:
 RULES: dict[str, Callable[[LabAccess, FaultStep, Parsed], Bound]] = {
     "propagation": lambda h, f, p: bounds.propagation(p.margin),
     "agent": lambda h, f, p: bounds.agent(h, f.args.s("site"), p.margin),
+    "server": lambda h, f, p: bounds.server(h, f.args.s("site"), p.margin),
     "hold": lambda h, f, p: bounds.hold(h.lab, f.args.s("node"), p.margin),
     "window": lambda h, f, p: bounds.window(_keep_after_first(p.steps), p.margin),
+    # users of an overloaded site lose queries until the flood ends: its duration is the window
+    "flood": lambda h, f, p: bounds.window(_flood_duration(p.steps), p.margin),
     "igp": lambda h, f, p: bounds.igp(h.lab, f.args.s("a"), f.args.s("b"), p.margin),
     "ospf-dead": lambda h, f, p: bounds.ospf_dead(h.lab, f.args.s("node"), p.margin),
     "rtr": lambda h, f, p: bounds.rtr_change(h.lab, p.margin),
+    "geodns": lambda h, f, p: bounds.geodns(h.lab, DEFAULT_STEER_INTERVAL, p.margin),
 }
 
 
@@ -354,6 +437,8 @@ def to_scenario(p: Parsed, source: str) -> Scenario:
             elif isinstance(step, WaitStep):
                 want = step.expect if step.expect is not None else predicted(ctx.h, p.steps[:i])
                 ctx.wait_sites(want, step.timeout, step.stable)
+            elif isinstance(step, EdgeWaitStep):
+                wait_handed(ctx.h, step.expect, step.timeout)
             else:
                 probed_for(ctx.probes, events[-1].done, step.seconds)
         return events
@@ -371,9 +456,21 @@ def to_scenario(p: Parsed, source: str) -> Scenario:
         max_lost=p.lost_max,
         min_lost=p.lost_min,
         max_lost_resolver=p.resolver_max,
+        lost_in_flight=p.lost_in_flight,
         watch=(lambda h: [str(x) for x in hijack_prefixes(h)]) if p.watch == "hijack" else None,
         source=source,
+        bound_on="edges" if _timer_of(p) == "geodns" else "convergence",
+        lost_by_catchment=dict(p.lost_by_catchment),
+        overloaded=dict(p.overloaded),
+        attack_predicted=p.attack,
     )
+
+
+def _timer_of(p: Parsed) -> str | None:
+    if p.timers is not None:
+        return p.timers
+    first = next((s for s in p.steps if isinstance(s, FaultStep)), None)
+    return first.kind.timer if first is not None else None
 
 
 def load(path: str | Path) -> Scenario:

@@ -13,12 +13,24 @@ import time
 
 from lab.daemons.base import LabAccess
 from lab.faults.base import FaultEvent, FaultJournal, recording
+from lab.faults.flood import generators_of
+from lab.measure import load as attack
 from lab.measure import metrics
-from lab.measure.report import FamilyResult, FaultRecord, ProbePoint, Restore, ScenarioReport
+from lab.measure.report import (
+    CapacityRecord,
+    FamilyResult,
+    FaultRecord,
+    ProbePoint,
+    Restore,
+    ScenarioReport,
+)
+from lab.measure.steering import recovery
 from lab.model.shipped import resolve
 from lab.observe import probes as probe_run
 from lab.observe.catchment import measure as dig_catchment
+from lab.observe.load import LoadWatch
 from lab.observe.routewatch import RouteWatch
+from lab.orchestrate import capacity
 from lab.orchestrate.converge import wait_converged
 from lab.orchestrate.handle import LabHandle
 from lab.poll import PollTimeout, wait_until
@@ -47,8 +59,15 @@ def wait_sites(
     timeout: float,
     stable: float,
     kinds: tuple[str, ...] = ("direct",),
+    since: float | None = None,
 ) -> float:
+    """Until every client's probes of the last `stable` seconds show its site. With `since`
+    (the fault), only a window of probes sent after it counts: a fault that moves nobody
+    (one server of a multi-server site) must not pass on the probes from before it."""
+
     def ok(seen: dict[str, dict[str, set[str | None]]]) -> bool:
+        if since is not None and time.monotonic() - 1.0 - stable < since:
+            return False
         return all(seen[k].get(c) == {s} for k in kinds for c, s in want.items())
 
     return wait_until(
@@ -57,6 +76,26 @@ def wait_sites(
         timeout=timeout + 1.0 + stable,
         interval=0.2,
         what=f"clients at {want} ({'+'.join(kinds)})",
+    ).elapsed
+
+
+def wait_edges(h: LabAccess, ps: probe_run.ProbeSet, since: float, bound_hi: float) -> float:
+    """Until every client's steered-name rounds since `since` end in two TTLs' worth answered:
+    past the health check and every cached answer."""
+    st = h.lab.steering
+    ttl = st.ttl if st is not None else 5
+    rounds = max(5, int(2 * ttl / probe_run.DEFAULT_STEER_INTERVAL))
+
+    def clean(recs: dict[str, list[probe_run.EdgeRecord]]) -> bool:
+        post = {c: [r for r in rs if r.mono >= since] for c, rs in recs.items()}
+        return all(len(rs) >= rounds and not any(r.lost for r in rs[-rounds:]) for rs in post.values())
+
+    return wait_until(
+        ps.edge_records,
+        clean,
+        timeout=bound_hi + 2 * ttl + 5,
+        interval=0.5,
+        what="every client on a live edge",
     ).elapsed
 
 
@@ -70,6 +109,7 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
     t_start = time.monotonic()
     ps = probe_run.start(h, interval=interval, duration=bound.hi + RESTORE_TIMEOUT + 60)
     watch = RouteWatch(h, extra=tuple(sc.watch(h)) if sc.watch else ()).start()
+    load = LoadWatch(h).start()
     journal = FaultJournal()
     events: list[FaultEvent] = []
     failure: Exception | None = None  # raised once every fault is undone
@@ -96,7 +136,7 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
         if settle_error is None and failure is None:
             want = sc.expect(h)
             try:
-                wait_sites(ps, want, timeout=bound.hi + QUIET_S, stable=STABLE_S, kinds=kinds)
+                wait_sites(ps, want, timeout=bound.hi + QUIET_S, stable=STABLE_S, kinds=kinds, since=t_before)
                 wait_until(
                     watch.quiet_for,
                     lambda q: q >= QUIET_S,
@@ -104,17 +144,21 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
                     interval=0.2,
                     what="routing quiet",
                 )
+                if sc.bound_on == "edges":
+                    wait_edges(h, ps, t_before, bound.hi)
             except PollTimeout as exc:
                 settle_error = str(exc)
         t_end = time.monotonic()
     finally:
         watch.stop()
+        load.stop()
         ps.stop()
         restored = restore(h, journal, base)
     if failure is not None:
         raise failure
     fault = events[0].mono if events else t_before
     report = measure(h, sc, ps, watch, events, want, base, (t_start, t_end), t_before, fault, settle_error)
+    add_load(h, report, load, events, want or base)
     report.restore = restored
     report.problems = sc.check(report)
     return report
@@ -151,7 +195,7 @@ def measure(
             }
         fams[kind] = fam
     detected = None
-    for site in h.lab.of_kind("site"):
+    for site in (n for n in h.lab.nodes.values() if n.runs_agent):  # sites, servers
         agent_log = h.dir / site.name / "agent.jsonl"
         t = metrics.detection(metrics.agent_events(agent_log, fault - 0.001, t_end))
         if t is not None and (detected is None or t < detected):
@@ -159,6 +203,16 @@ def measure(
     direct, resolver = fams["direct"].clients, fams["resolver"].clients
     conv = metrics.convergence(fault, direct, resolver, [c.mono for c in watch.changes], detected)
     bound = sc.bound(h)
+    edge_recs = {c: [r for r in rs if r.mono < t_end] for c, rs in ps.edge_records().items()}
+    edges = {c: recovery(rs, fault, t_end) for c, rs in edge_recs.items() if rs}
+    points = {
+        c: [ProbePoint(r.mono - fault, r.kind, metrics.state(r)) for r in rs]
+        + [
+            ProbePoint(r.mono - fault, "edge", None if r.lost else r.edge or "?")
+            for r in edge_recs.get(c, [])
+        ]
+        for c, rs in recs.items()
+    }
     return ScenarioReport(
         scenario=sc.name,
         summary=sc.summary,
@@ -180,10 +234,34 @@ def measure(
         settle_error=settle_error,
         t0=fault,
         window=window,
-        records={
-            c: [ProbePoint(r.mono - fault, r.kind, metrics.state(r)) for r in rs] for c, rs in recs.items()
-        },
+        records=points,
+        edges=edges,
     )
+
+
+def add_load(
+    h: LabHandle, report: ScenarioReport, load: LoadWatch, events: list[FaultEvent], catchment: Sites
+) -> None:
+    """The sites' load over the run, lost queries per catchment, and a flood's attack shares."""
+    t0, t_end = report.t0, report.window[1]
+    report.site_load = load.site_load(t0)
+    report.site_totals = {
+        s: attack.totals(attack.in_window(pts, 0.0, t_end - t0)) for s, pts in report.site_load.items()
+    }
+    report.lost_by_catchment = attack.lost_by_catchment(report.baseline, report.v4.clients, report.v6.clients)
+    report.capacity = {c.site: CapacityRecord(c.kind, c.value, c.applied) for c in capacity.read(h)}
+    floods = [e for e in events if generators_of(e.details)]
+    if floods:
+        ev = floods[0]
+        start = ev.mono - t0
+        end = start + float(str(ev.details.get("duration", 0)))
+        last = max((e.done - t0 for e in events if e.mono - t0 <= end), default=start)
+        lo = max(start, last) + attack.SETTLE_S
+        if lo >= end:  # a fault near the flood's end: its second half, whatever routing did
+            lo = start + (end - start) / 2
+        gens = [g for e in floods for g in generators_of(e.details)]
+        qps = sum(g.qps for g in gens)
+        report.attack = attack.attack_load(report.site_load, gens, catchment, (lo, end), qps)
 
 
 def restore(h: LabHandle, journal: FaultJournal, base: dict[str, str | None]) -> Restore:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from lab.daemons.base import LabAccess
 from lab.faults.base import FaultEvent
 from lab.measure.report import ScenarioReport
 from lab.observe.probes import ProbeSet
 from lab.observe.routewatch import RouteWatch
-from lab.scenarios.bounds import Bound
+from lab.scenarios.bounds import Bound, lost_in_flight
 
 Sites = dict[str, str | None]  # client -> site (None: the service unreachable from there)
 Expect = Callable[[LabAccess], Sites]  # the running lab -> client -> site after the fault
@@ -45,11 +46,22 @@ class Scenario:
     max_lost: int | None = None  # on each direct family (v4, v6), e.g. 0 for a graceful drain
     min_lost: int = 0  # v4 direct: > 0 where users must feel an outage (site failure)
     max_lost_resolver: int | None = None
+    # each client, each direct family, loses at most what it sends within the bound
+    # (lab.scenarios.bounds.lost_in_flight): a server of a multi-server site failing
+    lost_in_flight: bool = False
     tags: list[str] = field(default_factory=list)
     # prefixes the route watcher follows besides the service's (e.g. a hijack's more-specifics:
     # without them the routing-change clock never starts for a hijack)
     watch: Callable[[LabAccess], list[str]] | None = None
     source: str = ""  # the scenario file it came from, if any
+    # what the bound is on: the routing convergence, or (an edge fault, GeoDNS) the time each
+    # client's steered-name rounds took to be answered again
+    bound_on: Literal["convergence", "edges"] = "convergence"
+    # floods (issue 15): baseline site -> (min, max or None) queries its users may lose,
+    # site -> whether it must be overloaded, and the attack's shares as the model predicts them
+    lost_by_catchment: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    overloaded: dict[str, bool] = field(default_factory=dict)
+    attack_predicted: bool = False
 
     def check(self, report: ScenarioReport) -> list[str]:
         """What did not hold (empty: the scenario held)."""
@@ -61,7 +73,9 @@ class Scenario:
         if report.v6.clients and report.v6.after != report.expected:
             problems.append(f"catchment after (IPv6) {report.v6.after} != expected {report.expected}")
         lo, hi = report.bound
-        if not lo <= report.convergence_s <= hi:
+        if self.bound_on == "edges":
+            problems += _edge_problems(report)
+        elif not lo <= report.convergence_s <= hi:
             problems.append(
                 f"convergence {report.convergence_s} s outside {lo:g}..{hi:g} s ({report.bound_why})"
             )
@@ -70,6 +84,15 @@ class Scenario:
                 if res.lost > self.max_lost:
                     per = {c: r.lost for c, r in res.clients.items() if r.lost}
                     problems.append(f"lost {res.lost} {fam} queries, at most {self.max_lost} allowed: {per}")
+        if self.lost_in_flight:
+            in_flight = lost_in_flight(hi, report.probe_interval_s)
+            for fam, res in (("IPv4", report.v4), ("IPv6", report.v6)):
+                over = {c: r.lost for c, r in res.clients.items() if r.lost > in_flight}
+                if over:
+                    problems.append(
+                        f"lost {fam} queries beyond those in flight: {over}, at most {in_flight} per client "
+                        f"(bound {hi:g} s / probe interval {report.probe_interval_s:g} s, + 1)"
+                    )
         if self.max_lost_resolver is not None and report.resolver.lost > self.max_lost_resolver:
             problems.append(
                 f"lost {report.resolver.lost} queries via resolvers, at most {self.max_lost_resolver}"
@@ -78,6 +101,39 @@ class Scenario:
             problems.append(
                 f"lost {report.v4.lost} queries, at least {self.min_lost} expected (users must feel it)"
             )
+        for site, (least, most) in self.lost_by_catchment.items():
+            got = report.lost_by_catchment.get(site, 0)
+            if got < least or (most is not None and got > most):
+                want = f"at least {least}" if most is None else f"{least}..{most}"
+                problems.append(f"users of {site}'s catchment lost {got} queries, {want} expected")
+        for site, want_over in self.overloaded.items():
+            t = report.site_totals.get(site)
+            if t is None:
+                problems.append(f"no load measured at site {site}")
+            elif t.overloaded != want_over:
+                problems.append(
+                    f"site {site} {'was' if t.overloaded else 'was not'} overloaded (dropped {t.dropped} of "
+                    f"{t.offered} offered), expected {'overloaded' if want_over else 'not overloaded'}"
+                )
+        if self.attack_predicted:
+            if report.attack is None:
+                problems.append("no flood in this scenario to compare with the model")
+            else:
+                problems += report.attack.problems()
         if report.restore is not None and report.restore.errors:
             problems.append(f"restoring the lab failed: {'; '.join(report.restore.errors)}")
         return problems
+
+
+def _edge_problems(report: ScenarioReport) -> list[str]:
+    """GeoDNS: some client felt the edge fault, and each that did was served again in bound."""
+    lo, hi = report.bound
+    if not report.edges:
+        return ["no steered-name records (is the name steered? the probes ask it when the lab has steering:)"]
+    hit = {c: r for c, r in report.edges.items() if r.lost}
+    out = [] if hit else ["no client lost a steered-name round: the fault touched no edge in use"]
+    for c, r in sorted(hit.items()):
+        if r.recovered_s is None or not lo <= r.recovered_s <= hi:
+            out.append(f"{c}: edge rounds answered again after {r.recovered_s} s, outside {lo:g}..{hi:g} s "
+                       f"({report.bound_why})")  # fmt: skip
+    return out

@@ -148,6 +148,18 @@ def verify(lab: AnycastLab, topology: str, progress: Progress | None = None) -> 
     )
     for site in model.of_kind("site"):
         s = site.name
+        for up in sorted({x.peer for x in site.sessions if not x.in_site}) if site.servers else []:
+            # a multi-server site's router: its upstream links (withdrawing is per server:
+            # `lab scenario run server-failure`)
+            say(f"cut {s}-{up}")
+            rep.checks.append(
+                _check(
+                    lab, f"cut {s}-{up}", f"link {s}-{up} down", lab.predict(links_down=[(s, up)]),
+                    partial(lab.faults.link_down, s, up), baseline, undecided(model, [LinkDown(s, up)]),
+                )
+            )  # fmt: skip
+        if site.servers:
+            continue
         say(f"withdraw {s}")
         gone: list[Change] = [Withdrawn(frozenset({s}))]
         rep.checks.append(

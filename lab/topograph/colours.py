@@ -15,7 +15,7 @@ NO_ANSWER = "#9e9e9e"  # grey: no site (not measured yet, or no NSID)
 
 def answering(lab: Lab) -> list[str]:
     """Every name an answer may carry: the sites, and "rogue" where the lab has a hijacker."""
-    names = [n.name for n in lab.of_kind("site")]
+    names = [n.name for n in lab.of_kind("site") if n.site is None]  # not a site's second router
     if any(n.role == "rogue" for n in lab.nodes.values()):
         names.append(ROGUE)
     return names

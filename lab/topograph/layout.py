@@ -18,7 +18,8 @@ from typing import Literal
 from lab.model.topology import Lab, Link, Node
 
 EdgeKind = Literal["p2c", "p2p", "internal", "lan", "ibgp"]
-HOST_KINDS = ("client", "resolver", "primary")
+HOST_KINDS = ("client", "resolver", "primary", "edge")
+SERVER_GAP = 0.3  # between the servers of one site, in columns (sites are a column apart)
 SWEEPS = 4
 
 
@@ -89,6 +90,10 @@ def edges(lab: Lab) -> list[Edge]:
                 out.append(e)
             continue
         routers = [e.node for e in link.ends if lab.nodes[e.node].kind == "router"]
+        rs = next((r for r in routers if lab.nodes[r].role == "ixp"), None)
+        if rs is not None:  # an IXP's LAN: each member peers with the route server
+            out += [Edge(f"{link.id}:{m}", m, rs, "p2p", "") for m in routers if m != rs]
+            continue
         for end in link.ends:  # a LAN: a star from its router to each host
             if lab.nodes[end.node].kind in HOST_KINDS and routers:
                 out.append(Edge(f"{link.id}:{end.node}", routers[0], end.node, "lan", link.id))
@@ -232,4 +237,9 @@ def layout(lab: Lab) -> Layout:
             out.places[h.name] = Place(
                 h.name, hx[h.name] - low, rp.y + dy, group_id(h.asn) if h.asn is not None else rp.group
             )
+    for site in (n for n in lab.of_kind("site") if n.site is None):  # servers: a row above the router
+        rp = out.places[site.name]
+        for j, name in enumerate(site.servers):
+            dx = SERVER_GAP * (j - (len(site.servers) - 1) / 2)
+            out.places[name] = Place(name, rp.x + dx, rp.y - 0.6, rp.group)
     return out

@@ -112,8 +112,15 @@ def draw(g: Graph, out: Path) -> Path:
     for name, _p in lay.places.items():
         n = g.lab.nodes[name]
         x, y = _xy(g, name)
-        if n.kind == "site":
-            ax.scatter([x], [y], s=520, color=colour.get(name, NO_ANSWER), edgecolors="black", zorder=4)
+        if n.kind == "server":  # a multi-server site's server: its site's colour, its short name
+            ax.scatter(
+                [x], [y], s=200, color=colour.get(n.site_name, NO_ANSWER), edgecolors="black", zorder=4
+            )
+            ax.text(x, y + 0.22, name.rpartition("-")[2], fontsize=6, ha="center", zorder=5)
+        elif n.kind == "site":
+            ax.scatter(
+                [x], [y], s=520, color=colour.get(n.site_name, NO_ANSWER), edgecolors="black", zorder=4
+            )
             ax.text(
                 x, y, name, fontsize=8, ha="center", va="center", weight="bold", zorder=5, path_effects=HALO
             )

@@ -15,6 +15,7 @@ from lab.daemons.base import DaemonError, DaemonUnreachable, Route
 from lab.faults.hijacks import hijack_prefixes
 from lab.observe.catchment import Probe, measure
 from lab.observe.probes import ProbeSet
+from lab.observe.steered import answers, handed
 from lab.orchestrate.handle import LabHandle
 from lab.predict.changes import Withdrawn as WithdrawnChange
 from lab.predict.changes import catchments
@@ -23,6 +24,7 @@ from lab.workshop.spec import (
     CatchmentCheck,
     CatchmentWithout,
     Check,
+    EdgeCheck,
     Established,
     Lost,
     RouteCheck,
@@ -228,6 +230,25 @@ def lost(lk: Looker, c: Lost) -> Result:
     return Result(True, f"{total} queries lost since the exercise started (at most {c.max})")
 
 
+def edges(lk: Looker, c: EdgeCheck) -> list[Result]:
+    out = []
+    for client, want in c.want.items():
+        got = handed(lk.h, client)
+        if got != want:
+            out.append(
+                Result(False, f"{client} is handed {', '.join(got) or 'nothing'}, not {', '.join(want)}")
+            )
+            continue
+        dead = [e for e in got if not answers(lk.h, client, e)]
+        if dead:
+            out.append(
+                Result(False, f"{client} is handed {', '.join(got)}, but {', '.join(dead)} does not answer")
+            )
+        else:
+            out.append(Result(True, f"{client} is handed {', '.join(got)}, and it answers"))
+    return out
+
+
 def evaluate(h: LabHandle, checks: list[Check], state: WorkshopState) -> list[Result]:
     lk = Looker(h, state)
     out: list[Result] = []
@@ -246,6 +267,8 @@ def evaluate(h: LabHandle, checks: list[Check], state: WorkshopState) -> list[Re
             out.append(withdrawn(lk, c))
         elif isinstance(c, Stopped):
             out.append(stopped(lk, c))
+        elif isinstance(c, EdgeCheck):
+            out += edges(lk, c)
         else:
             out.append(lost(lk, c))
     return out

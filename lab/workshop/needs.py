@@ -4,6 +4,7 @@ answers (issue 13): they become available by themselves once the lab has those p
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from lab.model.shipped import resolve
 from lab.model.spec import ServiceSpec, TopologySpec
 from lab.model.topology import Lab
 from lab.render import RenderOptions, speaker_files
-from lab.workshop.spec import Exercise
+from lab.workshop.spec import Check, Exercise
 
 GEO_FIELDS = ("steering", "geodns", "geoip", "edges")  # what issue 13 may call it in the model
 
@@ -53,9 +54,15 @@ def renders_igp(lab: Lab) -> bool:
 
 
 def has_geodns() -> bool:
-    """The topology model can say which names are steered (it cannot yet: issue 13)."""
+    """The topology model can say which names are steered (issue 13: `steering:`)."""
     fields = set(TopologySpec.model_fields) | set(ServiceSpec.model_fields)
     return any(f in fields for f in GEO_FIELDS)
+
+
+def has_steering_checks() -> bool:
+    """Workshop checks can say which edge a client's resolver hands out (a check kind beside
+    catchment); without one, exercise 7's check would test only the anycast half."""
+    return any("edge" in t.__name__.lower() for t in typing.get_args(Check))
 
 
 def check(ex: Exercise, lab: Lab | None = None) -> Availability:
@@ -64,6 +71,11 @@ def check(ex: Exercise, lab: Lab | None = None) -> Availability:
     if ex.needs.geodns and not has_geodns():
         a.missing.append(
             "GeoDNS needs steered answers in the lab model (issue 13's steering layer): not in this lab yet"
+        )
+    elif ex.needs.geodns and not has_steering_checks():
+        a.missing.append(
+            "GeoDNS: the lab steers (steering:, edges:), but workshop checks cannot yet say which edge a "
+            "client is handed (a check kind beside catchment): the exercise's check would test anycast only"
         )
     unknown = [f for f in ex.needs.faults if f not in catalog.KINDS]
     if unknown:

@@ -18,11 +18,12 @@ from lab.errors import LabError
 from lab.faults import catalog
 from lab.observe import probes
 from lab.observe.catchment import measure
+from lab.observe.steered import wait_handed
 from lab.orchestrate import lifecycle
 from lab.orchestrate.handle import LabHandle, running
 from lab.poll import PollTimeout, wait_until
 from lab.predict.changes import catchments
-from lab.scenarios.files import FaultStep, KeepStep, Step, WaitStep, changes_of, read_steps
+from lab.scenarios.files import EdgeWaitStep, FaultStep, KeepStep, Step, WaitStep, changes_of, read_steps
 from lab.workshop import checks, needs, spec, truths
 from lab.workshop.checks import Result
 from lab.workshop.reset import Restored, restore, stop_probes
@@ -157,6 +158,12 @@ def run_steps(h: LabHandle, steps: list[Step], say: Say) -> None:
             )
             took = wait_sites(h, want, s.timeout)
             say(f"  catchment {want} after {took:.1f} s")
+        elif isinstance(s, EdgeWaitStep):
+            try:
+                took = wait_handed(h, s.expect, s.timeout)
+            except PollTimeout as exc:
+                raise LabError(f"the steered answers did not come: {exc.last}") from None
+            say(f"  steered answers {s.expect} after {took:.1f} s")
 
 
 # -- the verbs -----------------------------------------------------------------------------------

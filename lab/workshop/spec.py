@@ -129,7 +129,24 @@ class Lost:
     max: int
 
 
-Check = CatchmentCheck | CatchmentWithout | RouteCheck | Established | Announced | Withdrawn | Stopped | Lost
+@dataclass(frozen=True)
+class EdgeCheck:
+    """The steered name: each client's resolver hands out exactly these edges, and they answer."""
+
+    want: dict[str, tuple[str, ...]]
+
+
+Check = (
+    CatchmentCheck
+    | CatchmentWithout
+    | RouteCheck
+    | Established
+    | Announced
+    | Withdrawn
+    | Stopped
+    | Lost
+    | EdgeCheck
+)
 
 
 @dataclass(eq=False)
@@ -284,7 +301,7 @@ class _Reader:
             self.fail(
                 at,
                 "a check is one `kind: value` (catchment, catchment_without, route, established, "
-                "announced, withdrawn, stopped, lost)",
+                "announced, withdrawn, stopped, lost, edges)",
             )
             return None
         ((kind, v),) = d.items()
@@ -309,6 +326,18 @@ class _Reader:
                 self.fail(here, "stopped: is {node: NODE, process: NAME}")
                 return None
             return Stopped(str(m["node"]), str(m["process"]))
+        if kind == "edges":
+            m = self.mapping(v, here, "edges:")
+            if m is None:
+                return None
+            want = {}
+            for c, e in m.items():
+                names = [e] if isinstance(e, str) else e
+                if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+                    self.fail((*here, c), f"edges: {c}: an edge or a list of edges")
+                    continue
+                want[c] = tuple(sorted(names))
+            return EdgeCheck(want)
         if kind == "lost":
             m = self.mapping(v, here, "lost:")
             mx = m.get("max") if m else None
@@ -319,7 +348,7 @@ class _Reader:
         self.fail(
             here,
             f"unknown check {kind!r}: use catchment, catchment_without, route, established, "
-            "announced, withdrawn, stopped or lost",
+            "announced, withdrawn, stopped, lost or edges",
         )
         return None
 

@@ -97,5 +97,7 @@ def running_dashboard(lab: str, *extra: str) -> Iterator[Dash]:
     assert proc.returncode == 0, err
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
-    assert probe_runs(lab) == [], "the dashboard's probes still run"
-    assert probe_files(lab) == [], "the dashboard's probe files are left"
+    runs = probe_runs(lab)
+    assert runs == [], f"the dashboard's probes still run: {runs}"
+    left = probe_files(lab)
+    assert left == [], f"the dashboard's probe files are left: {left}"

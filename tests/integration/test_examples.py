@@ -18,7 +18,8 @@ import pytest
 from lab.orchestrate.handle import running
 from tests.integration.lab_fixtures import ROOT, need_root
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# the first test also pays for the wheel and a fresh venv with every dependency from PyPI
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def sh(argv: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:

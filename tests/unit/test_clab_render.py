@@ -178,7 +178,8 @@ def test_every_process_has_its_program_in_its_nodes_image() -> None:
     frr = {"zebra", "bgpd", "bfdd", "ospfd", "ospf6d"}  # Debian's frr package: every daemon
     carries = {
         "router": {*frr, "bird", "stayrtr"},
-        "dnsnode": {*frr, "bird", "stayrtr", "dnsnode", "nsd", "knotd"},
+        # edges run python3 -m http.server
+        "dnsnode": {*frr, "bird", "stayrtr", "dnsnode", "nsd", "knotd", "python3"},
         "resolver": {"unbound"},
         "client": {*frr, "bird", "stayrtr", "dnsnode", "nsd", "knotd"},
     }

@@ -13,12 +13,40 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "topologies"
 
 # file -> the exact messages (after "FILE:") it must produce, all of them, in line order
 EXPECTED: dict[str, list[str]] = {
+    # issue 13: edges, resolvers, steering
+    "bad-steering.yml": [
+        '5: AS away is in region "ap", which no edge serves; add an edge with region: ap',
+        '15: site "ams" runs nsd; steered answers are dnsnode\'s: server: dnsnode or drop steering:',
+        '19: client "bob" names resolver "nope", which is not a public resolver (known: pub); '
+        "add it under resolvers: with public: true",
+        '21: edge "e1" names router "home1", which is not a router of AS 64500 (known: ta1)',
+        "21: the edges of a steered name share one HTTP port (its health check's); got [80, 8080]",
+        '22: edge "e2" is in AS 64496, a content AS; it needs a transit or eyeball AS with '
+        "routers (known: away, home, ta)",
+        "25: resolvers[0] names AS 'ta', which has no resolver of its own: an eyeball AS with "
+        "clients has one (known: away, home); for a resolver elsewhere write public: true",
+        '26: AS home\'s own resolver is named "home-res"; drop name: or write that',
+        '27: resolver "pub" names router "away1", which is not a router of AS 64510 (known: home1)',
+        "28: a public resolver needs a name: (clients name it as resolver:)",
+    ],
     "bad-unknown-router.yml": [
         '10: link 2 names router "r9", which is not defined; define it under routers: or fix the name '
         "(known: home1, ta1)",
     ],
     "bad-duplicate-asn.yml": [
         "5: AS 64500 is defined twice (first as ases[0]); give each AS its own number",
+    ],
+    # issue 12 A: servers: N, and the servers' names (<site>-s<k>) in the one namespace of nodes
+    "bad-servers.yml": [
+        '9: site ams\'s server "ams-s2" reuses the name of router "ams-s2"; node names must be unique',
+        '10: site "lhr" has servers: 0; a site has 1 to 8 servers (the site router\'s ECMP width): write '
+        "servers: 1 (one host, no site router) up to 8",
+        '13: site "frankfurt": its servers would be named frankfurt-s1 .. frankfurt-s3, longer than a node '
+        "name may be (11 characters); shorten the site's name to 8 characters",
+        '14: site "sin" has servers: 9; a site has 1 to 8 servers (the site router\'s ECMP width): write '
+        "servers: 1 (one host, no site router) up to 8",
+        '15: site "lhr2" has routers: 2 but one server; two site routers stand in front of servers: add '
+        "servers: 2 (or more), or drop routers: 2",
     ],
     "bad-site-no-upstream.yml": [
         '8: site "lhr" has no upstream; add upstreams: [<router>] with a router of a transit or eyeball AS '
@@ -65,6 +93,15 @@ EXPECTED: dict[str, list[str]] = {
         "site's DNS software (default dnsnode)",
         "14: primary.server: Input should be 'dnsnode' or 'knot' (got 'nsd'); the hidden primary runs "
         "dnsnode or knot (NSD 4.6 makes no IXFR from a changed zone file)",
+    ],
+    "bad-capacity.yml": [
+        "12: sites[0].capacity: capacity takes one of qps: N (queries per second at the site) or mbit: N "
+        "(the bandwidth of its uplinks), e.g. capacity: {qps: 200} (got {'qps': 200, 'mbit': 10})",
+        "13: sites[1].capacity.qps: Input should be greater than or equal to 1 (got 0); a site's capacity "
+        "is {qps: N} (queries per second, N >= 1) or {mbit: N} (Mbit/s)",
+        "16: sites[2].capacity.gbit: unknown field 'gbit'; known fields: qps, mbit",
+        "17: sites[3].capacity: capacity takes one of qps: N (queries per second at the site) or mbit: N "
+        "(the bandwidth of its uplinks), e.g. capacity: {qps: 200} (got {})",
     ],
     "bad-duplicate-key.yml": ["8: key 'sites' appears twice (first at line 7); keep one"],
     "bad-as-disconnected.yml": [
@@ -147,6 +184,18 @@ EXPECTED: dict[str, list[str]] = {
         "router its own AS",
     ],
     "bad-syntax.yml": ["4: YAML syntax error: expected ',' or '}', but got ':'"],
+    "bad-ixp.yml": [
+        "12: router rs1 is an IXP route server, which the lab runs on BIRD (`rs client`, a sorted table "
+        "with `secondary` exports); set daemon: bird",
+        "13: route server rs2 has no members; add links: {a: rs2, b: ROUTER, rel: p2p} for each router on "
+        "the IXP LAN",
+        '16: link 2 names router "tx1", which is not defined; define it under routers: or fix the name '
+        "(known: rs1, rs2, ta1, tb1)",
+        "17: link 3 joins ta1 to route server rs1 again (link 1 already does); a member has one port on "
+        "the IXP LAN: drop one of the links",
+        "18: link 4: route server rs1 is transparent, it adds no ASN to the paths it passes (RFC 7947); "
+        "drop prepend: here, or prepend on tb1's end",
+    ],
 }
 
 

@@ -27,10 +27,15 @@ CASES: dict[str, tuple[Path, str | None]] = {
     "hot-potato": (ROOT / "topologies" / "hot-potato.yml", None),
     "reflectors": (ROOT / "topologies" / "reflectors.yml", None),  # route reflectors, clients
     "knobs": (DATA / "good-knobs.yml", None),
+    "ixp": (ROOT / "topologies" / "ixp.yml", None),  # a BIRD route server, a 4-byte member
     # NSD at ams, Knot at sin, dnsnode at fra, a Knot primary
     "workshop-nsd-knot": (ROOT / "topologies" / "workshop-nsd-knot.yml", None),
     # RPKI through RTR caches: FRR ta1 and BIRD dual1 validate, StayRTR's roas.json on each
     "workshop-hijack-rov-rtr": (ROOT / "topologies" / "workshop-hijack-rov-rtr.yml", None),
+    # multi-server sites: ams three BIRD servers behind its router, sin two FRR ones (ECMP)
+    "workshop-ecmp": (ROOT / "topologies" / "workshop-ecmp.yml", None),
+    # steering: edges, regions, a generated geoip file, ECS and public resolvers
+    "workshop-geo": (ROOT / "topologies" / "workshop-geo.yml", None),
 }
 
 

@@ -147,6 +147,19 @@ def test_yaml_and_zone_files_load(rendered: Path) -> None:
         assert zone.get_soa() is not None
 
 
+def test_dnsnode_loads_its_config_and_geoip_file(rendered: Path) -> None:
+    """dnsnode's own loader (the geoip file included, Knot's format) takes every dnsnode.yml."""
+    from dnsnode.ops.configfile import load_config_file
+    from dnsnode.steering.geofile import load_geo_file
+
+    for conf in sorted(rendered.glob("*/dnsnode.yml")):
+        cfg = load_config_file(conf)
+        for zone in cfg.zones:
+            if zone.geoip is not None:
+                geo = load_geo_file(Path(zone.geoip.file), zone.geoip.mode)
+                assert geo.names and all(n.views for n in geo.names), conf
+
+
 def test_a_broken_config_is_rejected(tmp_path: Path) -> None:
     """The parsers really check: a typo must fail."""
     bird = _need("bird")

@@ -15,7 +15,7 @@ from lab.model.loader import load
 from lab.model.shipped import resolve
 from lab.model.topology import Lab
 from lab.runtime.base import Runtime
-from lab.scenarios import SCENARIOS, get
+from lab.scenarios import SCENARIOS, bounds, get
 from lab.scenarios.files import ScenarioFileError
 from lab.scenarios.files import load as load_file
 
@@ -79,6 +79,14 @@ NEW = {
     "ibgp-session-loss": (HOT, (0.0, 2.0)),
     "rr-failure": ({"alice": "s1", "bob": "s2", "carol": "s1"}, (0.0, 2.0)),
     "rr-failure-all": ({"alice": "s1", "bob": "s2", "carol": None}, (5.5, 11.0)),
+    # GeoDNS (workshop-geo): the anycast catchment stays; the bound is on the edge rounds:
+    # fall x (interval + timeout) + TTL + a probe round (0.2 s + the check timeout) + margin
+    "geodns-edge-failure": (
+        {"alice": "ams", "bob": "sin", "carol": "ams", "dave": "ams", "erin": "sin"},
+        (0.0, 3 * (1.0 + 0.5) + 5 + 0.2 + 0.5 + 2.0),
+    ),
+    # topologies/ixp.yml: the route server's next best route for eye2 only
+    "ixp-selective": ({"alice": "fra", "bob": "ams"}, (0.0, 3.0)),  # 4 speakers: margin 3
 }
 # RPKI through RTR caches (topologies/workshop-hijack-rov-rtr.yml): ta1 and dual1 validate
 NEW |= {
@@ -86,12 +94,36 @@ NEW |= {
     # the cache's file refresh + BIRD's reload + the file's margin
     "roa-revoke": ({"alice": "rogue", "bob": "rogue", "carol": "rogue"}, (0.0, 1.0 + 1.0 + 5.0)),
 }
+# issue 12 A: one server of ams (three behind its router) fails: nobody moves; the bound is 0
+# (flows on the other servers) .. its agent's fall x interval + timeout + margin
+NEW["server-failure"] = ({"alice": "ams", "bob": "sin", "carol": "ams"}, (0.0, 3 * 1.0 + 0.5 + 2.0))
+# sin's first site router dies: sin-r2 originates for sin; the hold timer bounds it (6..9 s)
+NEW["site-router-failure"] = ({"alice": "ams", "bob": "sin", "carol": "ams"}, (5.5, 11.0))
+LOST["site-router-failure"] = (None, 1)
 LOST |= {"igp-cost": (0, 0), "pop-failure": (None, 1), "ibgp-session-loss": (0, 0), "rr-failure": (0, 0),
-         "rr-failure-all": (None, 1)}  # fmt: skip
+         "rr-failure-all": (None, 1), "geodns-edge-failure": (0, 0), "ixp-selective": (0, 0)}  # fmt: skip
+
+
+# the DDoS strategies (issue 15, topologies/workshop-ddos.yml): a flood is no routing change;
+# bounds from the flood's duration (absorb, withdraw) or the keep before the move (partial)
+NEW |= {
+    "ddos-absorb": (BASE, (8 - 0.5, 8 + 2.0)),
+    "ddos-withdraw": (WITHOUT_AMS, (10 - 0.5, 10 + 2.0)),
+    "ddos-partial": ({"alice": "ams", "bob": "sin", "carol": "sin"}, (2 - 0.5, 2 + 2.0)),
+}
 
 
 def test_the_library_is_the_files_and_nothing_was_lost() -> None:
     assert sorted(SCENARIOS) == sorted(OLD | NEW)
+
+
+def test_ddos_scenarios_expect_load_by_site() -> None:
+    absorb, withdraw, partial = (get(f"ddos-{n}") for n in ("absorb", "withdraw", "partial"))
+    assert absorb.lost_by_catchment == {"ams": (1, None), "sin": (0, 0)}
+    assert absorb.overloaded == {"ams": True, "fra": False, "sin": False}
+    assert withdraw.overloaded == {"ams": True, "fra": True, "sin": False}
+    assert partial.overloaded == {"fra": False, "sin": False}
+    assert all(sc.attack_predicted for sc in (absorb, withdraw, partial))
 
 
 @pytest.mark.parametrize("name", sorted(OLD | NEW))
@@ -103,6 +135,7 @@ def test_library_expects_what_it_expected_as_python(name: str, tmp_path: Path) -
     b = sc.bound(h)
     assert (b.lo, b.hi) == pytest.approx((lo, hi)), b.why
     assert (sc.max_lost, sc.min_lost) == LOST.get(name, (None, 0))
+    assert sc.lost_in_flight == (name == "server-failure")
 
 
 def test_bounds_follow_the_timers_in_force(tmp_path: Path) -> None:
@@ -118,6 +151,8 @@ def test_bounds_follow_the_timers_in_force(tmp_path: Path) -> None:
     )
     b = get("site-failure").bound(h)
     assert (b.lo, b.hi) == pytest.approx((4 * 0.5, 5 * 0.5 + 0.5 + 2.0)), b.why
+    # the in-flight loss a client may see at that bound, probing every 20 ms: 250 + the one in the air
+    assert bounds.lost_in_flight(b.hi, 0.02) == 251
     lab = load(resolve("workshop"))
     slow = lab.nodes["ams"].sessions[0]
     lab.nodes["ams"].sessions[0] = type(slow)(
@@ -137,6 +172,19 @@ def test_bounds_follow_the_timers_in_force(tmp_path: Path) -> None:
         ),
         ("bad-expect.yml", {5: "does not predict hijacks", 6: "timers 'sometimes'", 7: "unknown key 'lots'"}),
         ("bad-first-step.yml", {2: "the first step must be a fault"}),
+        (
+            "bad-flood.yml",
+            {
+                4: "unknown argument(s) ['rate']",
+                7: "lost_by_catchment: is a mapping site: {min: N, max: N}",
+                8: "overloaded: is a mapping site: true or false",
+                9: "attack: is `predicted`",
+            },
+        ),
+        (
+            "bad-flood-missing.yml",
+            {3: "missing argument(s) ['duration']", 5: "attack: predicted needs a flood"},
+        ),
     ],
 )
 def test_bad_files_name_the_line_and_the_fix(name: str, lines: dict[int, str]) -> None:

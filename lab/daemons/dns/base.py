@@ -32,7 +32,7 @@ def role_of(node: Node) -> DnsRole | None:
     """What the node's DNS server is in the lab (None: it runs none)."""
     if node.dns_server is None:
         return None
-    if node.kind == "site":
+    if node.kind in ("site", "server"):
         return "secondary"
     if node.kind == "primary":
         return "primary"
@@ -68,6 +68,15 @@ class DnsDriver(Protocol):
 
     def logs(self, node_dir: Path) -> list[Path]:
         """Where it logs (beside the runtime's <process>.out capture of stdout and stderr)."""
+        ...
+
+    def stats_argv(self, node_dir: Path) -> list[str] | None:
+        """What prints the server's query counters without resetting them (None: it keeps none
+        the lab can read)."""
+        ...
+
+    def answered(self, stats: str) -> int:
+        """Queries answered so far (responses sent, any rcode), from `stats_argv`'s output."""
         ...
 
     def inventory_vars(self, node_dir: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ once its zones are loaded (and unlinks itself when a killed instance left it).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from lab.daemons.dns.base import DnsRole
@@ -44,6 +45,14 @@ class Dnsnode:
 
     def logs(self, node_dir: Path) -> list[Path]:
         return [node_dir / f"{self.process}.out"]
+
+    def stats_argv(self, node_dir: Path) -> list[str] | None:
+        return [program("dnsnode"), "ctl", "--socket", str(node_dir / "dnsnode.sock"), "stats"]
+
+    def answered(self, stats: str) -> int:
+        # one counter per rcode of every response it sent (dnsnode/ops/stats.py)
+        counters = json.loads(stats)["stats"]["counters"]
+        return sum(int(v) for k, v in counters.items() if k.startswith("rcode."))
 
     def inventory_vars(self, node_dir: str) -> dict[str, str]:
         return {"dnsnode_socket": f"{node_dir}/dnsnode.sock"}

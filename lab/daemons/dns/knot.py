@@ -53,5 +53,11 @@ class Knot:
     def logs(self, node_dir: Path) -> list[Path]:
         return [node_dir / "knotd.log"]
 
+    def stats_argv(self, node_dir: Path) -> list[str] | None:
+        return None  # its answer counters need mod-stats, which the lab's knot.conf does not load
+
+    def answered(self, stats: str) -> int:
+        raise ValueError("Knot keeps no answer counters here (mod-stats is not loaded)")
+
     def inventory_vars(self, node_dir: str) -> dict[str, str]:
         return {"knotc": f"knotc -s {node_dir}/{SOCKET}"}

@@ -46,5 +46,16 @@ class Nsd:
     def logs(self, node_dir: Path) -> list[Path]:
         return [node_dir / "nsd.log"]
 
+    def stats_argv(self, node_dir: Path) -> list[str] | None:
+        return ["nsd-control", "-c", str(node_dir / CONF), "stats_noreset"]
+
+    def answered(self, stats: str) -> int:
+        # num.rcode.NOERROR=12 ...: one line per rcode of the answers sent
+        return sum(
+            int(v)
+            for k, _, v in (ln.partition("=") for ln in stats.splitlines())
+            if k.startswith("num.rcode.")
+        )
+
     def inventory_vars(self, node_dir: str) -> dict[str, str]:
         return {"nsd_control": f"nsd-control -c {node_dir}/{CONF}"}

@@ -35,7 +35,8 @@ IMAGES_DIR = ROOT / "images"
 BASE_IMAGE = "debian:bookworm-slim"
 ORDER = ["base", "router", "dnsnode", "resolver", "client"]  # parents before children
 SOURCES = ["pyproject.toml", "dnsnode", "lab"]  # what our package's wheel is built from
-PY_DEPS = ["dnspython==2.9.2", "PyYAML==6.0.3"]  # what dnsnode imports at run time, pinned
+# what dnsnode imports at run time, pinned (the dnsnode image's build imports every module)
+PY_DEPS = ["dnspython==2.9.2", "PyYAML==6.0.3", "prometheus_client==0.26.0"]
 PY_VERSION = "3.11"  # bookworm's python3
 LABEL = "anycast-lab.image"
 

@@ -1,0 +1,193 @@
+"""`flood`: bounded query floods from attacker hosts in chosen eyeball ASes.
+
+Each attacking AS gets one generator: dnsperf, started through the runtime (so recorded in the
+lab's state file and killed with the lab), in the namespace of a client of that AS, sending
+from the LAN's attacker address (lab.model.plan.attacker: host .14 of the AS's first client
+LAN, added to the client's interface for the flood and removed by its undo). Why there: the
+attacker is a host of that eyeball network like its users, so the flood follows exactly the
+routes, and reaches exactly the site, its users do (the catchment the model predicts for the
+AS); its own source address lets every site count attack queries apart from its users'
+(lab.render.capacity's `attack` counter). Nothing new is created but an address and a process.
+
+Bounded: dnsperf sends only to the lab's IPv4 service address, at most `qps` queries per
+second in total (split evenly over the ASes), and stops by itself after `duration` seconds
+(`-l`); the undo stops it early. Mixes: random-subdomain (a fresh name under the zone for each
+query: no cache helps, every one reaches a site), fixed (the zone's SOA, the same question
+each time), nxdomain (one name that does not exist, each time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from lab.daemons.base import LabAccess
+from lab.faults.base import FaultError, FaultEvent, timed
+from lab.model import plan
+from lab.model.topology import Lab
+from lab.runtime.base import NotRecorded, ProcSpec
+
+MIXES = ("random-subdomain", "fixed", "nxdomain")
+MAX_QPS = 20_000  # in total: a lab flood on a shared 2-core host
+MAX_DURATION = 120.0
+MAX_NAMES = 100_000  # random-subdomain: names in the data file (dnsperf loops over it)
+TIMEOUT_S = 1  # dnsperf's per-query timeout: unanswered queries free their slot after it
+PREFIX = "flood-"
+
+
+@dataclass(frozen=True)
+class Generator:
+    asn: int
+    as_name: str
+    node: str  # the client namespace it runs in
+    ifname: str
+    source4: str  # the attacker address (no prefix length)
+    prefixlen: int
+    qps: int
+    proc: str  # its process name on `node` (the runtime's record)
+    log: str
+
+
+@dataclass(frozen=True)
+class GeneratorResult:
+    """What dnsperf said when it ended."""
+
+    sent: int
+    completed: int
+    lost: int
+
+
+def resolve_as(lab: Lab, ref: str) -> tuple[int, str]:
+    """An eyeball AS by name or number."""
+    for a in lab.spec.ases:
+        if ref in (a.name, str(a.asn)):
+            if a.role != "eyeball":
+                raise FaultError(f"flood: AS {ref} is a {a.role} AS; attackers sit in eyeball ASes")
+            return a.asn, a.name
+    eyeballs = [a.name for a in lab.spec.ases if a.role == "eyeball"]
+    raise FaultError(f"flood: no AS {ref!r} in lab {lab.name}; eyeball ASes: {', '.join(eyeballs)}")
+
+
+def attacker_host(lab: Lab, asn: int) -> tuple[str, str, plan.If4]:
+    """(client node, its LAN interface, the LAN's attacker address) for an AS."""
+    clients = [n for n in lab.of_kind("client") if n.lan_of == asn]
+    if not clients:
+        raise FaultError(f"flood: AS {asn} has no clients, so no LAN for an attacker host; add a client")
+    node = clients[0]
+    iface = node.ifaces[0]
+    link = next(lk for lk in lab.links if lk.id == iface.link)
+    a4, _ = plan.attacker(link.prefix4, link.prefix6)
+    taken = [e.addr4.ip for e in link.ends]
+    if a4.ip in taken:
+        raise FaultError(f"flood: the attacker address {a4.ip} of {link.id} is a host's; fewer clients there")
+    return node.name, iface.name, a4
+
+
+def query_lines(zone: str, mix: str, count: int) -> list[str]:
+    if mix == "random-subdomain":
+        return [f"{secrets.token_hex(6)}.{zone} A" for _ in range(max(1, min(count, MAX_NAMES)))]
+    if mix == "fixed":
+        return [f"{zone} SOA"]
+    if mix == "nxdomain":
+        return [f"no-such-name-{secrets.token_hex(3)}.{zone} A"]
+    raise FaultError(f"flood: mix {mix!r}: use one of {', '.join(MIXES)}")
+
+
+def split_qps(total: int, n: int) -> list[int]:
+    base, extra = divmod(total, n)
+    return [base + (1 if i < extra else 0) for i in range(n)]
+
+
+def running_floods(h: LabAccess, node: str) -> list[str]:
+    return [p.name for p in h.runtime.processes() if p.node == node and p.name.startswith(PREFIX) and p.alive]
+
+
+def flood(
+    h: LabAccess, sources: list[str], qps: int, duration: float, mix: str = "random-subdomain"
+) -> FaultEvent:
+    """Start one bounded generator per attacking AS; the event's undo stops them (if they have
+    not stopped by themselves) and removes the attacker addresses."""
+    lab = h.lab
+    refs = [s.strip() for src in sources for s in src.split(",") if s.strip()]
+    if not refs:
+        raise FaultError("flood: --from names at least one eyeball AS (AS[,AS...])")
+    if not 1 <= qps <= MAX_QPS:
+        raise FaultError(f"flood: qps {qps} is out of range; a lab flood is 1..{MAX_QPS} queries per second")
+    if not 0 < duration <= MAX_DURATION:
+        raise FaultError(f"flood: duration {duration:g} s is out of range; 0 < S <= {MAX_DURATION:g}")
+    if mix not in MIXES:
+        raise FaultError(f"flood: mix {mix!r}: use one of {', '.join(MIXES)}")
+    ases = list(dict.fromkeys(resolve_as(lab, r) for r in refs))
+    run = secrets.token_hex(3)
+    gens: list[Generator] = []
+    for (asn, name), rate in zip(ases, split_qps(qps, len(ases)), strict=True):
+        node, ifname, a4 = attacker_host(lab, asn)
+        if running_floods(h, node):
+            raise FaultError(f"flood: a flood from AS {name} is still running ({node}); undo it, or wait")
+        proc = f"{PREFIX}{run}-{name}"[:40]
+        gens.append(
+            Generator(asn, name, node, ifname, str(a4.ip), a4.network.prefixlen, max(1, rate), proc,
+                      str(h.dir / node / f"{proc}.out"))
+        )  # fmt: skip
+    specs = []
+    for g in gens:
+        data = h.dir / g.node / f"{g.proc}.queries"
+        data.write_text("\n".join(query_lines(lab.service.zone, mix, int(g.qps * duration))) + "\n")
+        argv = [
+            "dnsperf", "-s", str(lab.service.address4), "-a", g.source4, "-d", str(data),
+            "-Q", str(g.qps), "-l", f"{duration:g}", "-t", str(TIMEOUT_S),
+            # outstanding queries: a second's worth at the timeout, so loss never throttles the rate
+            "-q", str(max(100, 2 * g.qps * TIMEOUT_S)), "-c", "1", "-S", "1",
+        ]  # fmt: skip
+        specs.append(ProcSpec(g.node, g.proc, argv, h.dir / g.node, Path(g.log)))
+
+    def start() -> None:
+        for g in gens:
+            addr = f"{g.source4}/{g.prefixlen}"
+            r = h.runtime.exec(g.node, ["ip", "addr", "replace", addr, "dev", g.ifname])
+            if r.returncode != 0:
+                raise FaultError(f"flood: cannot add {g.source4} in {g.node}: {r.stderr.strip()}")
+        h.runtime.start(specs)
+
+    def undo() -> FaultEvent:
+        def stop() -> None:
+            for g in gens:
+                with contextlib.suppress(NotRecorded):
+                    h.runtime.stop(g.node, g.proc, timeout=5)
+                h.runtime.exec(g.node, ["ip", "addr", "del", f"{g.source4}/{g.prefixlen}", "dev", g.ifname])
+
+        return timed(f"flood stop {','.join(g.as_name for g in gens)}", stop, None)
+
+    return timed(
+        f"flood {','.join(g.as_name for g in gens)} {qps} qps {duration:g} s {mix}",
+        start,
+        undo,
+        sources=[g.as_name for g in gens],
+        qps=qps,
+        duration=duration,
+        mix=mix,
+        generators=[asdict(g) for g in gens],
+    )
+
+
+def generators_of(ev_details: dict[str, object]) -> list[Generator]:
+    raw = ev_details.get("generators", [])
+    return [Generator(**g) for g in raw] if isinstance(raw, list) else []
+
+
+_COUNT = re.compile(r"Queries (sent|completed|lost):\s+(\d+)")
+
+
+def result(g: Generator) -> GeneratorResult | None:
+    """dnsperf's own summary from its log (None: it has not ended, or wrote none)."""
+    try:
+        text = Path(g.log).read_text(errors="replace")
+    except OSError:
+        return None
+    found = {k: int(v) for k, v in _COUNT.findall(text)}
+    if "sent" not in found:
+        return None
+    return GeneratorResult(found["sent"], found.get("completed", 0), found.get("lost", 0))

@@ -1,0 +1,46 @@
+"""Which edges a client is handed for the lab's steered name: dig through the client's own
+resolver, inside its namespace, the addresses mapped back to edge names; and whether an edge
+answers its HTTP GET from there."""
+
+from __future__ import annotations
+
+import re
+
+from lab.daemons.base import LabAccess
+from lab.poll import wait_until
+
+
+def edge_names(h: LabAccess) -> dict[str, str]:
+    """Edge address (IPv4) -> edge name."""
+    return {str(e.ifaces[0].addr4.ip): e.name for e in h.lab.of_kind("edge")}
+
+
+def handed(h: LabAccess, client: str) -> tuple[str, ...]:
+    """The edges (sorted names; an address no edge holds as itself) in the client's answer."""
+    st, node = h.lab.steering, h.lab.nodes[client]
+    if st is None or node.resolver4 is None:
+        return ()
+    argv = ["dig", "+short", "+time=1", "+tries=2", f"@{node.resolver4}", st.name, "A"]
+    out = h.runtime.exec(client, argv, timeout=10).stdout
+    names = edge_names(h)
+    return tuple(sorted(names.get(a, a) for a in out.split() if re.fullmatch(r"[\d.]+", a)))
+
+
+def answers(h: LabAccess, client: str, edge: str, timeout: float = 1.0) -> bool:
+    """The edge's HTTP server answers the client (GET its path, as the probes do)."""
+    st, node = h.lab.steering, h.lab.nodes[edge]
+    path = st.http_path if st is not None else "/edge.txt"
+    url = f"http://{node.ifaces[0].addr4.ip}:{node.http_port or 80}{path}"
+    res = h.runtime.exec(client, ["curl", "-s", "-m", f"{timeout:g}", "--noproxy", "*", url], timeout=10)
+    return res.returncode == 0 and res.stdout.strip() == edge
+
+
+def wait_handed(h: LabAccess, want: dict[str, tuple[str, ...]], timeout: float) -> float:
+    """Until every named client is handed exactly `want`'s edges; the seconds it took."""
+    return wait_until(
+        lambda: {c: handed(h, c) for c in want},
+        lambda got: got == want,
+        timeout=timeout,
+        interval=0.5,
+        what=f"steered answers {want}",
+    ).elapsed
