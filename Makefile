@@ -67,8 +67,13 @@ typecheck: venv
 	$(VENV)/bin/mypy dnsnode lab
 
 # pytest exits 5 when it collected nothing: that must fail, never pass silently.
+# Two workers (pytest-xdist), each test file on one of them: a file's module-scoped lab stays
+# one lab, and two labs run side by side as users may run them (names, namespaces, containers
+# and state files are per lab). Most of a lab test is waiting on timers, not CPU.
+# TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 test: setup lint typecheck
-	$(PYTEST) -q -ra tests
+	$(PYTEST) -q -ra -n $(TEST_WORKERS) --dist loadfile --durations=25 tests
 
 test-unit: venv
 	$(PYTEST) -q -ra tests/unit
