@@ -80,6 +80,7 @@ def probe_files(lab: str) -> list[Path]:
 @contextlib.contextmanager
 def running_dashboard(lab: str, *extra: str) -> Iterator[Dash]:
     port = free_port()
+    earlier = set(probe_files(lab))  # a scenario's probes before it (their records stay for reports)
     proc = subprocess.Popen([str(LAB_BIN), "dashboard", "--name", lab, "--port", str(port), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     d = Dash(lab, port, proc)
@@ -99,5 +100,5 @@ def running_dashboard(lab: str, *extra: str) -> Iterator[Dash]:
         assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
     runs = probe_runs(lab)
     assert runs == [], f"the dashboard's probes still run: {runs}"
-    left = probe_files(lab)
+    left = sorted(set(probe_files(lab)) - earlier)
     assert left == [], f"the dashboard's probe files are left: {left}"

@@ -434,7 +434,9 @@ def test_drain_marks_then_withdraws_and_undrain_restores(
     assert kinds.index("drained") < kinds.index("gone")
     assert kinds[kinds.index("drained") :] == ["drained", "gone"]  # never plain again in between
     assert first_drained <= 2.0
-    assert t_gone - first_drained >= HOLD - 0.5
+    # the hold runs from the drain, which starts after the trigger (t0); the peer may see the
+    # drain's UPDATE late (1.1 s once on a busy machine), so count the hold from the trigger
+    assert t_gone >= HOLD - 0.5, (t_gone, first_drained)
     assert t_gone <= HOLD + 3.0
     st = s.ctl("status")
     assert st["state"] == "drained" and st["applied"] == "withdrawn" and st["maintenance"] is True
