@@ -190,9 +190,7 @@ class LiveLab:
         """One reading of every site; the rates it adds published as a `load` event."""
         got = read_all(self.h, pool)
         with self.lock:
-            last = max((r[-1].mono for r in self.load.readings.values() if r), default=0.0)
-            self.load.feed(got)
-            new = self.load.view(time.monotonic(), since=last)
+            new = self.load.add(got, time.monotonic())
         self.hub.publish("load", new.to_json())
 
     def load_json(self) -> dict[str, object]:

@@ -78,6 +78,12 @@ class LoadHistory:
             while len(q) > 2 and q[1].mono < c.mono - self.window:
                 q.popleft()
 
+    def add(self, got: dict[str, SiteCounters], mono: float) -> LoadView:
+        """Feed one pass; the rates it added (what the `load` event carries)."""
+        last = max((q[-1].mono for q in self.readings.values() if q), default=0.0)
+        self.feed(got)
+        return self.view(mono, since=last)
+
     def view(self, mono: float, since: float = 0.0) -> LoadView:
         """Rates of intervals ending after `since` (0: the whole window), every site in the model."""
         sites = []

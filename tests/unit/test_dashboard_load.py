@@ -74,3 +74,21 @@ def test_the_window_forgets_old_readings() -> None:
     assert q[0].mono < 29.0 - 10.0 <= q[1].mono  # one kept before the window: its first interval
     ts = [r.t for r in next(s for s in h.view(29.0).sites if s.site == "ams").rates]
     assert ts[0] == 19.0 and ts[-1] == 29.0 and len(ts) == len(q) - 1
+
+
+def test_each_pass_publishes_only_its_new_rates() -> None:
+    h = LoadHistory(DDOS)
+    assert all(s.rates == [] for s in h.add({"ams": reading("ams", 1.0, 0)}, 1.0).sites)
+    new = h.add({"ams": reading("ams", 2.0, 40), "sin": reading("sin", 2.01, 7)}, 2.1)
+    assert [(s.site, [r.offered for r in s.rates]) for s in new.sites] == [
+        ("ams", [40.0]),
+        ("sin", []),
+        ("fra", []),
+    ]
+    new = h.add({"ams": reading("ams", 3.0, 100), "sin": reading("sin", 3.01, 17)}, 3.1)
+    assert [(s.site, [r.offered for r in s.rates]) for s in new.sites] == [
+        ("ams", [60.0]),
+        ("sin", [10.0]),
+        ("fra", []),
+    ]
+    assert [r.t for r in next(s for s in h.view(3.1).sites if s.site == "ams").rates] == [2.0, 3.0]
