@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from lab.model.topology import Lab
 from lab.observe.load import LoadPoint, SiteCounters, points
 
-WINDOW = 300.0  # seconds of history the page plots ("the last few minutes")
+WINDOW = 180.0  # seconds of history the page plots ("the last few minutes")
 EVERY = 1.0  # seconds between readings: at most one nft/stats read per site per second
 
 

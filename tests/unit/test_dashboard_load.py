@@ -33,7 +33,7 @@ def test_rates_per_second_with_the_interval_end_as_time() -> None:
         "rates": [{"t": 102.0, "offered": 1000.0, "answered": 700.0, "dropped": 300.0, "attack": 500.0}],
         "error": None,
     }
-    assert view["mono"] == 102.5 and view["every"] == 1.0 and view["window"] == 300.0
+    assert view["mono"] == 102.5 and view["every"] == 1.0 and view["window"] == 180.0
     # every site of the model is there, with nothing read yet
     assert [s["site"] for s in view["sites"]] == ["ams", "sin", "fra"]  # type: ignore[attr-defined]
     json.dumps(view)  # plain JSON all the way down

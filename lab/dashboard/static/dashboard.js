@@ -14,7 +14,7 @@ const dash = {
   changes: [],      // {node, kind, state, seen, shown}: one per recolouring
   mono: 0, window: 60,
   load: {},         // site -> {capacity, rates: [{t, offered, answered, dropped, attack}], error}
-  loadWindow: 300,
+  loadWindow: 180,
 };
 window.dash = dash;
 
