@@ -8,6 +8,7 @@
     GET  /api/live              what every client and resolver reaches now, by the probes
     GET  /api/timeline?since=T  per node and probe kind: runs of one site, lost queries, faults
     GET  /api/routing           sessions, best paths, heard sites, processes, link states
+    GET  /api/load              per site: offered, answered, dropped, attack q/s over the last minutes
     GET  /api/best?node=N       every route N holds for the service prefixes (a click on N)
     GET  /api/topology          the graph (cytoscape elements, positions from lab.topograph)
     GET  /api/faults            the fault catalog and the faults applied from this page
@@ -17,7 +18,7 @@
     GET  /api/clock             the server's CLOCK_MONOTONIC (the page maps its clock to it)
     GET  /api/exercise          the workshop exercise running on this lab, if any
     POST /api/exercise/check    its check, now
-    GET  /api/events            server-sent events: probe, timeline, routing, faults, tick, ...
+    GET  /api/events            server-sent events: probe, timeline, routing, load, faults, tick, ...
 
 POSTs need the header `X-Lab-Dashboard: 1`: a page of another origin cannot send it without
 a CORS preflight, which is never granted, so no web page can inject faults through a browser.
@@ -255,6 +256,7 @@ def build(d: Dashboard) -> Starlette:
         Route("/api/live", blocking(live.live_json)),
         Route("/api/timeline", timeline),
         Route("/api/routing", blocking(live.routing_json)),
+        Route("/api/load", blocking(live.load_json)),
         Route("/api/best", best),
         Route("/api/topology", blocking(lambda: elements(h.lab))),
         Route("/api/faults", faults, methods=["GET"]),

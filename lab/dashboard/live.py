@@ -6,8 +6,10 @@
   change: well within the 1 s the page promises.
 - routing: every ROUTING_EVERY s sessions, best paths, heard sites and processes (`routing`,
   published when they changed); link states every LINKS_EVERY s (an `ip` process per link).
+- load: every load.EVERY s every site's load counters (lab.observe.load.read_all, the readings
+  reports use), kept for load.WINDOW s (`/api/load`); each pass's new rates as a `load` event.
 
-Both stop when the dashboard ends (stop()), or when the lab is gone (its state file removed:
+All stop when the dashboard ends (stop()), or when the lab is gone (its state file removed:
 `lab down` ran elsewhere), which `gone` tells the server.
 """
 
@@ -17,13 +19,15 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from lab.dashboard import routing
+from lab.dashboard import load, routing
 from lab.dashboard.actions import FaultDesk
 from lab.dashboard.hub import Hub
 from lab.dashboard.probing import Probing
 from lab.dashboard.timeline import Run, Timelines
+from lab.observe.load import read_all
 from lab.orchestrate.handle import LabHandle, run_dir
 from lab.runtime.state import STATE_FILE
 
@@ -40,6 +44,7 @@ class LiveLab:
     probing: Probing = field(init=False)
     timelines: Timelines = field(init=False)
     desk: FaultDesk = field(init=False)
+    load: load.LoadHistory = field(init=False)
     routing: dict[str, object] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
     processes: dict[str, dict[str, bool]] = field(default_factory=dict)
@@ -58,13 +63,15 @@ class LiveLab:
         self.probing = Probing(self.h, self.probe_interval)
         self.timelines = Timelines(self.probing.timeout)
         self.desk = FaultDesk(self.h)
+        self.load = load.LoadHistory(self.h.lab)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         self.started = True
         self.probing.start()
         self.refresh_routing(links=True)
-        for target, name in ((self._probe_loop, "probes"), (self._routing_loop, "routing")):
+        loops = ((self._probe_loop, "probes"), (self._routing_loop, "routing"), (self._load_loop, "load"))
+        for target, name in loops:
             t = threading.Thread(target=target, name=f"dashboard-{name}", daemon=True)
             t.start()
             self.threads.append(t)
@@ -165,6 +172,30 @@ class LiveLab:
             self.routing, self.processes, self.links = state, procs, new_links
         if changed:
             self.hub.publish("routing", self.routing_json())
+
+    # -- load ----------------------------------------------------------------------------------
+    def _load_loop(self) -> None:
+        sites = max(1, len(self.h.lab.of_kind("site")))
+        with ThreadPoolExecutor(sites, thread_name_prefix="dashboard-load") as pool:
+            while not self.stopping.is_set():
+                t = time.monotonic()
+                try:
+                    self.read_load(pool)
+                except Exception as exc:
+                    self._note("load", exc)
+                if self.stopping.wait(max(0.0, load.EVERY - (time.monotonic() - t))):
+                    return
+
+    def read_load(self, pool: ThreadPoolExecutor | None = None) -> None:
+        """One reading of every site; the rates it adds published as a `load` event."""
+        got = read_all(self.h, pool)
+        with self.lock:
+            new = self.load.add(got, time.monotonic())
+        self.hub.publish("load", new.to_json())
+
+    def load_json(self) -> dict[str, object]:
+        with self.lock:
+            return self.load.view(time.monotonic()).to_json()
 
     def routing_json(self) -> dict[str, object]:
         with self.lock:

@@ -1,5 +1,6 @@
 """Issue 14 on real labs: the dashboard in a real browser, two dashboards side by side, and
-every workshop exercise (its check fails once started, holds after `solve`).
+every workshop exercise (its check fails once started, holds after `solve`); issue 15's
+per-site load view: a flood started from the page shows at the site the model predicts.
 
 One lab per topology the exercises use (workshop-hijack for 1, 2, 3, 5; global for 4), brought
 up once for the module, reset between exercises, torn down exactly at the end. The dashboard
@@ -19,9 +20,11 @@ import pytest
 from playwright.sync_api import Page
 
 from lab.faults import catalog
+from lab.faults.flood import running_floods
 from lab.model.shipped import resolve
 from lab.observe.catchment import Catchment, measure
 from lab.orchestrate.handle import LabHandle
+from lab.poll import wait_until
 from lab.predict.changes import Withdrawn, client_catchments
 from lab.scenarios import bounds
 from lab.topograph.colours import site_hex
@@ -146,6 +149,99 @@ def test_dashboard_in_chromium(labs: Callable[[str], LabHandle], dashboard: Dash
         )
         print(f"screenshots: {OUT}/dashboard-{{before,withdrawn,restored}}.png")
         assert errors == [], errors
+
+
+FLOOD_QPS = 300
+FLOOD_S = 5.0
+# the page's chart of a site: how many rates it holds and the highest offered rate it plots
+CHART = """(s) => { const g = document.querySelector(`svg[data-load-site="${s}"]`);
+  const drawn = (g && g.querySelector('.offered').getAttribute('points')) || '';
+  if (!g) return null;
+  return {points: +g.dataset.points, max: +g.dataset.maxOffered, drawn: drawn.split(' ').length}; }"""
+
+
+def _rates(d: Dash) -> dict[str, list[dict[str, float]]]:
+    view = d.get("/api/load")
+    return {s["site"]: s["rates"] for s in view["sites"]}  # type: ignore[index]
+
+
+def test_dashboard_load_shows_a_flood_at_the_predicted_site(
+    labs: Callable[[str], LabHandle], dashboard: Dash
+) -> None:
+    """A bounded flood from home2's attacker host, started from the page's fault form: /api/load
+    shows the site the model puts home2 in (bob's) receiving it as offered and attack q/s, the
+    other sites receiving none of it, and the page draws that site's chart."""
+    h = labs(CLASSROOM)
+    target = str(client_catchments(h.lab)["bob"])  # the attacker sits in bob's LAN: bob's routes
+    others = sorted(s.name for s in h.lab.of_kind("site") if s.name != target)
+    errors: list[str] = []
+    with chromium_page() as page:
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(dashboard.url)
+        page.wait_for_selector("body[data-ready='1']", timeout=20000)
+        # every site has a chart, with rates of its users' probes in it before any flood
+        for s in h.lab.of_kind("site"):
+            page.wait_for_function(
+                f"({CHART})('{s.name}') && ({CHART})('{s.name}').points >= 2", timeout=15000
+            )
+        page.click("#any-fault summary")
+        page.select_option("#fault-kind", "flood")
+        page.fill("#fault-params input[name='from']", "home2")
+        page.fill("#fault-params input[name='qps']", str(FLOOD_QPS))
+        page.fill("#fault-params input[name='duration']", str(FLOOD_S))
+        page.click("#fault-form button[type='submit']")
+        page.wait_for_selector("#fault-list li[data-fault-id]", timeout=15000)
+        fault = next(f for f in dashboard.get("/api/faults")["applied"] if f["kind"] == "flood")  # type: ignore[index]
+        assert fault["args"]["from"] == ["home2"] and fault["args"]["qps"] == FLOOD_QPS, fault
+
+        half = FLOOD_QPS / 2
+        # bound: the generator's start plus two reading intervals (load.EVERY 1 s); the flood lasts FLOOD_S
+        seen = wait_until(
+            lambda: _rates(dashboard),
+            lambda r: any(x["t"] > fault["mono"] and x["attack"] >= half for x in r[target]),
+            timeout=FLOOD_S + 5,
+            interval=0.25,
+            what=f"/api/load: {target} offered the flood",
+        )
+        first = min(x["t"] for x in seen.value[target] if x["t"] > fault["mono"] and x["attack"] >= half)
+        # the whole flood, and the reading after it ends
+        rates = wait_until(
+            lambda: _rates(dashboard),
+            lambda r: any(x["t"] > fault["mono"] + FLOOD_S + 1.5 for x in r[target]),
+            timeout=FLOOD_S + 10,
+            interval=0.25,
+            what="a reading after the flood",
+        ).value
+        during = [x for x in rates[target] if fault["mono"] < x["t"] <= fault["mono"] + FLOOD_S + 1]
+        peak = max(x["offered"] for x in during)
+        attack = sum(x["attack"] * 1.0 for x in during)
+        before = [x["offered"] for x in rates[target] if x["t"] <= fault["mono"]]
+        print(f"\nflood {FLOOD_QPS} q/s x {FLOOD_S:g} s from home2 (page form) -> /api/load: {target} "
+              f"offered {statistics.median(before):.0f} q/s before, peak {peak:.0f} q/s during (attack "
+              f"{max(x['attack'] for x in during):.0f} q/s), first seen {first - fault['mono']:.2f} s "
+              f"after the fault (readings every 1 s); "
+              + ", ".join(f"{o} attack max {max((x['attack'] for x in rates[o]), default=0):.0f} q/s"
+                          for o in others))  # fmt: skip
+        assert peak >= statistics.median(before) + half, (before, during)
+        assert attack > 0 and max(x["attack"] for x in during) <= FLOOD_QPS * 1.3, during
+        for o in others:  # none of it reached the other sites
+            assert all(x["attack"] < FLOOD_QPS * 0.05 for x in rates[o]), (o, rates[o])
+        # this lab's sites have no capacity: nothing limited (the server's own drops, if any, are few)
+        assert all(x["dropped"] < FLOOD_QPS * 0.05 for x in during), during
+        # the page: the attacked site's chart holds the flood's rates and draws them
+        page.wait_for_function(f"({CHART})('{target}').max >= {half}", timeout=5000)
+        chart = page.evaluate(f"({CHART})('{target}')")
+        assert chart["points"] >= 3 and chart["drawn"] == chart["points"], chart
+        page.screenshot(path=str(OUT / "dashboard-load.png"), full_page=True)
+        print(
+            f"page chart of {target}: {chart['points']} rates, max offered {chart['max']:.0f} q/s; "
+            f"screenshot {OUT}/dashboard-load.png"
+        )
+        assert errors == [], errors
+    code, body = dashboard.post(f"/api/faults/{fault['id']}/undo", {})
+    assert code == 200, body
+    left = {n: running_floods(h, n) for n in h.lab.nodes}
+    assert not any(left.values()), left  # the generator stopped by itself, and the undo left nothing
 
 
 def test_api_matches_the_cli(labs: Callable[[str], LabHandle], dashboard: Dash) -> None:

@@ -13,6 +13,8 @@ const dash = {
   offset: 0,        // CLOCK_MONOTONIC - performance.now()/1000
   changes: [],      // {node, kind, state, seen, shown}: one per recolouring
   mono: 0, window: 60,
+  load: {},         // site -> {capacity, rates: [{t, offered, answered, dropped, attack}], error}
+  loadWindow: 180,
 };
 window.dash = dash;
 
@@ -339,6 +341,62 @@ function draw() {
   }
 }
 
+// -- per-site load: one small SVG chart per site (offered, answered, dropped q/s) -------------------
+const SVG = "http://www.w3.org/2000/svg";
+const LOAD_W = 300, LOAD_H = 44;
+
+function loadRow(site) {
+  let box = document.querySelector(`.load-site[data-site="${site}"]`);
+  if (!box) {
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", `0 0 ${LOAD_W} ${LOAD_H}`); svg.setAttribute("preserveAspectRatio", "none");
+    svg.dataset.loadSite = site;
+    for (const k of ["cap", "offered", "answered", "dropped"]) {
+      const line = document.createElementNS(SVG, "polyline"); line.setAttribute("class", k); svg.append(line);
+    }
+    box = el("div", { class: "load-site", "data-site": site }, el("span", { class: "name", text: site }), svg,
+      el("span", { class: "now" }));
+    box.querySelector(".name").style.color = dash.colours[site] || "#222";
+    $("#load-sites").append(box);
+  }
+  return box;
+}
+
+function onLoad(view, whole) {
+  dash.loadWindow = view.window; $("#load-window").textContent = view.window;
+  for (const s of view.sites) {
+    const cur = dash.load[s.site] || { rates: [] };
+    cur.capacity = s.capacity_qps; cur.error = s.error;
+    cur.rates = whole ? s.rates : cur.rates.concat(s.rates.filter((r) => !cur.rates.length || r.t > cur.rates[cur.rates.length - 1].t));
+    dash.load[s.site] = cur;
+  }
+  drawLoad(view.mono);
+}
+
+function drawLoad(mono) {
+  const t0 = mono - dash.loadWindow;
+  for (const [site, s] of Object.entries(dash.load)) {
+    s.rates = s.rates.filter((r) => r.t >= t0);
+    const box = loadRow(site); const svg = box.querySelector("svg");
+    const top = Math.max(10, s.capacity || 0, ...s.rates.map((r) => r.offered)) * 1.1;
+    const x = (t) => (((t - t0) / dash.loadWindow) * LOAD_W).toFixed(1);
+    const y = (v) => (LOAD_H - (v / top) * LOAD_H).toFixed(1);
+    for (const k of ["offered", "answered", "dropped"]) {
+      const pts = s.rates.filter((r) => r[k] !== null).map((r) => `${x(r.t)},${y(r[k])}`);
+      svg.querySelector(`.${k}`).setAttribute("points", pts.join(" "));
+    }
+    svg.querySelector(".cap").setAttribute("points", s.capacity ? `0,${y(s.capacity)} ${LOAD_W},${y(s.capacity)}` : "");
+    const last = s.rates[s.rates.length - 1];
+    svg.dataset.points = String(s.rates.length);
+    svg.dataset.offered = last ? String(last.offered) : "";
+    svg.dataset.maxOffered = String(Math.max(0, ...s.rates.map((r) => r.offered)));
+    svg.dataset.maxDropped = String(Math.max(0, ...s.rates.map((r) => r.dropped)));
+    box.querySelector(".now").textContent = s.error ? "no reading" : last
+      ? `${last.offered.toFixed(0)}${last.answered === null ? "" : "/" + last.answered.toFixed(0)}${last.dropped ? " −" + last.dropped.toFixed(0) : ""} q/s` : "…";
+    box.title = s.error || `offered / answered (− dropped) q/s; capacity ${s.capacity ? s.capacity + " q/s" : "none"}`;
+  }
+}
+
 // -- exercise ------------------------------------------------------------------------------------
 async function loadExercise() {
   try {
@@ -363,6 +421,7 @@ function connect() {
   es.addEventListener("probe", (e) => onProbe(JSON.parse(e.data)));
   es.addEventListener("timeline", (e) => onTimeline(JSON.parse(e.data)));
   es.addEventListener("routing", (e) => onRouting(JSON.parse(e.data)));
+  es.addEventListener("load", (e) => onLoad(JSON.parse(e.data), false));
   es.addEventListener("faults", (e) => { renderFaults(JSON.parse(e.data)); scheduleDraw(); });
   es.addEventListener("tick", (e) => { dash.mono = JSON.parse(e.data).mono; scheduleDraw(); });
   es.addEventListener("exercise", (e) => showCheck(JSON.parse(e.data)));
@@ -385,6 +444,7 @@ async function refresh() {
   }
   renderFaults(tl.faults);
   onRouting(await api("/api/routing"));
+  onLoad(await api("/api/load"), true);
 }
 
 async function main() {
