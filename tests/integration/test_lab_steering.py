@@ -67,10 +67,6 @@ def _edges(h: LabHandle, region: str) -> set[str]:
     return {_addr(h, e.name) for e in h.lab.of_kind("edge") if e.region == region}
 
 
-def _region(addrs: set[str], eu: set[str], ap: set[str]) -> str:
-    return "eu" if addrs == eu else "ap" if addrs == ap else str(addrs)
-
-
 def _ask(h: LabHandle, client: str, resolver: str, *opts: str) -> set[str]:
     """The A records of the steered name, from the client, through `resolver`."""
     argv = ["dig", "+short", "+time=1", "+tries=2", *opts, f"@{_addr(h, resolver)}", NAME, "A"]
@@ -96,14 +92,6 @@ def _flush(h: LabHandle, resolver: str) -> None:
 def _ctl(h: LabHandle, site: str, *args: str) -> str:
     sock = h.dir / site / "dnsnode.sock"
     return h.runtime.exec(site, [program("dnsnode"), "ctl", "--socket", str(sock), *args], timeout=10).stdout
-
-
-def _scope(h: LabHandle, node: str, client_addr: str) -> int | None:
-    """The SCOPE the anycast service returns for ECS client_addr/32, asked from `node`."""
-    argv = ["dig", "+time=1", "+tries=2", f"+subnet={client_addr}/32", "@198.51.100.53", NAME, "A"]
-    out = h.runtime.exec(node, argv, timeout=10).stdout
-    m = re.search(r"CLIENT-SUBNET: [\d.]+/32/(\d+)", out)
-    return int(m.group(1)) if m else None
 
 
 def test_each_client_gets_the_edges_of_its_region(geo: lifecycle.UpResult) -> None:
@@ -365,7 +353,7 @@ def _sweep(h: LabHandle, style: str, addrs: list[ipaddress.IPv4Address]) -> Scop
 def test_scenario_file_scope_poisoning(geo: lifecycle.UpResult) -> None:
     """scope-poisoning.yml on the covering file (eu /24, ap's /28 inside): under the coarsest
     correct scope pubecs keeps the regions apart; under Knot's (/24) it serves the answer it
-    cached for dave (eu) to erin (ap). The scopes themselves, asked from pubecs beside it."""
+    cached for dave (eu) to erin (ap). Then the lab is back on its own scopes and file."""
     h = geo.handle
     report = _run_file(h, "scope-poisoning")
     assert report.ok, report.problems
