@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from lab.daemons.base import LabAccess
-from lab.faults import agent, flood, hijacks, igp, link, policy, process, rpki
+from lab.faults import agent, flood, hijacks, igp, link, policy, process, rpki, steering
 from lab.faults.base import FaultError, FaultEvent
 from lab.model.policy import GSHUT
 from lab.predict.changes import Change, IbgpDown, KnobChange, LinkCost, LinkDown, NodeDown, Withdrawn
@@ -375,6 +375,17 @@ CATALOG: list[FaultKind] = [
             None if a.opt("max_length") is None else a.i("max_length"),
         ),
         timer="rtr",
+    ),
+    # not a routing change: the sites' dnsnode restart with another ECS scope style (scope-poisoning)
+    FaultKind(
+        "dns-scope",
+        "every site's dnsnode with ECS scope STYLE (knot: Knot 3.2's over-broad scopes, for "
+        "demonstrations), optionally on a geoip file where REGION's edges cover the whole user range",
+        (
+            Param("style", str, "exact (coarsest correct) or knot", choices=("exact", "knot")),
+            Param("covering", str, "a region: its edges for all LANs, the others' LANs inside", False),
+        ),
+        lambda h, a: steering.dns_scope(h, a.s("style"), a.opt("covering")),
     ),
     # not a routing change: the model sees nothing; its bound is the flood's own window (the
     # scenario's `keep` after it), since users of an overloaded site lose queries until it ends

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 from lab.measure.load import AttackLoad, SiteTotals
 from lab.measure.metrics import ClientResult, Convergence
-from lab.measure.steering import Recovery
+from lab.measure.steering import AnswerRecord, Recovery
 from lab.observe.load import LoadPoint
 from lab.observe.routewatch import RouteChange
 
@@ -117,6 +117,8 @@ class ScenarioReport:
     lost_by_catchment: dict[str, int] = field(default_factory=dict)
     capacity: dict[str, CapacityRecord] = field(default_factory=dict)
     attack: AttackLoad | None = None
+    # steered answers asked by `answers` steps and expect: answers (lab/scenarios/answers.py)
+    answers: list[AnswerRecord] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -167,6 +169,7 @@ class ScenarioReport:
             "lost_by_catchment": self.lost_by_catchment,
             "capacity": {s: asdict(c) for s, c in self.capacity.items()},
             "attack": asdict(self.attack) if self.attack is not None else None,
+            "answers": [{**asdict(a), "ok": a.ok} for a in self.answers],
         }
         if records:
             out["records"] = {c: [p.to_json() for p in ps] for c, ps in self.records.items()}

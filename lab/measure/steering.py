@@ -101,3 +101,32 @@ def ecs_scope_png(runs: Sequence[ScopeRun], predicted: dict[str, int], path: str
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One steered answer a scenario asked for: the steered name from `client`'s namespace
+    through `resolver` (with `subnet` as the client's own ECS option, or none), the edges it
+    was handed and their region, against what the scenario expected."""
+
+    at: str  # "steps[N]" (an answers step) or "expect"
+    client: str
+    resolver: str
+    subnet: str | None  # the ECS the client sent (None: no ECS option from the client)
+    edges: tuple[str, ...]  # edge names (an address no edge holds, as itself), sorted
+    region: str | None  # the region every handed edge is in (None: none or mixed)
+    want_region: str | None
+    want_edges: tuple[str, ...] | None
+
+    @property
+    def ok(self) -> bool:
+        if self.want_edges is not None and self.edges != self.want_edges:
+            return False
+        return self.want_region is None or self.region == self.want_region
+
+    def describe(self) -> str:
+        ecs = f" with ECS {self.subnet}" if self.subnet else ""
+        want = self.want_region if self.want_edges is None else ", ".join(self.want_edges)
+        got = ", ".join(self.edges) or "nothing"
+        who = f"{self.client} via {self.resolver}{ecs} ({self.at})"
+        return f"{who}: handed {got} (region {self.region}), expected {want}"

@@ -65,6 +65,15 @@ def print_report(report: ScenarioReport, console: Console) -> None:
             back = "-" if rec.recovered_s is None else f"{rec.recovered_s:.3f}"
             e.add_row(name, str(rec.sent), str(rec.lost), back)
         console.print(e)
+    if report.answers:
+        a = Table(title="steered answers: the name asked through each resolver")
+        for col in ("when", "client", "resolver", "client's ECS", "handed", "region", "expected", "ok"):
+            a.add_column(col)
+        for ans in report.answers:
+            want = ans.want_region if ans.want_edges is None else ", ".join(ans.want_edges)
+            a.add_row(ans.at, ans.client, ans.resolver, ans.subnet or "-", ", ".join(ans.edges) or "-",
+                      str(ans.region), str(want), "yes" if ans.ok else "NO")  # fmt: skip
+        console.print(a)
     if report.site_totals:
         print_load(report, console)
 

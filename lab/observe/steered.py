@@ -44,3 +44,32 @@ def wait_handed(h: LabAccess, want: dict[str, tuple[str, ...]], timeout: float) 
         interval=0.5,
         what=f"steered answers {want}",
     ).elapsed
+
+
+def ask(h: LabAccess, client: str, resolver: str, subnet: str | None = None) -> tuple[str, ...]:
+    """The edges (sorted names) the steered name is answered with, asked from the client's
+    namespace through the resolver node `resolver`, with `subnet` as the client's own ECS."""
+    st = h.lab.steering
+    if st is None:
+        return ()
+    opts = [f"+subnet={subnet}"] if subnet else []
+    addr = h.lab.nodes[resolver].ifaces[0].addr4.ip
+    argv = ["dig", "+short", "+time=1", "+tries=2", *opts, f"@{addr}", st.name, "A"]
+    out = h.runtime.exec(client, argv, timeout=10).stdout
+    names = edge_names(h)
+    return tuple(sorted(names.get(a, a) for a in out.split() if re.fullmatch(r"[\d.]+", a)))
+
+
+def flush_resolver(h: LabAccess, resolver: str) -> float:
+    """Unbound's `reload` empties every cache, the subnet module's included; until it answers
+    `status` again. The seconds it took."""
+    conf = h.dir / resolver / "unbound.conf"
+    ctl = ["unbound-control", "-c", str(conf)]
+    h.runtime.exec(resolver, [*ctl, "reload"], timeout=10, check=True)
+    return wait_until(
+        lambda: h.runtime.exec(resolver, [*ctl, "status"], timeout=10).stdout,
+        lambda s: "is running" in s,
+        timeout=10,
+        interval=0.2,
+        what=f"{resolver}'s unbound up after reload",
+    ).elapsed

@@ -75,3 +75,30 @@ def geoip_text(lab: Lab) -> str:
     if lab.steering.geoip_file is not None:
         return Path(lab.steering.geoip_file).read_text()
     return generate_weighted(lab) if lab.steering.mode == "weighted" else generate(lab)
+
+
+def generate_covering(lab: Lab, region: str) -> str:
+    """scope-poisoning's file: `region`'s edges for the whole user range (plan.LAN4, every LAN of
+    the lab) as one covering net, the LANs of the other regions inside it as generated. The
+    same steering as generate(); Knot's scope for the covering net's users is then its length."""
+    from lab.model import plan
+
+    assert lab.steering is not None
+    mine = edges_by_region(lab).get(region, [])
+    if not mine:
+        known = ", ".join(edges_by_region(lab))
+        raise ValueError(f"region {region!r} has no edges (regions with edges: {known})")
+    a = ", ".join(str(e.ifaces[0].addr4.ip) for e in mine)
+    lines = [
+        f"# {lab.steering.name}: {region} covering {plan.LAN4}, the other regions' LANs inside it",
+        f"{lab.steering.name}:",
+        f"  - net: {plan.LAN4}  # covering, region {region}",
+        f"    A: [ {a} ]",
+    ]
+    edges = edges_by_region(lab)
+    for link, reg in user_lans(lab):
+        theirs = edges.get(reg or "", [])
+        if reg != region and theirs:  # IPv4 only: the covering net is an IPv4 one
+            lines += [f"  - net: {link.prefix4}  # {link.id}, region {reg}",
+                      f"    A: [ {', '.join(str(e.ifaces[0].addr4.ip) for e in theirs)} ]"]  # fmt: skip
+    return "\n".join(lines) + "\n"

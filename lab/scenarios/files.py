@@ -11,6 +11,7 @@ plugin both run, so a user writes scenarios without Python. The shipped library 
       - loss: {a: ta1, b: home1, pct: 30}
       - keep: 3                   # keep the faults on this long, by the probes' clock
       - wait_edges: {expect: {alice: [edge-eu2]}, timeout: 20}   # steering: the edges handed out
+      - answers: [{client: erin, resolver: pubecs, edge_region: ap}]   # steered answers, checked here
     expect:
       catchment: predicted        # the model with the faults applied; or {alice: fra, bob: sin}
       bound: timers               # from the first fault's timers; or [lo, hi]; or {timers: hold, margin: 3}
@@ -18,7 +19,12 @@ plugin both run, so a user writes scenarios without Python. The shipped library 
       lost_by_catchment: {ams: {min: 1}, sin: {max: 0}}   # by the users' site before the fault
       overloaded: {ams: true, sin: false}   # dropped >= 1 % of what it was offered (capacity)
       attack: predicted           # a flood's per-site share as the model predicts it
+      answers:                    # the steered name asked by each client through a resolver
+        - {client: dave, resolver: pub, edge_region: eu}     # (lab/scenarios/answers.py)
+        - {client: erin, resolver: pub, subnet: own, edge_region: eu}
     watch: hijack                 # also follow a hijack's more-specifics (routing-change clock)
+
+A scenario whose verdict is only steered answers may have no steps (`steps: []`).
 
 Every problem is reported as FILE:LINE: what is wrong; the fix.
 """
@@ -28,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from lab.daemons.base import LabAccess
 from lab.errors import LocatedIssue, TopologyError, YamlPath
@@ -40,6 +47,7 @@ from lab.observe.steered import wait_handed
 from lab.poll import wait_until
 from lab.predict.changes import Change, KnobChange, catchments
 from lab.scenarios import bounds
+from lab.scenarios.answers import AnswerSpec, ask_all, check_names, parse_spec
 from lab.scenarios.bounds import Bound
 from lab.scenarios.scenario import Ctx, Scenario, Sites
 
@@ -55,9 +63,9 @@ INVERSE = {
     "ibgp-up": "ibgp-down",
     "edge-start": "edge-stop",
 }
-STEP_WORDS = ("wait_catchment", "keep", "wait_edges")
+STEP_WORDS = ("wait_catchment", "keep", "wait_edges", "answers")
 TOP_KEYS = {"name", "summary", "topology", "steps", "expect", "watch"}
-EXPECT_KEYS = {"catchment", "bound", "lost", "lost_by_catchment", "overloaded", "attack"}
+EXPECT_KEYS = {"catchment", "bound", "lost", "lost_by_catchment", "overloaded", "attack", "answers"}
 
 
 class ScenarioFileError(TopologyError):
@@ -90,7 +98,15 @@ class EdgeWaitStep:
     timeout: float = 20.0
 
 
-Step = FaultStep | WaitStep | KeepStep | EdgeWaitStep
+@dataclass
+class AnswersStep:
+    """Ask the steered name as each spec says, here in the steps (lab/scenarios/answers.py)."""
+
+    answers: list[AnswerSpec]
+    index: int  # its place in steps: (the records' `at`)
+
+
+Step = FaultStep | WaitStep | KeepStep | EdgeWaitStep | AnswersStep
 
 
 @dataclass
@@ -112,6 +128,7 @@ class Parsed:
     lost_by_catchment: dict[str, tuple[int, int | None]] = field(default_factory=dict)
     overloaded: dict[str, bool] = field(default_factory=dict)
     attack: bool = False
+    answers: list[AnswerSpec] = field(default_factory=list)
 
 
 class _Reader:
@@ -158,6 +175,19 @@ class _Reader:
         timeout = self.number(value.get("timeout", 20.0), (*at, "timeout"), "timeout") or 20.0
         return EdgeWaitStep(want, timeout)
 
+    def answers(self, value: object, at: YamlPath) -> list[AnswerSpec]:
+        if not isinstance(value, list) or not value:
+            self.fail(at, "answers: is a list of {client: C, resolver: R, edge_region: REGION}")
+            return []
+        out = []
+        for i, item in enumerate(value):
+            spec, problem = parse_spec(item)
+            if spec is None:
+                self.fail((*at, i), f"answers: {problem}")
+            else:
+                out.append(spec)
+        return out
+
     def step(self, item: object, path: YamlPath) -> Step | None:
         if not isinstance(item, dict) or len(item) != 1:
             self.fail(
@@ -190,6 +220,9 @@ class _Reader:
             return WaitStep(expect, timeout, stable)
         if word == "wait_edges":
             return self.wait_edges(value, at)
+        if word == "answers":
+            specs = self.answers(value, at)
+            return AnswersStep(specs, int(path[-1]) if isinstance(path[-1], int) else 0) if specs else None
         if word not in catalog.KINDS:
             self.fail(
                 at, f"no fault {word!r}; faults: {', '.join(catalog.KINDS)} (or {', '.join(STEP_WORDS)})"
@@ -242,8 +275,11 @@ def _parse(src: Source, default_name: str) -> Parsed:
         str(data.get("name", default_name)), str(data.get("summary", "")), str(data.get("topology", ""))
     )
     steps = data.get("steps")
-    if not isinstance(steps, list) or not steps:
-        r.fail(("steps",), "steps: is a list of at least one fault (e.g. `steps: [{withdraw: rio}]`)")
+    expect = data.get("expect", {})
+    answers_only = isinstance(expect, dict) and "answers" in expect
+    if not isinstance(steps, list) or (not steps and not answers_only):
+        r.fail(("steps",), "steps: is a list of at least one fault (e.g. `steps: [{withdraw: rio}]`; "
+               "`steps: []` only with expect: answers:)")  # fmt: skip
         steps = []
     for i, item in enumerate(steps):
         step = r.step(item, ("steps", i))
@@ -251,7 +287,6 @@ def _parse(src: Source, default_name: str) -> Parsed:
             p.steps.append(step)
     if p.steps and not isinstance(p.steps[0], FaultStep):
         r.fail(("steps", 0), "the first step must be a fault: the report's clock starts there")
-    expect = data.get("expect", {})
     if not isinstance(expect, dict):
         r.fail(("expect",), "expect: is a mapping: catchment:, bound:, lost:")
         expect = {}
@@ -300,6 +335,8 @@ def _parse(src: Source, default_name: str) -> Parsed:
         )
         p.lost_in_flight = in_flight
     _flood_expect(r, p, expect)
+    if "answers" in expect:
+        p.answers = r.answers(expect["answers"], ("expect", "answers"))
     watch = data.get("watch")
     if watch not in (None, "hijack"):
         r.fail(("watch",), f"watch: {watch!r}: the only extra prefixes to follow are `hijack`'s")
@@ -378,6 +415,8 @@ def _rule_for(p: Parsed) -> Callable[[LabAccess], Bound]:
     if p.bound is not None:
         lo, hi = p.bound
         return lambda h: Bound(lo, hi, p.why or f"explicit ({p.name})")
+    if not any(isinstance(s, FaultStep) for s in p.steps):
+        return lambda h: Bound(0.0, 0.0, "no fault: the verdict is the steered answers")
     first = _first_fault(p.steps)
     timer = p.timers or first.kind.timer
 
@@ -439,6 +478,11 @@ def to_scenario(p: Parsed, source: str) -> Scenario:
                 ctx.wait_sites(want, step.timeout, step.stable)
             elif isinstance(step, EdgeWaitStep):
                 wait_handed(ctx.h, step.expect, step.timeout)
+            elif isinstance(step, AnswersStep):
+                bad = check_names(ctx.h, step.answers)
+                if bad:
+                    raise ScenarioFileError([LocatedIssue(source, 1, b) for b in bad])
+                ctx.answers += ask_all(ctx.h, step.answers, f"steps[{step.index}]")
             else:
                 probed_for(ctx.probes, events[-1].done, step.seconds)
         return events
@@ -459,11 +503,25 @@ def to_scenario(p: Parsed, source: str) -> Scenario:
         lost_in_flight=p.lost_in_flight,
         watch=(lambda h: [str(x) for x in hijack_prefixes(h)]) if p.watch == "hijack" else None,
         source=source,
-        bound_on="edges" if _timer_of(p) == "geodns" else "convergence",
+        bound_on=_bound_on(p),
+        answers=list(p.answers),
+        answers_asked=len(p.answers) + sum(len(s.answers) for s in p.steps if isinstance(s, AnswersStep)),
         lost_by_catchment=dict(p.lost_by_catchment),
         overloaded=dict(p.overloaded),
         attack_predicted=p.attack,
     )
+
+
+def _bound_on(p: Parsed) -> Literal["convergence", "edges", "answers"]:
+    """GeoDNS edge faults: the edge rounds; scenarios of steered answers whose faults change no
+    route (dns-scope, none): the answers are the verdict; else the routing convergence."""
+    if _timer_of(p) == "geodns":
+        return "edges"
+    faults = [s for s in p.steps if isinstance(s, FaultStep)]
+    asks = p.answers or any(isinstance(s, AnswersStep) for s in p.steps)
+    if asks and all(s.kind.change(s.args) is None and s.kind.timer == "propagation" for s in faults):
+        return "answers"
+    return "convergence"
 
 
 def _timer_of(p: Parsed) -> str | None:

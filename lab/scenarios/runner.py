@@ -34,6 +34,7 @@ from lab.orchestrate import capacity
 from lab.orchestrate.converge import wait_converged
 from lab.orchestrate.handle import LabHandle
 from lab.poll import PollTimeout, wait_until
+from lab.scenarios.answers import ask_all, check_names
 from lab.scenarios.scenario import Ctx, Scenario, Sites
 
 STABLE_S = 2.0  # the expected site must answer every probe for this long to call it settled
@@ -116,6 +117,7 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
     settle_error = None
     want: Sites = {}
     t_before = t_end = time.monotonic()
+    ctx: Ctx | None = None
     try:
         probe_run.wait_answering(ps, t_start, count=25)
         wait_until(lambda: watch.passes, lambda n: n >= 2, timeout=10, what="route watch running")
@@ -146,7 +148,13 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
                 )
                 if sc.bound_on == "edges":
                     wait_edges(h, ps, t_before, bound.hi)
+                bad = check_names(h, sc.answers)
+                if bad:
+                    raise ValueError("; ".join(bad))
+                ctx.answers += ask_all(h, sc.answers, "expect")  # with the faults still on
             except PollTimeout as exc:
+                settle_error = str(exc)
+            except ValueError as exc:  # answers naming what the lab does not have
                 settle_error = str(exc)
         t_end = time.monotonic()
     finally:
@@ -160,6 +168,7 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
     report = measure(h, sc, ps, watch, events, want, base, (t_start, t_end), t_before, fault, settle_error)
     add_load(h, report, load, events, want or base)
     report.restore = restored
+    report.answers = list(ctx.answers) if ctx is not None else []
     report.problems = sc.check(report)
     return report
 

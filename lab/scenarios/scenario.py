@@ -15,8 +15,10 @@ from typing import Literal
 from lab.daemons.base import LabAccess
 from lab.faults.base import FaultEvent
 from lab.measure.report import ScenarioReport
+from lab.measure.steering import AnswerRecord
 from lab.observe.probes import ProbeSet
 from lab.observe.routewatch import RouteWatch
+from lab.scenarios.answers import AnswerSpec
 from lab.scenarios.bounds import Bound, lost_in_flight
 
 Sites = dict[str, str | None]  # client -> site (None: the service unreachable from there)
@@ -33,6 +35,7 @@ class Ctx:
     probes: ProbeSet
     watch: RouteWatch
     wait_sites: Callable[[Sites, float, float], float]  # want, timeout, stable -> seconds
+    answers: list[AnswerRecord] = field(default_factory=list)  # what answers steps asked
 
 
 @dataclass
@@ -56,12 +59,17 @@ class Scenario:
     source: str = ""  # the scenario file it came from, if any
     # what the bound is on: the routing convergence, or (an edge fault, GeoDNS) the time each
     # client's steered-name rounds took to be answered again
-    bound_on: Literal["convergence", "edges"] = "convergence"
+    # or (steered answers, no route changed) nothing: the answers are the verdict
+    bound_on: Literal["convergence", "edges", "answers"] = "convergence"
     # floods (issue 15): baseline site -> (min, max or None) queries its users may lose,
     # site -> whether it must be overloaded, and the attack's shares as the model predicts them
     lost_by_catchment: dict[str, tuple[int, int | None]] = field(default_factory=dict)
     overloaded: dict[str, bool] = field(default_factory=dict)
     attack_predicted: bool = False
+    # steered answers (lab/scenarios/answers.py) asked after the steps, and how many in all
+    # (steps' and these) must be in the report
+    answers: list[AnswerSpec] = field(default_factory=list)
+    answers_asked: int = 0
 
     def check(self, report: ScenarioReport) -> list[str]:
         """What did not hold (empty: the scenario held)."""
@@ -75,6 +83,8 @@ class Scenario:
         lo, hi = report.bound
         if self.bound_on == "edges":
             problems += _edge_problems(report)
+        elif self.bound_on == "answers":
+            pass  # no route changes: the steered answers below are the verdict
         elif not lo <= report.convergence_s <= hi:
             problems.append(
                 f"convergence {report.convergence_s} s outside {lo:g}..{hi:g} s ({report.bound_why})"
@@ -120,6 +130,9 @@ class Scenario:
                 problems.append("no flood in this scenario to compare with the model")
             else:
                 problems += report.attack.problems()
+        problems += [f"steered answer: {a.describe()}" for a in report.answers if not a.ok]
+        if len(report.answers) < self.answers_asked:
+            problems.append(f"{len(report.answers)} of {self.answers_asked} steered answers asked")
         if report.restore is not None and report.restore.errors:
             problems.append(f"restoring the lab failed: {'; '.join(report.restore.errors)}")
         return problems

@@ -4,15 +4,17 @@ from the model, real Unbound subnet caches, real HTTP edges. Scenarios of issue 
 its bound from the TTLs, check intervals and timers in force:
 
 - steered answers: every client's resolver hands out the edges of the client's region;
-- public-resolver: behind one public resolver without ECS both regions get the resolver's
-  region; with ECS each gets its own;
+- public-resolver (the library's public-resolver.yml through the scenario runner): behind one
+  public resolver without ECS both regions get the resolver's region; with ECS each gets its
+  own; with the client's ECS stripped the first case again;
 - geodns-vs-anycast: an edge fails (health-checked GeoDNS) and a site fails (anycast); one
   report of both failover times per client;
 - cache measurement: Unbound's mem.mod.subnet / num.query.subnet / num.query.subnet_cache and
   dnsnode's ecs.scope_keys;
-- scope-poisoning: with a covering net (the eu region as a /24, ap a /28 inside it), Knot's
-  scope (the matched net's length: /24) lets Unbound serve eu's answer to ap's users; the
-  coarsest correct scope (/28) does not. Last: it restarts the sites' dnsnode.
+- scope-poisoning (scope-poisoning.yml, its dns-scope fault): with a covering net (the eu
+  region as a /24, ap a /28 inside it), Knot's scope (the matched net's length: /24) lets
+  Unbound serve eu's answer to ap's users; the coarsest correct scope (/28) does not;
+- ecs-scope: a /28 file under both scope styles. These restart the sites' dnsnode.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import pytest
 from lab.daemons.programs import program
 from lab.faults.process import proc_spec, stop_dns, stop_edge
 from lab.measure.metrics import binomial_range
+from lab.measure.report import ScenarioReport
 from lab.measure.steering import FailoverRow, Recovery, ScopeRun, SubnetStats, ecs_scope_png, recovery
 from lab.model import plan
 from lab.model.loader import loads
@@ -64,10 +67,6 @@ def _edges(h: LabHandle, region: str) -> set[str]:
     return {_addr(h, e.name) for e in h.lab.of_kind("edge") if e.region == region}
 
 
-def _region(addrs: set[str], eu: set[str], ap: set[str]) -> str:
-    return "eu" if addrs == eu else "ap" if addrs == ap else str(addrs)
-
-
 def _ask(h: LabHandle, client: str, resolver: str, *opts: str) -> set[str]:
     """The A records of the steered name, from the client, through `resolver`."""
     argv = ["dig", "+short", "+time=1", "+tries=2", *opts, f"@{_addr(h, resolver)}", NAME, "A"]
@@ -95,14 +94,6 @@ def _ctl(h: LabHandle, site: str, *args: str) -> str:
     return h.runtime.exec(site, [program("dnsnode"), "ctl", "--socket", str(sock), *args], timeout=10).stdout
 
 
-def _scope(h: LabHandle, node: str, client_addr: str) -> int | None:
-    """The SCOPE the anycast service returns for ECS client_addr/32, asked from `node`."""
-    argv = ["dig", "+time=1", "+tries=2", f"+subnet={client_addr}/32", "@198.51.100.53", NAME, "A"]
-    out = h.runtime.exec(node, argv, timeout=10).stdout
-    m = re.search(r"CLIENT-SUBNET: [\d.]+/32/(\d+)", out)
-    return int(m.group(1)) if m else None
-
-
 def test_each_client_gets_the_edges_of_its_region(geo: lifecycle.UpResult) -> None:
     h = geo.handle
     eu, ap = _edges(h, "eu"), _edges(h, "ap")
@@ -123,28 +114,30 @@ def _owner(h: LabHandle, client: str) -> str:
     return next(n.name for n in h.lab.of_kind("resolver") if n.ifaces[0].addr4.ip == addr)
 
 
-def test_public_resolver_without_and_with_ecs(geo: lifecycle.UpResult) -> None:
-    """dave (home1, eu) and erin (home2, ap) ask `pub` (in eu, no ECS) and `pubecs` (ECS)."""
-    h = geo.handle
-    eu, ap = _edges(h, "eu"), _edges(h, "ap")
-    got: dict[tuple[str, str], set[str]] = {}
-    for resolver in ("pub", "pubecs"):
-        _flush(h, resolver)
-        for client in ("dave", "erin"):
-            got[(resolver, client)] = _ask(h, client, resolver)
-    print("\npublic-resolver (region of the answer):")
-    for (resolver, client), addrs in got.items():
-        print(f"  {client:5} via {resolver:7} -> {'eu' if addrs == eu else 'ap' if addrs == ap else addrs}")
+def _run_file(h: LabHandle, name: str) -> ScenarioReport:
+    """A library file through the scenario runner, as `lab scenario run NAME --name LAB` does."""
+    from lab.scenarios.library import get
+    from lab.scenarios.runner import run
+
+    report = run(h, get(name))
+    print(f"\n{name}: {report.summary}")
+    for a in report.answers:
+        print(f"  {a.at:9} {a.client:5} via {a.resolver:7} ECS {a.subnet or '-':16} -> {a.region} "
+              f"({', '.join(a.edges)}){'' if a.ok else '  NOT ' + str(a.want_region)}")  # fmt: skip
+    return report
+
+
+def test_scenario_file_public_resolver(geo: lifecycle.UpResult) -> None:
+    """public-resolver.yml: dave (home1, eu) and erin (home2, ap) ask `pub` (in eu, no ECS) and
+    `pubecs` (ECS); erin also with her own ECS /28, which pub strips and pubecs passes on."""
+    report = _run_file(geo.handle, "public-resolver")
+    assert report.ok, report.problems
+    got = {(a.client, a.resolver, a.subnet is not None): a.region for a in report.answers}
     # without ECS the authoritative sees only the resolver's address: both get its region
-    assert got[("pub", "dave")] == eu and got[("pub", "erin")] == eu
-    # with ECS each gets its own
-    assert got[("pubecs", "dave")] == eu and got[("pubecs", "erin")] == ap
-    # ECS stripped: erin's own ECS option (her /28) dropped by `pub` (no subnetcache, as public
-    # resolvers that strip ECS do) gives the first case again; pubecs passes it on
-    stripped = {r: _ask(h, "erin", r, f"+subnet={_addr(h, 'erin')}/28") for r in ("pub", "pubecs")}
-    print(f"  erin with her own ECS /28: via pub -> {_region(stripped['pub'], eu, ap)}, via pubecs -> "
-          f"{_region(stripped['pubecs'], eu, ap)}")  # fmt: skip
-    assert stripped == {"pub": eu, "pubecs": ap}
+    assert got[("dave", "pub", False)] == got[("erin", "pub", False)] == "eu"
+    # with ECS each gets its own; ECS stripped: the first case again
+    assert (got[("dave", "pubecs", False)], got[("erin", "pubecs", False)]) == ("eu", "ap")
+    assert (got[("erin", "pub", True)], got[("erin", "pubecs", True)]) == ("eu", "ap")
 
 
 def test_cache_measurement(geo: lifecycle.UpResult) -> None:
@@ -278,13 +271,6 @@ def test_scenario_file_geodns_edge_failure(geo: lifecycle.UpResult) -> None:
     assert report.edges["bob"].lost == 0 and report.edges["alice"].lost > 0
 
 
-def _covering_geoip(h: LabHandle) -> str:
-    """eu as the covering /24, ap's LAN inside it: Knot's scope for eu is then /24."""
-    eu = ", ".join(sorted(_edges(h, "eu")))
-    ap = ", ".join(_edges(h, "ap"))
-    return f"{NAME}:\n  - net: {plan.LAN4}\n    A: [ {eu} ]\n  - net: {_home2(h)}\n    A: [ {ap} ]\n"
-
-
 def _home2(h: LabHandle) -> ipaddress.IPv4Network:
     return next(link.prefix4 for link in h.lab.links if link.id == "lan-home2")
 
@@ -364,37 +350,39 @@ def _sweep(h: LabHandle, style: str, addrs: list[ipaddress.IPv4Address]) -> Scop
     )  # fmt: skip
 
 
-def test_scope_poisoning_and_ecs_scope(geo: lifecycle.UpResult) -> None:
-    """scope-poisoning on the covering file, ecs-scope on the /28 file, under each scope style."""
+def test_scenario_file_scope_poisoning(geo: lifecycle.UpResult) -> None:
+    """scope-poisoning.yml on the covering file (eu /24, ap's /28 inside): under the coarsest
+    correct scope pubecs keeps the regions apart; under Knot's (/24) it serves the answer it
+    cached for dave (eu) to erin (ap). Then the lab is back on its own scopes and file."""
     h = geo.handle
-    eu, ap = _edges(h, "eu"), _edges(h, "ap")
-    dave, erin = _addr(h, "dave"), _addr(h, "erin")
+    report = _run_file(h, "scope-poisoning")
+    assert report.ok, report.problems
+    by = {(a.at, a.client): a.region for a in report.answers}
+    assert (by[("steps[1]", "dave")], by[("steps[1]", "erin")]) == ("eu", "ap")  # exact scopes
+    assert (by[("expect", "dave")], by[("expect", "erin")]) == ("eu", "eu")  # knot: erin poisoned
+    assert [f.name for f in report.faults] == ["dns_scope exact covering eu", "dns_scope knot covering eu"]
+    assert report.restore is not None and not report.restore.errors
+    # undone: every site's dnsnode back on the lab's scope style and its generated file
+    for site in h.lab.of_kind("site"):
+        assert '"scope": "exact"' in _ctl(h, site.name, "status")
+        assert (h.dir / site.name / GEOIP_FILE).read_text() == generate(h.lab)
+
+
+def test_ecs_scope(geo: lifecycle.UpResult) -> None:
+    """ecs-scope on the /28 file, under each scope style."""
+    h = geo.handle
     addrs = [b.network_address + k for b in plan.LAN4.subnets(new_prefix=28) for k in (3, 9)]
     predicted = {"exact": len({_coarsest(a, _home2(h)) for a in addrs}), "knot": 16}
-    got: dict[str, tuple[int | None, set[str]]] = {}
     runs: list[ScopeRun] = []
     try:
-        for style, want_scope in (("exact", 28), ("knot", 24)):
+        for style in ("exact", "knot"):
             if style == "knot":
                 _set_scope(h, "knot")
             _set_geoip(h, _per28_geoip(h))
             runs.append(_sweep(h, style, addrs))
-            _set_geoip(h, _covering_geoip(h))
-            res = wait_until(lambda: _scope(h, "pubecs", dave), lambda s, w=want_scope: s == w, timeout=30,
-                             interval=0.5, what=f"scope {want_scope} for dave ({style})")  # fmt: skip
-            _flush(h, "pubecs")
-            first = _ask(h, "dave", "pubecs")  # eu's answer, cached at dave's scope
-            second = _ask(h, "erin", "pubecs")
-            got[style] = (res.value, second)
-            print(f"\nscope-poisoning, scope {style}: dave /{res.value} -> {first == eu and 'eu'}; erin then "
-                  f"gets {_region(second, eu, ap)}{' (poisoned)' if second == eu else ''}")  # fmt: skip
-            assert first == eu
-        print(f"  erin's own scope (exact): {_scope(h, 'pubecs', erin)}")
     finally:
         _set_scope(h, "exact")
         _set_geoip(h, generate(h.lab))
-    assert got["exact"] == (28, ap)  # the coarsest correct scope keeps the regions apart
-    assert got["knot"] == (24, eu)  # Knot's /24 lets the resolver hand eu's edges to erin (ap)
     print(f"\necs-scope: {len(addrs)} addresses (2 per /28), each asked twice through pubecs; predicted "
           f"upstream queries (distinct scope prefixes): {predicted}")  # fmt: skip
     for r in runs:

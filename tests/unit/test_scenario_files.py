@@ -113,6 +113,13 @@ NEW |= {
 }
 
 
+# steered answers (issue 13 C, workshop-geo): public-resolver has no fault (bound 0..0, nothing
+# lost); scope-poisoning's dns-scope restarts dnsnode only: the catchment stays, propagation bound
+GEO = {"alice": "ams", "bob": "sin", "carol": "ams", "dave": "ams", "erin": "sin"}
+NEW |= {"public-resolver": (GEO, (0.0, 0.0)), "scope-poisoning": (GEO, (0.0, 2.0))}
+LOST["public-resolver"] = (0, 0)
+
+
 def test_the_library_is_the_files_and_nothing_was_lost() -> None:
     assert sorted(SCENARIOS) == sorted(OLD | NEW)
 
@@ -185,6 +192,17 @@ def test_bounds_follow_the_timers_in_force(tmp_path: Path) -> None:
             "bad-flood-missing.yml",
             {3: "missing argument(s) ['duration']", 5: "attack: predicted needs a flood"},
         ),
+        (
+            "bad-answers.yml",
+            {
+                4: "give one of edge_region: REGION or edges:",
+                7: "subnet: is `own` or a prefix",
+                8: "give one of edge_region",
+                9: "unknown key(s) ['region']",
+                10: "an answer is {client: C",
+            },
+        ),
+        ("bad-no-steps.yml", {2: "`steps: []` only with expect: answers:"}),
     ],
 )
 def test_bad_files_name_the_line_and_the_fix(name: str, lines: dict[int, str]) -> None:
@@ -268,3 +286,42 @@ def test_the_journal_undoes_every_applied_fault_newest_first_past_a_failing_undo
     with fault("outside"):  # a fault is a context manager that undoes it
         pass
     assert order[-1] == "outside"
+
+
+def test_steered_answers_are_read_in_order_with_their_verdict() -> None:
+    pub, poison = get("public-resolver"), get("scope-poisoning")
+    assert (pub.bound_on, poison.bound_on) == ("answers", "answers")
+    assert [(a.client, a.resolver, a.subnet, a.edge_region) for a in pub.answers] == [
+        ("dave", "pub", None, "eu"),
+        ("erin", "pub", None, "eu"),
+        ("dave", "pubecs", None, "eu"),
+        ("erin", "pubecs", None, "ap"),
+        ("erin", "pub", "own", "eu"),
+        ("erin", "pubecs", "own", "ap"),
+    ]
+    assert (pub.answers_asked, poison.answers_asked) == (6, 4)  # the steps' two count too
+    assert [a.edge_region for a in poison.answers] == ["eu", "eu"]  # knot: erin poisoned
+
+
+def test_an_answer_off_its_region_is_a_problem(tmp_path: Path) -> None:
+    from lab.measure.steering import AnswerRecord
+
+    ok = AnswerRecord("expect", "dave", "pub", None, ("edge-eu1", "edge-eu2"), "eu", "eu", None)
+    off = AnswerRecord("expect", "erin", "pub", "203.0.113.16/28", ("edge-eu1",), "eu", "ap", None)
+    edges = AnswerRecord("steps[1]", "bob", "home2-res", None, ("edge-ap1",), "ap", None, ("edge-eu2",))
+    assert ok.ok and not off.ok and not edges.ok
+    assert "erin via pub with ECS 203.0.113.16/28 (expect): handed edge-eu1 (region eu), expected ap" in (
+        off.describe()
+    )
+
+
+def test_the_covering_geoip_file_nests_the_other_regions(tmp_path: Path) -> None:
+    from lab.render.geoip import generate_covering
+
+    lab = load(resolve("workshop-geo"))
+    text = generate_covering(lab, "eu")
+    nets = [line.split()[2] for line in text.splitlines() if line.startswith("  - net:")]
+    assert nets == ["203.0.113.0/24", "203.0.113.16/28"]  # eu covering, home2 (ap) inside
+    with pytest.raises(ValueError, match="region 'mars' has no edges"):
+        generate_covering(lab, "mars")
+    assert catalog.KINDS["dns-scope"].args({"style": "knot", "covering": "eu"}).s("covering") == "eu"
