@@ -36,7 +36,6 @@ class Probing:
     duration: float = DURATION
     runs: list[tuple[ProbeSet, float, list[Tail]]] = field(default_factory=list)  # (set, started, tails)
     stopped: bool = False
-    started_ids: list[str] = field(default_factory=list)  # every run ever started: stop() sweeps them
     # read() (the probe thread) and stop() (the server, maybe after the thread's join timed out
     # on a slow docker exec) never interleave: no run starts after stop, none is half-retired
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -45,7 +44,6 @@ class Probing:
         ps = probes.start(
             self.h, probed_nodes(self.h), interval=self.interval, timeout=self.timeout, duration=self.duration
         )
-        self.started_ids.append(ps.run_id)
         self.runs.append((ps, time.monotonic(), [Tail(p, c) for c, p in ps.files.items()]))
 
     def start(self) -> None:
@@ -93,9 +91,5 @@ class Probing:
         """Every run stopped (by its recorded PIDs) and its files removed."""
         with self.lock:
             self.stopped = True
-            try:
-                while self.runs:
-                    self._retire(self.runs.pop(0))
-            finally:
-                for run_id in self.started_ids:  # also a run whose start failed half-way
-                    self._remove_files(run_id)
+            while self.runs:
+                self._retire(self.runs.pop(0))

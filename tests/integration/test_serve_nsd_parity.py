@@ -7,15 +7,7 @@ to positive answers, dnsnode gives minimal responses like Knot; for ANY both ret
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import dns.flags
 import dns.message
@@ -24,7 +16,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from tests.integration.dnsnode_proc import DATA_ZONE, DnsnodeProc, free_port, start_dnsnode
+from tests.integration.dnsnode_proc import DATA_ZONE, DnsnodeProc, start_dnsnode
+from tests.integration.nsd_proc import running_nsd
 
 pytestmark = pytest.mark.integration
 
@@ -67,56 +60,8 @@ QUERIES = [
 
 @pytest.fixture(scope="module")
 def nsd() -> Iterator[tuple[str, int]]:
-    if shutil.which("nsd") is None:
-        pytest.skip("nsd is not installed")
-    workdir = Path(tempfile.mkdtemp(prefix="dnsnode-nsd-parity-"))
-    port = free_port()
-    shutil.copy(DATA_ZONE, workdir / "example.net.zone")
-    conf = workdir / "nsd.conf"
-    conf.write_text(
-        f"""server:
-    ip-address: 127.0.0.1@{port}
-    server-count: 1
-    zonesdir: "{workdir}"
-    pidfile: "{workdir}/nsd.pid"
-    database: ""
-    username: ""
-    xfrdfile: "{workdir}/xfrd.state"
-    zonelistfile: "{workdir}/zone.list"
-    rrl-ratelimit: 0
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: example.net
-    zonefile: example.net.zone
-"""
-    )
-    log = open(workdir / "nsd.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(["nsd", "-d", "-c", str(conf)], stdout=log, stderr=log, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                dns.query.udp(
-                    dns.message.make_query("example.net", "SOA"), "127.0.0.1", port=port, timeout=0.3
-                )
-                break
-            except Exception:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((workdir / "nsd.log").read_text()) from None
-                time.sleep(0.05)
-        yield ("127.0.0.1", port)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with running_nsd("    rrl-ratelimit: 0\n", prefix="dnsnode-nsd-parity-") as addr:
+        yield addr
 
 
 @pytest.fixture(scope="module")

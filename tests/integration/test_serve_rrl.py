@@ -5,23 +5,19 @@ in another /24 (127.1.0.3) loses nothing; and NSD 4.6's RRL at the same settings
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import dns.message
 import dns.query
 import pytest
 
 from tests import fuzzpackets as fp
-from tests.integration.dnsnode_proc import DATA_ZONE, DnsnodeProc, dnsnode_factory, free_port
+from tests.integration.dnsnode_proc import DATA_ZONE, DnsnodeProc, dnsnode_factory
 from tests.integration.flood import FloodResult, flood
+from tests.integration.nsd_proc import running_nsd
 from tests.integration.serve_clients import dig
 
 pytestmark = pytest.mark.integration
@@ -39,59 +35,12 @@ OTHER_PREFIX = "127.1.0.3"  # a real client in another /24
 
 @contextlib.contextmanager
 def nsd_with_rrl() -> Iterator[tuple[str, int]]:
-    if shutil.which("nsd") is None:
-        pytest.skip("nsd is not installed")
-    workdir = Path(tempfile.mkdtemp(prefix="dnsnode-nsd-rrl-"))
-    port = free_port()
-    shutil.copy(DATA_ZONE, workdir / "example.net.zone")
-    conf = workdir / "nsd.conf"
-    conf.write_text(
-        f"""server:
-    ip-address: 127.0.0.1@{port}
-    server-count: 1
-    zonesdir: "{workdir}"
-    pidfile: "{workdir}/nsd.pid"
-    database: ""
-    username: ""
-    xfrdfile: "{workdir}/xfrd.state"
-    zonelistfile: "{workdir}/zone.list"
-    rrl-ratelimit: {RATE}
-    rrl-slip: {SLIP}
-    rrl-ipv4-prefix-length: 24
-    rrl-whitelist-ratelimit: {RATE}
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: example.net
-    zonefile: example.net.zone
-"""
+    rrl = (
+        f"    rrl-ratelimit: {RATE}\n    rrl-slip: {SLIP}\n    rrl-ipv4-prefix-length: 24\n"
+        f"    rrl-whitelist-ratelimit: {RATE}\n"
     )
-    log = open(workdir / "nsd.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(["nsd", "-d", "-c", str(conf)], stdout=log, stderr=log, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:  # from the good client's address: the flooder's account stays fresh
-                dns.query.udp(
-                    dns.message.make_query("example.net", "SOA"), "127.0.0.1", port=port, timeout=0.3
-                )
-                break
-            except Exception:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((workdir / "nsd.log").read_text()) from None
-                time.sleep(0.05)  # poll interval until NSD answers
-        yield ("127.0.0.1", port)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with running_nsd(rrl, prefix="dnsnode-nsd-rrl-") as addr:
+        yield addr
 
 
 def dnsnode_with_rrl(factory, *extra: str) -> DnsnodeProc:  # type: ignore[no-untyped-def]
