@@ -63,8 +63,11 @@ class Felt:
     lost_direct: int = 0  # to the service address over IPv4
     lost_v6: int = 0  # to the service address over IPv6
     lost_resolver: int = 0
+    late: int = 0  # lost queries answered after the probe's timeout (a slow machine, a retry)
+    dropped: int = 0  # lost and never answered: what a black hole or a loop does
     moves: list[dict[str, Any]] = field(default_factory=list)  # {client, from, to, mono}
     lost_by_client: dict[str, int] = field(default_factory=dict)
+    dropped_by_client: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,8 +84,13 @@ def felt(records: Mapping[str, Sequence[Record]], start: float, end: float) -> F
         f.lost_direct += sum(1 for r in lost if r.kind == "direct")
         f.lost_v6 += sum(1 for r in lost if r.kind == "v6")
         f.lost_resolver += sum(1 for r in lost if r.kind == "resolver")
+        dropped = sum(1 for r in lost if r.dropped)
+        f.dropped += dropped
+        f.late += len(lost) - dropped
         if lost:
             f.lost_by_client[client] = len(lost)
+        if dropped:
+            f.dropped_by_client[client] = dropped
         direct = sorted((r for r in recs if r.kind == "direct" and r.mono < end), key=lambda r: r.mono)
         # the site the client was at when the window opened: its last answer before it
         prev = next((r.site for r in reversed(direct) if r.mono < start and not r.lost and r.site), None)

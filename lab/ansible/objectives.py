@@ -5,15 +5,18 @@
 
         objectives:
           - name: no query lost while draining
-            metric: lost          # lost | lost_direct | lost_v6 | lost_resolver | moves | serial_skew_s |
-            role: anycast_drain   #   failed_tasks | duration_s
+            metric: lost          # lost | lost_direct | lost_v6 | lost_resolver | dropped |
+            role: anycast_drain   #   moves | serial_skew_s | failed_tasks | duration_s
             max: 0                # and/or min: N
           - {name: rollout skew, metric: serial_skew_s, max: 5}
 
 Scope of `lost`/`moves`/`outage_s`: the windows of the tasks of `role:` (or of tasks whose
 name matches the glob `task:`), else the whole rehearsal (first task start to the end of the
 settle time after the last task). `serial_skew_s` is the largest skew window the rollout role
-measured. A metric that could not be measured (no probes, no rollout) misses its objective.
+measured. `lost` counts every query unanswered at the probe's timeout (1 s: the user's stub
+gives up); `dropped` only those never answered at all (lab/observe/probe.py records late
+answers): a drain that black-holes or loops shows in both, a slow machine only in `lost`.
+A metric that could not be measured (no probes, no rollout) misses its objective.
 
 `clients:` counts only some clients' probes (direct and through their resolver): a list of
 names (`clients: [carol]`), or `behind` / `others`: the clients the router_maintenance role
@@ -39,13 +42,14 @@ METRICS = (
     "lost_direct",
     "lost_v6",
     "lost_resolver",
+    "dropped",
     "moves",
     "outage_s",
     "serial_skew_s",
     "failed_tasks",
     "duration_s",
 )
-WINDOW_METRICS = ("lost", "lost_direct", "lost_v6", "lost_resolver", "moves", "outage_s")
+WINDOW_METRICS = ("lost", "lost_direct", "lost_v6", "lost_resolver", "dropped", "moves", "outage_s")
 CLIENT_SETS = ("behind", "others")  # resolved from the router_maintenance role's measurement
 
 

@@ -30,7 +30,8 @@ def print_text(rep: dict[str, Any], console: Console | None = None) -> None:
     by_client = f"  by client: {rep['lost_by_client']}" if rep["lost_by_client"] else ""
     out.print(
         f"lost queries: {rep['lost']} of {rep['sent']} (direct {rep['lost_direct']}, "
-        f"IPv6 {rep['lost_v6']}, via resolvers {rep['lost_resolver']}){by_client}"
+        f"IPv6 {rep['lost_v6']}, via resolvers {rep['lost_resolver']}; answered late {rep['late']}, "
+        f"never answered {rep['dropped']}){by_client}"
     )
     for m in rep["measurements"]:
         if m.get("kind") == "serial_skew":

@@ -220,9 +220,12 @@ def _rehearse(
         "lost_direct": total.lost_direct,
         "lost_v6": total.lost_v6,
         "lost_resolver": total.lost_resolver,
+        "late": total.late,
+        "dropped": total.dropped,
         "sent": total.sent,
         "moves": total.moves,
         "lost_by_client": total.lost_by_client,
+        "dropped_by_client": total.dropped_by_client,
         "duration_s": round(t1 - t0, 3),
         "measurements": measurements,
         "objectives": [o.to_json() for o in results],
@@ -250,8 +253,11 @@ def _felt_json(f: felt.Felt) -> dict[str, Any]:
         "lost_direct": f.lost_direct,
         "lost_v6": f.lost_v6,
         "lost_resolver": f.lost_resolver,
+        "late": f.late,
+        "dropped": f.dropped,
         "moves": [f"{m['client']} {m['from']}->{m['to']}" for m in f.moves],
         "lost_by_client": f.lost_by_client,
+        "dropped_by_client": f.dropped_by_client,
     }
 
 

@@ -19,10 +19,14 @@ resolver records carry no site. A direct IPv6 service address gives records of k
 (IPv4: "direct"), so each family's catchment is measured on its own and a v4/v6 split shows.
 
 One non-blocking UDP socket per target and a per-query ID: a slow answer never stalls the
-schedule. Every line carries `mono` (time.monotonic() at send): CLOCK_MONOTONIC is one clock
-for every namespace on the host, so probe records line up with fault events, agent logs and
-routing changes. Bounded: at most --duration seconds (<= 900), then it waits out the last
-timeouts and exits; SIGTERM ends it early the same way.
+schedule. A query unanswered at --timeout is recorded lost then; an answer that still comes
+within LATE_GRACE seconds after adds a line of kind "late" (`of`: the query's kind, `seq`):
+the user's stub gave up, yet the network delivered it (a busy machine, a resolver's retry),
+which a dropped query (a black hole, a loop) never does. Every line carries `mono`
+(time.monotonic() at send): CLOCK_MONOTONIC is one clock for every namespace on the host, so
+probe records line up with fault events, agent logs and routing changes. Bounded: at most
+--duration seconds (<= 900), then it waits out the last timeouts and exits; SIGTERM ends it
+early the same way.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import dns.rdatatype
 
 MIN_INTERVAL = 0.005
 MAX_DURATION = 900.0
+LATE_GRACE = 4.0  # after its timeout a query's answer is still recorded (as late) this long
 
 
 @dataclass
@@ -100,6 +105,7 @@ class Prober:
         self.timeout = timeout
         self.out = out
         self.pending: dict[tuple[str, int], tuple[float, int]] = {}  # (kind, id) -> (mono, seq)
+        self.timed_out: dict[tuple[str, int], tuple[float, int]] = {}  # counted lost, answer awaited
         self.seq = 0
         self.stop = False
         self.lock = threading.Lock()  # the steered-name thread writes to the same file
@@ -112,7 +118,7 @@ class Prober:
     def _send(self, now: float) -> None:
         for t in self.targets:
             qid = secrets.randbelow(65536)
-            while (t.kind, qid) in self.pending:
+            while (t.kind, qid) in self.pending or (t.kind, qid) in self.timed_out:
                 qid = secrets.randbelow(65536)
             wire = resolver_query(self.zone, qid) if t.kind == "resolver" else direct_query(self.zone, qid)
             mono = time.monotonic()
@@ -140,7 +146,14 @@ class Prober:
             qid, rcode, nsid = parsed
             sent = self.pending.pop((kind, qid), None)
             if sent is None:
-                continue  # late answer to a query already counted lost
+                late = self.timed_out.pop((kind, qid), None)
+                if late is not None:
+                    # counted lost at its timeout; the answer says the network delivered it
+                    # (a busy machine, a resolver's retry), where a drop never answers
+                    self._write({"mono": round(late[0], 6), "kind": "late", "of": kind, "seq": late[1],
+                                 "site": nsid, "rtt_ms": round((now - late[0]) * 1000, 3),
+                                 "rcode": rcode})  # fmt: skip
+                continue
             mono, seq = sent
             self._write({"mono": round(mono, 6), "kind": kind, "seq": seq, "site": nsid,
                          "rtt_ms": round((now - mono) * 1000, 3), "rcode": rcode,
@@ -150,9 +163,13 @@ class Prober:
         for key, (mono, seq) in list(self.pending.items()):
             if now - mono >= self.timeout:
                 del self.pending[key]
+                self.timed_out[key] = (mono, seq)
                 self._write(
                     {"mono": round(mono, 6), "kind": key[0], "seq": seq, "lost": True, "timeout": True}
                 )
+        for key, (mono, _seq) in list(self.timed_out.items()):
+            if now - mono >= self.timeout + LATE_GRACE:
+                del self.timed_out[key]
 
     def run(self, duration: float) -> None:
         start = time.monotonic()

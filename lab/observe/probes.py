@@ -14,7 +14,7 @@ import json
 import secrets
 import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lab.daemons.base import LabAccess
@@ -36,6 +36,12 @@ class Record:
     rtt_ms: float | None
     rcode: str | None
     lost: bool
+    late: bool = False  # lost at its timeout, then answered (a "late" line of the probe)
+
+    @property
+    def dropped(self) -> bool:
+        """Lost and never answered: what the network did, not a slow machine."""
+        return self.lost and not self.late
 
     @classmethod
     def of(cls, client: str, d: dict[str, object]) -> Record:
@@ -104,6 +110,7 @@ def read_records(path: Path, client: str) -> list[Record]:
     out: list[Record] = []
     if not path.exists():
         return out
+    late: set[tuple[object, object]] = set()  # (kind, seq) answered after their timeout
     with open(path) as f:
         for line in f:
             if not line.endswith("\n"):
@@ -111,6 +118,10 @@ def read_records(path: Path, client: str) -> list[Record]:
             d = json.loads(line)
             if d.get("kind") in ("direct", "v6", "resolver"):
                 out.append(Record.of(client, d))
+            elif d.get("kind") == "late":
+                late.add((d.get("of"), d.get("seq")))
+    if late:
+        out = [replace(r, late=True) if r.lost and (r.kind, r.seq) in late else r for r in out]
     out.sort(key=lambda r: (r.kind, r.mono))
     return out
 

@@ -1,6 +1,8 @@
 """Router maintenance rehearsed on the workshop: ta1 (FRR) and tb1 (BIRD) are drained (RFC 8326),
-restarted and undrained while every client probes. Carol (dual-homed) loses nothing; the
-client single-homed behind the router loses queries only while its daemon restarts."""
+restarted and undrained while every client probes. Carol (dual-homed) has no query dropped;
+the client single-homed behind the router loses queries only while its daemon restarts.
+(Dropped: never answered. An answer later than the probes' 1 s timeout, as a busy CI machine
+gives now and then, is lost to a stub but says the network delivered it: reported, not failed.)"""
 
 from __future__ import annotations
 
@@ -68,6 +70,11 @@ def test_router_maintenance(
                     t["name"][21:60]: t["duration_s"] for t in rep["tasks"] if t["status"] != "skipped"
                 },
                 "lost_by_client": rep["lost_by_client"],
+                "lost_in_tasks": {
+                    t["name"][21:60]: {k: v for k, v in t["felt"].items() if k.startswith("lost") and v}
+                    for t in rep["tasks"]
+                    if t.get("felt", {}).get("lost")
+                },
                 "restart": {
                     k: restart.get(k) for k in ("daemon", "established_s", "routes_back_s", "down_s")
                 },
@@ -77,7 +84,7 @@ def test_router_maintenance(
         )
     )
     assert rep["ansible"]["rc"] == 0 and rep["objectives_met"], rep["objectives"]
-    assert rep["lost_by_client"].get("carol", 0) == 0 and rep["sent"] > 500
+    assert rep["dropped_by_client"].get("carol", 0) == 0 and rep["sent"] > 500
 
     # the drain: its neighbours held its routes de-preferred (GRACEFUL_SHUTDOWN, local-pref 0)
     drained = measured(rep, "router_drained")
@@ -90,9 +97,9 @@ def test_router_maintenance(
     # at a time (alice ams->sin->ams, between two live sites, nothing lost) ends where it was
     assert net_moves(drain_moves) == moved, drain_moves  # carol left ta1 before the restart
 
-    # only the single-homed client lost queries, and only while the daemon restarted
-    assert set(rep["lost_by_client"]) <= {single}
-    assert sum(t["felt"]["lost"] for t in in_tasks(rep, "Restart")) == rep["lost"]
+    # only the single-homed client had queries dropped, and only while the daemon restarted
+    assert set(rep["dropped_by_client"]) <= {single}
+    assert sum(t["felt"]["dropped"] for t in in_tasks(rep, "Restart")) == rep["dropped"]
     assert restart["ok"] and restart["drained_running"]  # came back still drained
 
     # back: sessions up, the drain off in the running daemon and its config, catchment as predicted
@@ -144,7 +151,7 @@ def test_a_maintenance_left_half_done_is_finished_by_a_rerun(workshop: lifecycle
 
     rep = runner.rehearse(PLAYBOOK, name=h.name, extra_vars={"router": "ta1"})
     assert rep["ansible"]["rc"] == 0 and rep["objectives_met"], rep["objectives"]
-    assert rep["lost_by_client"].get("carol", 0) == 0
+    assert rep["dropped_by_client"].get("carol", 0) == 0
     st = rm.state(h, "ta1")
     assert not st["drained_running"] and not st["drained_config"] and not st["in_maintenance"]
     assert st["sessions"]["established"] == st["sessions"]["want"], st["sessions"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,26 @@ def _maintenance_records() -> dict[str, list[Record]]:
     alice += [rec("alice", 1.6 + t / 10, "ams") for t in range(10)]
     carol = [rec("carol", t / 10, "ams" if t < 5 else "sin") for t in range(26)]
     return {"alice": alice, "carol": carol}
+
+
+def test_dropped_counts_only_queries_never_answered() -> None:
+    """carol's query at 0.3 s timed out and was answered late (a busy machine): lost, not dropped."""
+    records = _maintenance_records()
+    records["carol"][3] = replace(rec("carol", 0.3, None, lost=True), late=True)
+    objs = ob.parse(
+        {
+            "objectives": [
+                {"name": "lost", "metric": "lost", "clients": ["carol"], "max": 0},
+                {"name": "dropped", "metric": "dropped", "clients": ["carol"], "max": 0},
+                {"name": "alice dropped", "metric": "dropped", "clients": ["alice"], "max": 0},
+            ]
+        },
+        "x.objectives.yml",
+    )
+    res = {r.name: r for r in ob.evaluate(objs, [], lambda m, w: None, [], (0.0, 3.0), records)}
+    assert (res["lost"].value, res["lost"].met) == (1.0, False)
+    assert (res["dropped"].value, res["dropped"].met) == (0.0, True)
+    assert (res["alice dropped"].value, res["alice dropped"].met) == (6.0, False)  # never answered
 
 
 def test_clients_filter_and_the_router_maintenance_sets() -> None:
