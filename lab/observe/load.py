@@ -117,23 +117,30 @@ def read_all(h: LabAccess, pool: ThreadPoolExecutor | None = None) -> dict[str, 
     return {c.site: c for c in pool.map(lambda s: read_site(h, s), sites)}
 
 
+def increase(a: int, b: int) -> int:
+    """A cumulative counter's increase from reading a to reading b. A smaller b means the
+    counter restarted in between (its server restarted, a fault re-created the nft table):
+    as Prometheus' increase(), count what it counted since, never a negative load."""
+    return b - a if b >= a else b
+
+
 def points(samples: list[SiteCounters], t0: float) -> list[LoadPoint]:
     """Consecutive readings of one site as per-interval counts (a failed reading is skipped)."""
     good = [s for s in samples if s.error is None]
     out = []
     for a, b in itertools.pairwise(good):
-        answered = None if a.answered is None or b.answered is None else b.answered - a.answered
+        answered = None if a.answered is None or b.answered is None else increase(a.answered, b.answered)
         both = a.server_dropped is not None and b.server_dropped is not None
-        sdrop = (b.server_dropped or 0) - (a.server_dropped or 0) if both else 0
-        shaped = b.shaped - a.shaped
+        sdrop = increase(a.server_dropped or 0, b.server_dropped or 0) if both else 0
+        shaped = increase(a.shaped, b.shaped)
         out.append(
             LoadPoint(
                 b.mono - t0,
                 b.mono - a.mono,
-                b.offered - a.offered + shaped,
+                increase(a.offered, b.offered) + shaped,
                 answered,
-                b.limited - a.limited + shaped + sdrop,
-                b.attack - a.attack,
+                increase(a.limited, b.limited) + shaped + sdrop,
+                increase(a.attack, b.attack),
             )
         )
     return out

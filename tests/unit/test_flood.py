@@ -94,6 +94,12 @@ def test_points_are_the_counts_between_readings() -> None:
     assert not totals([LoadPoint(1, 1, 1000, 1000, 5, 0)]).overloaded  # 0.5 %: a burst, no overload
 
 
+def test_a_restarted_server_counts_from_zero_never_negative() -> None:
+    """dns-scope restarts the site's dnsnode: its answered counter starts again at 0."""
+    got = points([_c(10.0, 100, 0, 0, 900), _c(10.5, 400, 0, 0, 40), _c(11.0, 700, 0, 0, 340)], t0=10.0)
+    assert [p.answered for p in got] == [40, 300]
+
+
 def test_cli_takes_the_flood_as_the_issue_names_it() -> None:
     import argparse
 
