@@ -1,5 +1,5 @@
-"""`lab status [--name NAME] [--json]`: processes, BGP sessions, OSPF adjacencies, convergence
-of a running lab.
+"""`lab status [--name NAME] [--json]`: processes, BGP sessions, OSPF adjacencies, RTR sessions,
+convergence of a running lab.
 
 --json: lab.orchestrate.status.LabStatus (the dashboard's /api/status serves the same).
 """
@@ -45,6 +45,19 @@ def run(args: argparse.Namespace) -> int:
         for a in st.igp:
             g.add_row(a.node, a.neighbor, a.ifname, a.afi, f"[{'green' if a.full else 'red'}]{a.state}[/]")
         out.print(g)
+    if st.rtr:  # `rov: rtr` routers: validated origins come from their AS's RTR cache
+        r = Table(title=f"lab {h.name}: RTR sessions (RFC 8210)")
+        for col in ("node", "cache", "state", "ROAs held/served"):
+            r.add_column(col)
+        for x in st.rtr:
+            state = (
+                "[green]connected[/]" if x.connected else f"[red]down{': ' + x.error if x.error else ''}[/]"
+            )
+            held = "?" if x.roas is None else str(x.roas)
+            served = "?" if x.want is None else str(x.want)
+            colour = "green" if x.roas is not None and x.roas == x.want else "red"
+            r.add_row(x.node, x.cache, state, f"[{colour}]{held}/{served}[/]")
+        out.print(r)
     if any(c.kind != "none" or not c.applied for c in st.capacity):
         c = Table(title=f"lab {h.name}: site capacity (as the kernel holds it)")
         for col in ("site", "capacity", "enforcer", "applied"):

@@ -65,6 +65,18 @@ def exited(h: LabHandle, node: str) -> DaemonExited | None:
     return None
 
 
+@dataclass(frozen=True)
+class RtrSession:
+    """A `rov: rtr` router's RTR session as `lab status` shows it."""
+
+    node: str
+    cache: str  # address:port of its AS's cache
+    connected: bool
+    roas: int | None  # in the router's validation table (None: unreadable)
+    want: int | None  # in the cache's file (None: unreadable)
+    error: str | None = None
+
+
 @dataclass
 class Snapshot:
     sessions: list[SessionState] = field(default_factory=list)
@@ -72,6 +84,7 @@ class Snapshot:
     best: dict[str, dict[str, BestPath]] = field(default_factory=dict)  # node -> prefix -> best
     errors: dict[str, str] = field(default_factory=dict)  # node -> why it could not be read
     missing: list[str] = field(default_factory=list)  # why not converged
+    rtr: list[RtrSession] = field(default_factory=list)  # `rov: rtr` routers and their cache
 
     @property
     def converged(self) -> bool:
@@ -141,12 +154,17 @@ def snapshot(h: LabHandle) -> Snapshot:
     for node, status, err in caches:
         cache = h.lab.nodes[node].rtr_cache
         assert cache is not None
+        where = f"{cache.address}:{cache.port}"
+        connected = status is not None and status.connected
+        held = None if status is None else status.roas
         if cache.node not in served:
             try:
                 served[cache.node] = len(rtr.parse_roas(rtr.roas_path(h.dir, cache).read_text()))
             except OSError as exc:
                 snap.missing.append(f"{node}: the RTR cache's file: {exc}")
+                snap.rtr.append(RtrSession(node, where, connected, held, None, str(exc)))
                 continue
+        snap.rtr.append(RtrSession(node, where, connected, held, served[cache.node], err))
         if status is None or not status.connected or status.roas != served[cache.node]:
             got = err or (
                 "no RTR session" if status is None or not status.connected else f"{status.roas} ROAs"

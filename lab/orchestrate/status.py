@@ -3,6 +3,7 @@ What `lab status --json` prints and the dashboard's /api/status serves, from one
 
     {"lab", "phase", "converged", "missing", "bgp": [{node, peer, afi, state, ibgp}],
      "igp": [{node, neighbor, ifname, afi, state}],
+     "rtr": [{node, cache, connected, roas, want, error}],
      "best_paths": {node: {prefix: as_path}}, "processes": [{node, name, pid, alive, rss_kib}],
      "capacity": [{site, kind, value, enforcers: [{node, what, applied, error}]}]}
 """
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass
 from lab.daemons.base import Adjacency, SessionState
 from lab.orchestrate.capacity import SiteCapacity
 from lab.orchestrate.capacity import read as read_capacity
-from lab.orchestrate.converge import snapshot
+from lab.orchestrate.converge import RtrSession, snapshot
 from lab.orchestrate.handle import LabHandle
 from lab.runtime.base import ProcInfo
 
@@ -27,6 +28,7 @@ class LabStatus:
     missing: list[str]
     bgp: list[SessionState]
     igp: list[Adjacency]
+    rtr: list[RtrSession]  # `rov: rtr` routers: the session to their AS's RTR cache
     ibgp: set[tuple[str, str]]  # (node, peer) of the iBGP sessions
     best_paths: dict[str, dict[str, list[int] | None]]
     processes: list[ProcInfo]
@@ -49,6 +51,7 @@ class LabStatus:
                 for s in self.bgp
             ],
             "igp": [asdict(a) for a in self.igp],
+            "rtr": [asdict(r) for r in self.rtr],
             "best_paths": self.best_paths,
             "processes": [asdict(p) for p in self.processes],
             "capacity": [asdict(c) for c in self.capacity],
@@ -65,6 +68,7 @@ def status(h: LabHandle) -> LabStatus:
         snap.missing,
         snap.sessions,
         snap.igp,
+        snap.rtr,
         ibgp,
         snap.paths(),
         h.runtime.processes(),

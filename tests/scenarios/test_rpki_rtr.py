@@ -13,7 +13,9 @@ Run: .venv/bin/pytest -s tests/scenarios/test_rpki_rtr.py
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +24,7 @@ import pytest
 
 from lab.daemons import driver_of, rtr
 from lab.faults import hijacks, rpki
+from lab.faults.process import start_proc, stop_proc
 from lab.model import shipped
 from lab.observe.catchment import Catchment, measure
 from lab.orchestrate import lifecycle
@@ -29,7 +32,7 @@ from lab.orchestrate.converge import wait_converged
 from lab.orchestrate.handle import LabHandle
 from lab.poll import wait_until
 from lab.scenarios import bounds, get
-from tests.integration.lab_fixtures import running_lab
+from tests.integration.lab_fixtures import LAB_BIN, running_lab
 from tests.scenarios.conftest import run_and_check
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -82,6 +85,55 @@ def test_rtr_sessions_up_and_roas_loaded(lab: lifecycle.UpResult) -> None:
         st = driver_of(n).rpki_status(n, h.node_dir(node))
         assert st.connected and st.roas == len(h.lab.roas) == 2, st
     assert {p.node for p in h.runtime.processes() if p.name == "stayrtr" and p.alive} == set(VALIDATORS)
+
+
+def test_lab_status_shows_the_rtr_sessions_and_a_cache_restart(lab: lifecycle.UpResult) -> None:
+    """`lab status --json` lists each validator's RTR session beside its BGP sessions. Both
+    caches restarted: both sessions show down while the routers keep their ROAs (RFC 8210:
+    until the expire interval). BIRD comes back by itself within its retry interval; FRR 8.4's
+    rtrlib resumes with a Serial Query for the old cache's session, which the new StayRTR
+    (a new session id) answers by disconnecting, every retry, until the data expire (600 s):
+    found here, and `rpki reset`, the operator's fix, brings it back at once."""
+    h = lab.handle
+
+    def status() -> dict[str, dict[str, object]]:
+        res = subprocess.run(
+            [str(LAB_BIN), "status", "--name", h.name, "--json"], capture_output=True, text=True, timeout=60
+        )
+        assert res.returncode == 0, res.stderr
+        return {r["node"]: r for r in json.loads(res.stdout)["rtr"]}
+
+    rows = status()
+    assert set(rows) == set(VALIDATORS)
+    assert all(r["connected"] and r["roas"] == r["want"] == 2 for r in rows.values()), rows
+    table = subprocess.run(
+        [str(LAB_BIN), "status", "--name", h.name], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "RTR sessions" in table and str(rows["ta1"]["cache"]) in table
+
+    for node in VALIDATORS:  # the caches in ta1's and dual1's namespaces
+        stop_proc(h, node, "stayrtr")
+    try:
+        down = wait_until(
+            status, lambda r: not any(x["connected"] for x in r.values()), timeout=30, what="RTR down"
+        ).value
+        assert all(x["roas"] == 2 for x in down.values()), down  # kept until the expire interval
+    finally:
+        for node in VALIDATORS:
+            start_proc(h, node, "stayrtr")
+    # a few retries of 2 s; each `lab status --json` reads the whole lab (about 1 s here)
+    bird = wait_until(lambda: status()["dual1"], lambda r: bool(r["connected"]), timeout=6 * rtr.RTR_RETRY_S)
+    print(f"BIRD dual1 reconnected {bird.elapsed:.2f} s after its cache restarted")
+    assert not status()["ta1"]["connected"]  # FRR 8.4: wedged on the old session (see above)
+    reset = subprocess.run(
+        [str(LAB_BIN), "exec", "--name", h.name, "ta1", "--", "vtysh", "-c", "rpki reset"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert reset.returncode == 0, reset.stderr
+    frr = wait_until(lambda: status()["ta1"], lambda r: bool(r["connected"]), timeout=4 * rtr.RTR_RETRY_S)
+    print(f"FRR ta1 reconnected {frr.elapsed:.2f} s after rpki reset")
 
 
 def test_hijack_rov_rtr(lab: lifecycle.UpResult) -> None:
