@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from dnsnode.ops.control import request
 from lab.daemons.base import LabAccess
+from lab.daemons.dns import dns_driver_of
 from lab.model.topology import Node
 from lab.render import capacity as render
 
@@ -88,8 +89,16 @@ def _tbf_drops(h: LabAccess, site: Node) -> int:
 
 
 def _server(h: LabAccess, site: Node) -> tuple[int | None, int | None]:
-    if site.dns_server != "dnsnode":
-        return None, None
+    """(answered, dropped by the server) so far; None where the server keeps no such counter."""
+    if site.dns_server != "dnsnode":  # NSD, Knot: their answer counters through their control tool
+        drv = dns_driver_of(site)
+        argv = drv.stats_argv(h.dir / site.name)
+        if argv is None:
+            return None, None
+        res = h.runtime.exec(site.name, argv, timeout=5.0)
+        if res.returncode != 0:
+            raise RuntimeError(f"{argv[0]}: {(res.stderr or res.stdout).strip()[-160:]}")
+        return drv.answered(res.stdout), None
     reply = request(h.dir / site.name / "dnsnode.sock", "stats", timeout=5)
     stats = reply.get("stats", {})
     counters = stats.get("counters", stats) if isinstance(stats, dict) else {}

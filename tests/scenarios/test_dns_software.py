@@ -15,6 +15,8 @@ import pytest
 
 from lab import faults
 from lab.ansible import ops, rollout, runner
+from lab.measure import server_load
+from lab.observe import load
 from lab.observe.catchment import measure
 from lab.orchestrate import lifecycle
 from lab.orchestrate.handle import LabHandle
@@ -65,6 +67,27 @@ def test_each_site_answers_as_its_own_software_with_its_identity(lab: lifecycle.
     # the clients name their sites by NSID, as the model predicts
     measured = {c: p.site for c, p in measure(h.lab, h.runtime).items() if c in ("alice", "bob", "carol")}
     assert measured == {"alice": "ams", "bob": "sin", "carol": "ams"}
+
+
+def test_every_site_counts_its_answers_for_the_load_reports(lab: lifecycle.UpResult) -> None:
+    """NSD (nsd-control stats_noreset), Knot (knotc stats, mod-stats) and dnsnode (ctl stats):
+    20 queries from inside each site to its own identity address raise the counter the load
+    reports read (per server and per site) by at least 20; the agent's checks add a few."""
+    h = lab.handle
+    before = server_load.read(h)
+    sites_before = load.read_all(h)
+    assert not before.unread and set(before.answered) == set(SERVERS), before.unread
+    for site in SERVERS:
+        n = h.lab.nodes[site]
+        assert n.unicast4
+        for i in range(20):
+            dig(h, site, "+short", f"@{n.unicast4.ip}", f"n{i}.{h.lab.service.zone}", "A")
+    after = server_load.read(h)
+    sites_after = load.read_all(h)
+    for site in SERVERS:
+        assert 20 <= after.answered[site] - before.answered[site] < 60, (site, before, after)
+        b, a = sites_before[site].answered, sites_after[site].answered
+        assert b is not None and a is not None and 20 <= a - b < 60, (site, b, a)
 
 
 @pytest.mark.parametrize(

@@ -54,10 +54,12 @@ class Knot:
         return [node_dir / "knotd.log"]
 
     def stats_argv(self, node_dir: Path) -> list[str] | None:
-        return None  # its answer counters need mod-stats, which the lab's knot.conf does not load
+        return [*self.knotc(node_dir), "stats"]  # mod-stats, loaded by knot-site.conf.j2
 
     def answered(self, stats: str) -> int:
-        raise ValueError("Knot keeps no answer counters here (mod-stats is not loaded)")
+        # mod-stats.response-code[NOERROR] = 12 ...: one line per rcode of the answers sent
+        codes = [ln for ln in stats.splitlines() if ln.startswith("mod-stats.response-code[")]
+        return sum(int(ln.partition("=")[2]) for ln in codes)
 
     def inventory_vars(self, node_dir: str) -> dict[str, str]:
         return {"knotc": f"knotc -s {node_dir}/{SOCKET}"}
