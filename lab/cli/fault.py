@@ -100,7 +100,7 @@ def _flood(h: LabHandle, kind: catalog.FaultKind, fargs: catalog.Args, as_json: 
     watch = LoadWatch(h).start()
     ev = kind.apply(h, fargs)
     gens = generators_of(ev.details)
-    print(f"{ev.mono:.6f} {ev.name}: {', '.join(f'{g.as_name} from {g.source4} in {g.node}' for g in gens)}")
+    print(f"{ev.mono:.6f} {ev.name}: {', '.join(f'{g.label} from {g.source} in {g.node}' for g in gens)}")
     try:
         wait_until(
             lambda: [h.runtime.proc_state(g.node, g.proc) for g in gens],

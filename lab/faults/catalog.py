@@ -397,8 +397,17 @@ CATALOG: list[FaultKind] = [
             Param("qps", int, "queries per second in total (split over the ASes)", flag=True),
             Param("duration", float, "seconds; the generators stop by themselves after it", flag=True),
             Param("mix", str, "what it asks", False, "random-subdomain", flood.MIXES, flag=True),
+            Param(
+                "family",
+                str,
+                "to the IPv4 or IPv6 service address, or both",
+                False,
+                "4",
+                flood.FAMILIES,
+                flag=True,
+            ),
         ),
-        lambda h, a: flood.flood(h, a.strs("from"), a.i("qps"), a.f("duration"), a.s("mix")),
+        lambda h, a: flood.flood(h, a.strs("from"), a.i("qps"), a.f("duration"), a.s("mix"), a.s("family")),
         timer="window",
     ),
 ]

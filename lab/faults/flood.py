@@ -9,11 +9,13 @@ routes, and reaches exactly the site, its users do (the catchment the model pred
 AS); its own source address lets every site count attack queries apart from its users'
 (lab.render.capacity's `attack` counter). Nothing new is created but an address and a process.
 
-Bounded: dnsperf sends only to the lab's IPv4 service address, at most `qps` queries per
-second in total (split evenly over the ASes), and stops by itself after `duration` seconds
-(`-l`); the undo stops it early. Mixes: random-subdomain (a fresh name under the zone for each
-query: no cache helps, every one reaches a site), fixed (the zone's SOA, the same question
-each time), nxdomain (one name that does not exist, each time).
+Bounded: dnsperf sends only to the lab's service address (IPv4, IPv6 with `family` 6, or one
+generator of each per AS with `both`, from the attacker host's IPv6 address beside the IPv4
+one), at most `qps` queries per second in total (split evenly over the ASes and families), and
+stops by itself after `duration` seconds (`-l`); the undo stops it early. Mixes:
+random-subdomain (a fresh name under the zone for each query: no cache helps, every one reaches a
+site), fixed (the zone's SOA, the same question each time), nxdomain (one name that does not
+exist, each time).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from lab.model.topology import Lab
 from lab.runtime.base import NotRecorded, ProcSpec
 
 MIXES = ("random-subdomain", "fixed", "nxdomain")
+FAMILIES = ("4", "6", "both")
 MAX_QPS = 20_000  # in total: a lab flood on a shared 2-core host
 MAX_DURATION = 120.0
 MAX_NAMES = 100_000  # random-subdomain: names in the data file (dnsperf loops over it)
@@ -44,11 +47,17 @@ class Generator:
     as_name: str
     node: str  # the client namespace it runs in
     ifname: str
-    source4: str  # the attacker address (no prefix length)
+    source: str  # the attacker address (no prefix length), of the family it floods
     prefixlen: int
     qps: int
     proc: str  # its process name on `node` (the runtime's record)
     log: str
+    family: int = 4  # to the IPv4 or the IPv6 service address
+
+    @property
+    def label(self) -> str:
+        """How reports name it: the AS, and /v6 for an IPv6 generator."""
+        return self.as_name if self.family == 4 else f"{self.as_name}/v6"
 
 
 @dataclass(frozen=True)
@@ -71,19 +80,19 @@ def resolve_as(lab: Lab, ref: str) -> tuple[int, str]:
     raise FaultError(f"flood: no AS {ref!r} in lab {lab.name}; eyeball ASes: {', '.join(eyeballs)}")
 
 
-def attacker_host(lab: Lab, asn: int) -> tuple[str, str, plan.If4]:
-    """(client node, its LAN interface, the LAN's attacker address) for an AS."""
+def attacker_host(lab: Lab, asn: int) -> tuple[str, str, plan.If4, plan.If6]:
+    """(client node, its LAN interface, the LAN's attacker addresses) for an AS."""
     clients = [n for n in lab.of_kind("client") if n.lan_of == asn]
     if not clients:
         raise FaultError(f"flood: AS {asn} has no clients, so no LAN for an attacker host; add a client")
     node = clients[0]
     iface = node.ifaces[0]
     link = next(lk for lk in lab.links if lk.id == iface.link)
-    a4, _ = plan.attacker(link.prefix4, link.prefix6)
+    a4, a6 = plan.attacker(link.prefix4, link.prefix6)
     taken = [e.addr4.ip for e in link.ends]
     if a4.ip in taken:
         raise FaultError(f"flood: the attacker address {a4.ip} of {link.id} is a host's; fewer clients there")
-    return node.name, iface.name, a4
+    return node.name, iface.name, a4, a6
 
 
 def query_lines(zone: str, mix: str, count: int) -> list[str]:
@@ -106,7 +115,12 @@ def running_floods(h: LabAccess, node: str) -> list[str]:
 
 
 def flood(
-    h: LabAccess, sources: list[str], qps: int, duration: float, mix: str = "random-subdomain"
+    h: LabAccess,
+    sources: list[str],
+    qps: int,
+    duration: float,
+    mix: str = "random-subdomain",
+    family: str = "4",
 ) -> FaultEvent:
     """Start one bounded generator per attacking AS; the event's undo stops them (if they have
     not stopped by themselves) and removes the attacker addresses."""
@@ -120,24 +134,31 @@ def flood(
         raise FaultError(f"flood: duration {duration:g} s is out of range; 0 < S <= {MAX_DURATION:g}")
     if mix not in MIXES:
         raise FaultError(f"flood: mix {mix!r}: use one of {', '.join(MIXES)}")
+    if family not in FAMILIES:
+        raise FaultError(f"flood: family {family!r}: use one of {', '.join(FAMILIES)}")
+    families = [4, 6] if family == "both" else [int(family)]
     ases = list(dict.fromkeys(resolve_as(lab, r) for r in refs))
     run = secrets.token_hex(3)
     gens: list[Generator] = []
-    for (asn, name), rate in zip(ases, split_qps(qps, len(ases)), strict=True):
-        node, ifname, a4 = attacker_host(lab, asn)
+    rates = iter(split_qps(qps, len(ases) * len(families)))
+    for asn, name in ases:
+        node, ifname, a4, a6 = attacker_host(lab, asn)
         if running_floods(h, node):
             raise FaultError(f"flood: a flood from AS {name} is still running ({node}); undo it, or wait")
-        proc = f"{PREFIX}{run}-{name}"[:40]
-        gens.append(
-            Generator(asn, name, node, ifname, str(a4.ip), a4.network.prefixlen, max(1, rate), proc,
-                      str(h.dir / node / f"{proc}.out"))
-        )  # fmt: skip
+        for fam in families:
+            src = a4 if fam == 4 else a6
+            proc = f"{PREFIX}{run}-{name}"[:38] + ("" if len(families) == 1 else f"-{fam}")
+            gens.append(
+                Generator(asn, name, node, ifname, str(src.ip), src.network.prefixlen, max(1, next(rates)),
+                          proc, str(h.dir / node / f"{proc}.out"), fam)
+            )  # fmt: skip
     specs = []
     for g in gens:
         data = h.dir / g.node / f"{g.proc}.queries"
         data.write_text("\n".join(query_lines(lab.service.zone, mix, int(g.qps * duration))) + "\n")
+        target = lab.service.address4 if g.family == 4 else lab.service.address6
         argv = [
-            "dnsperf", "-s", str(lab.service.address4), "-a", g.source4, "-d", str(data),
+            "dnsperf", "-s", str(target), "-a", g.source, "-d", str(data),
             "-Q", str(g.qps), "-l", f"{duration:g}", "-t", str(TIMEOUT_S),
             # outstanding queries: a second's worth at the timeout, so loss never throttles the rate
             "-q", str(max(100, 2 * g.qps * TIMEOUT_S)), "-c", "1", "-S", "1",
@@ -146,10 +167,12 @@ def flood(
 
     def start() -> None:
         for g in gens:
-            addr = f"{g.source4}/{g.prefixlen}"
-            r = h.runtime.exec(g.node, ["ip", "addr", "replace", addr, "dev", g.ifname])
+            addr = f"{g.source}/{g.prefixlen}"
+            # nodad: the address is usable at once (no duplicate address detection wait on IPv6)
+            extra = ["nodad"] if g.family == 6 else []
+            r = h.runtime.exec(g.node, ["ip", "addr", "replace", addr, "dev", g.ifname, *extra])
             if r.returncode != 0:
-                raise FaultError(f"flood: cannot add {g.source4} in {g.node}: {r.stderr.strip()}")
+                raise FaultError(f"flood: cannot add {g.source} in {g.node}: {r.stderr.strip()}")
         h.runtime.start(specs)
 
     def undo() -> FaultEvent:
@@ -157,18 +180,20 @@ def flood(
             for g in gens:
                 with contextlib.suppress(NotRecorded):
                     h.runtime.stop(g.node, g.proc, timeout=5)
-                h.runtime.exec(g.node, ["ip", "addr", "del", f"{g.source4}/{g.prefixlen}", "dev", g.ifname])
+                h.runtime.exec(g.node, ["ip", "addr", "del", f"{g.source}/{g.prefixlen}", "dev", g.ifname])
 
-        return timed(f"flood stop {','.join(g.as_name for g in gens)}", stop, None)
+        return timed(f"flood stop {','.join(dict.fromkeys(g.as_name for g in gens))}", stop, None)
 
     return timed(
-        f"flood {','.join(g.as_name for g in gens)} {qps} qps {duration:g} s {mix}",
+        f"flood {','.join(dict.fromkeys(g.as_name for g in gens))} {qps} qps {duration:g} s {mix}"
+        + ("" if family == "4" else f" IPv{family}" if family == "6" else " IPv4+IPv6"),
         start,
         undo,
-        sources=[g.as_name for g in gens],
+        sources=list(dict.fromkeys(g.as_name for g in gens)),
         qps=qps,
         duration=duration,
         mix=mix,
+        family=family,
         generators=[asdict(g) for g in gens],
     )
 

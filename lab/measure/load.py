@@ -131,7 +131,7 @@ class FloodReport:
     attack: AttackLoad
     site_totals: dict[str, SiteTotals]
     site_load: dict[str, list[LoadPoint]]
-    generators: dict[str, GeneratorResult | None]  # AS -> what dnsperf said when it ended
+    generators: dict[str, GeneratorResult | None]  # AS (AS/v6) -> what dnsperf said when it ended
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -159,5 +159,5 @@ def flood_report(
         attack_load(load, gens, catchment, (min(1.0, end / 2), end), int(str(details.get("qps", 0)))),
         {s: totals(in_window(p, 0.0, end + 1.0)) for s, p in load.items()},
         load,
-        {g.as_name: result(g) for g in gens},
+        {g.label: result(g) for g in gens},
     )

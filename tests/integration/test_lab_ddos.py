@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.faults.flood import flood, generators_of
+from lab.faults.flood import attacker_host, flood, generators_of, resolve_as
 from lab.measure import strategies
 from lab.measure.load import flood_report
 from lab.measure.report import ScenarioReport
@@ -114,6 +114,35 @@ def test_cli_flood_reports_the_attack_against_the_model(ddos: lifecycle.UpResult
     # nothing left: the generator stopped by itself, its address is gone
     assert not [p for p in h.runtime.processes() if p.name.startswith("flood-") and p.alive]
     assert "203.0.113.46" not in h.runtime.exec("carol", ["ip", "-4", "addr", "show"]).stdout
+
+
+@pytest.mark.slow
+def test_an_ipv6_flood_reaches_the_site_of_the_ipv6_catchment(ddos: lifecycle.UpResult) -> None:
+    """`--family both`: per AS one generator to each service address, from the attacker host's
+    IPv4 and IPv6 addresses; below ams's capacity both are answered; the site counts both as
+    attack, and dnsperf's own count agrees."""
+    h = ddos.handle
+    res = subprocess.run(
+        [str(LAB_BIN), "fault", "--name", h.name, "--json", "flood", "--from", "dual", "--qps", "300",
+         "--duration", "3", "--mix", "fixed", "--family", "both"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(res.stdout.splitlines()[-1])
+    gens = rep["generators"]
+    print(f"\nlab fault flood --from dual --qps 300 --family both: {gens}, totals {rep['site_totals']}")
+    assert set(gens) == {"dual", "dual/v6"}
+    assert all(
+        0.9 * 450 <= g["sent"] <= 1.1 * 450 and g["completed"] >= 0.9 * g["sent"] for g in gens.values()
+    )
+    sent = sum(g["sent"] for g in gens.values())
+    assert rep["site_totals"]["ams"]["attack"] >= 0.9 * sent  # v4 and v6 counted at the site
+    shares = {s["site"]: (s["predicted"], s["measured"]) for s in rep["attack"]["shares"]}
+    assert shares["ams"][0] == 1.0 and shares["ams"][1] > 0.95
+    node, ifname, _a4, a6 = attacker_host(h.lab, resolve_as(h.lab, "dual")[0])
+    left = h.runtime.exec(node, ["ip", "-6", "addr", "show", "dev", ifname]).stdout
+    assert not [p for p in h.runtime.processes() if p.name.startswith("flood-") and p.alive]
+    assert f"{a6.ip}/" not in left, left  # the attacker's IPv6 address is gone again
 
 
 @pytest.mark.slow
