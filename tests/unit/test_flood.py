@@ -61,8 +61,8 @@ def test_flood_helpers() -> None:
         resolve_as(WORKSHOP, "ta")
     with pytest.raises(FaultError, match="eyeball ASes: home1, home2, dual"):
         resolve_as(WORKSHOP, "nowhere")
-    node, ifname, a4 = attacker_host(WORKSHOP, 64512)
-    assert (node, ifname, str(a4)) == ("carol", "eth1", "203.0.113.46/28")
+    node, ifname, a4, a6 = attacker_host(WORKSHOP, 64512)
+    assert (node, ifname, str(a4), str(a6)) == ("carol", "eth1", "203.0.113.46/28", "2001:db8:100:3::e/64")
     lines = query_lines("lab.example.", "random-subdomain", 50)
     assert len(set(lines)) == 50 and all(x.endswith(".lab.example. A") for x in lines)
     assert query_lines("lab.example.", "fixed", 50) == ["lab.example. SOA"]
