@@ -39,9 +39,12 @@ class SiteCounters:
     attack: int  # of which from attacker hosts
     limited: int  # dropped by the site's qps capacity
     shaped: int  # dropped by the tbf on its uplinks (packets, both directions)
-    answered: int | None  # responses its server sent (dnsnode); None: not known for this server
+    answered: int | None  # responses its servers sent (their sum); None: none could be read
     server_dropped: int | None  # queries the server dropped itself (dnsnode: malformed, RRL drops)
     error: str | None = None  # a counter could not be read (the values above are then 0 / None)
+    # DNS host -> its answered counter (a multi-server site: each server; a host that could not
+    # be read is left out): the interval counts each host's own increase
+    hosts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,22 +91,49 @@ def _tbf_drops(h: LabAccess, site: Node) -> int:
     return total
 
 
-def _server(h: LabAccess, site: Node) -> tuple[int | None, int | None]:
+def _host_counters(h: LabAccess, host: Node) -> tuple[int | None, int | None]:
     """(answered, dropped by the server) so far; None where the server keeps no such counter."""
-    if site.dns_server != "dnsnode":  # NSD, Knot: their answer counters through their control tool
-        drv = dns_driver_of(site)
-        argv = drv.stats_argv(h.dir / site.name)
+    if host.dns_server != "dnsnode":  # NSD, Knot: their answer counters through their control tool
+        drv = dns_driver_of(host)
+        argv = drv.stats_argv(h.dir / host.name)
         if argv is None:
             return None, None
-        res = h.runtime.exec(site.name, argv, timeout=5.0)
+        res = h.runtime.exec(host.name, argv, timeout=5.0)
         if res.returncode != 0:
             raise RuntimeError(f"{argv[0]}: {(res.stderr or res.stdout).strip()[-160:]}")
         return drv.answered(res.stdout), None
-    reply = request(h.dir / site.name / "dnsnode.sock", "stats", timeout=5)
+    reply = request(h.dir / host.name / "dnsnode.sock", "stats", timeout=5)
     stats = reply.get("stats", {})
     counters = stats.get("counters", stats) if isinstance(stats, dict) else {}
     answered = int(counters.get("udp", 0)) + int(counters.get("tcp", 0))
     return answered, int(counters.get("dropped", 0))
+
+
+def _server(h: LabAccess, site: Node) -> tuple[int | None, int | None, dict[str, int]]:
+    """The site's DNS hosts' counters: its own server, or each server of a multi-server site
+    (read by the site's first router only, so a second router does not count them again).
+    A single server that cannot be read fails the reading (skipped, as a site that is down); one
+    server of several that is down is left out of it (the others' counts stand)."""
+    if site.site is not None:  # the second router of a two-router site
+        return None, None, {}
+    hosts = [h.lab.nodes[s] for s in site.servers] if site.servers else [site]
+    answered: dict[str, int] = {}
+    dropped: int | None = 0
+    for host in hosts:
+        if host.dns_server is None:
+            continue
+        try:
+            a, d = _host_counters(h, host)
+        except (OSError, RuntimeError, ValueError):  # stopped (a server-failure), or restarting
+            if not site.servers:
+                raise
+            continue
+        if a is not None:
+            answered[host.name] = a
+        dropped = None if d is None or dropped is None else dropped + d
+    if not answered:
+        return None, None, {}
+    return sum(answered.values()), dropped, answered
 
 
 def read_site(h: LabAccess, site: Node) -> SiteCounters:
@@ -111,11 +141,19 @@ def read_site(h: LabAccess, site: Node) -> SiteCounters:
     try:
         c = _nft_counters(h, site.name)
         shaped = _tbf_drops(h, site) if site.capacity_mbit is not None else 0
-        answered, sdrop = _server(h, site)
+        answered, sdrop, hosts = _server(h, site)
     except (OSError, RuntimeError, ValueError) as exc:  # a site that is down, or no nft in it
         return SiteCounters(site.name, mono, 0, 0, 0, 0, None, None, f"{type(exc).__name__}: {exc}")
     return SiteCounters(
-        site.name, mono, c.get("offered", 0), c.get("attack", 0), c.get("dropped", 0), shaped, answered, sdrop
+        site.name,
+        mono,
+        c.get("offered", 0),
+        c.get("attack", 0),
+        c.get("dropped", 0),
+        shaped,
+        answered,
+        sdrop,
+        hosts=hosts,
     )
 
 
@@ -139,6 +177,8 @@ def points(samples: list[SiteCounters], t0: float) -> list[LoadPoint]:
     out = []
     for a, b in itertools.pairwise(good):
         answered = None if a.answered is None or b.answered is None else increase(a.answered, b.answered)
+        if a.hosts and b.hosts:  # per host: one server down or restarted does not skew the sum
+            answered = sum(increase(a.hosts[k], v) for k, v in b.hosts.items() if k in a.hosts)
         both = a.server_dropped is not None and b.server_dropped is not None
         sdrop = increase(a.server_dropped or 0, b.server_dropped or 0) if both else 0
         shaped = increase(a.shaped, b.shaped)

@@ -100,6 +100,25 @@ def test_a_restarted_server_counts_from_zero_never_negative() -> None:
     assert [p.answered for p in got] == [40, 300]
 
 
+def test_a_multi_server_site_counts_each_server_on_its_own() -> None:
+    """ams-s2 is down in the second reading and back (restarted, from 0) in the third: each
+    interval counts only the servers read at both ends, each by its own increase."""
+
+    def at(mono: float, hosts: dict[str, int]) -> SiteCounters:
+        return SiteCounters("ams", mono, 0, 0, 0, 0, sum(hosts.values()), 0, hosts=hosts)
+
+    got = points(
+        [
+            at(10.0, {"ams-s1": 100, "ams-s2": 500}),
+            at(10.5, {"ams-s1": 160}),
+            at(11.0, {"ams-s1": 220, "ams-s2": 30}),
+            at(11.5, {"ams-s1": 250, "ams-s2": 70}),
+        ],
+        t0=10.0,
+    )
+    assert [p.answered for p in got] == [60, 60, 70]
+
+
 def test_cli_takes_the_flood_as_the_issue_names_it() -> None:
     import argparse
 
