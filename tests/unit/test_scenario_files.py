@@ -360,10 +360,10 @@ def test_ttl_tradeoff_sweeps_the_steered_ttl_with_bounds_from_it(tmp_path: Path)
 
 def _ttl_run(ttl: int, qps_queries: int, failover: dict[str, float], hi: float) -> TtlRun:
     """A run's report as the runner makes it, with only what the sweep's verdict reads."""
+    conv = Convergence(0.0, None, None, None, None, None, None)
     rep = ScenarioReport(
-        "ttl-tradeoff", "", "x", "workshop-geo", 0.05, Convergence(0.0, None, None, None, None, None, None), (0.0, hi),
-        "geodns", FamilyResult(), FamilyResult(), FamilyResult(), {}, {}, [], [], 0, 0.0, None, 0.0,
-        (0.0, 1.0), {}, edges={c: Recovery(3, 50, s) for c, s in failover.items()},
+        "ttl-tradeoff", "", "x", "workshop-geo", 0.05, conv, (0.0, hi), "geodns", FamilyResult(),
+        FamilyResult(), FamilyResult(), {}, {}, [], [], 0, 0.0, None, 0.0, (0.0, 1.0), {}, edges={c: Recovery(3, 50, s) for c, s in failover.items()},
     )  # fmt: skip
     rep.steered_load = SteeredLoad(ttl, 10.0, qps_queries, (0.0, 100.0), "test")
     return TtlRun(ttl, rep)
