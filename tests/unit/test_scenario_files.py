@@ -363,7 +363,8 @@ def _ttl_run(ttl: int, qps_queries: int, failover: dict[str, float], hi: float) 
     conv = Convergence(0.0, None, None, None, None, None, None)
     rep = ScenarioReport(
         "ttl-tradeoff", "", "x", "workshop-geo", 0.05, conv, (0.0, hi), "geodns", FamilyResult(),
-        FamilyResult(), FamilyResult(), {}, {}, [], [], 0, 0.0, None, 0.0, (0.0, 1.0), {}, edges={c: Recovery(3, 50, s) for c, s in failover.items()},
+        FamilyResult(), FamilyResult(), {}, {}, [], [], 0, 0.0, None, 0.0, (0.0, 1.0), {},
+        edges={c: Recovery(3, 50, s) for c, s in failover.items()},
     )  # fmt: skip
     rep.steered_load = SteeredLoad(ttl, 10.0, qps_queries, (0.0, 100.0), "test")
     return TtlRun(ttl, rep)
