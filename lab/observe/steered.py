@@ -5,10 +5,11 @@ answers its HTTP GET from there."""
 from __future__ import annotations
 
 import re
+import subprocess
 
 from dnsnode.ops.control import request
 from lab.daemons.base import LabAccess
-from lab.poll import wait_until
+from lab.poll import NotYet, wait_until
 
 
 def edge_names(h: LabAccess) -> dict[str, str]:
@@ -125,4 +126,5 @@ def wait_refetched(h: LabAccess, old_ttl: int, timeout: float) -> float:
         timeout=timeout,
         interval=0.2,
         what=f"every resolver's steered answer fetched again (cached under TTL {old_ttl} s before)",
+        retry=(NotYet, subprocess.TimeoutExpired),  # a dig slower than its exec timeout: ask again
     ).elapsed

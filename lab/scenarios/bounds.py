@@ -246,5 +246,5 @@ def steered_load(lab: Lab, ttl: int, window: float, probe_round: float) -> Bound
         round(lo, 3),
         round(hi, 3),
         f"{n} resolver caches each asking once per TTL ({ttl} s; Unbound's whole seconds: "
-        f"{shortest:g}..{longest:g} s apart with the round), over {window:g} s",
+        f"{shortest:g}..{longest:g} s apart with the round), over {window:.1f} s",
     )

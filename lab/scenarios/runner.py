@@ -9,6 +9,7 @@ drain or a 30 % loss never stays on for the rest of a module's tests.
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 from lab.daemons.base import LabAccess
@@ -36,7 +37,7 @@ from lab.observe.steered import steered_queries
 from lab.orchestrate import capacity
 from lab.orchestrate.converge import wait_converged
 from lab.orchestrate.handle import LabHandle
-from lab.poll import PollTimeout, wait_until
+from lab.poll import NotYet, PollTimeout, wait_until
 from lab.scenarios import bounds
 from lab.scenarios.answers import ask_all, check_names
 from lab.scenarios.files import probed_for
@@ -46,6 +47,8 @@ STABLE_S = 2.0  # the expected site must answer every probe for this long to cal
 QUIET_S = 2.0  # and no router's best path may have changed for this long
 RESTORE_TIMEOUT = 90.0  # BIRD retries a failed session within 1-10 s (error wait), connect retry 5 s
 KINDS = ("direct", "v6", "resolver")
+# a dig that outlived its 10 s exec timeout (a host loaded far past its cores): not yet, ask again
+DIG_SLOW = (NotYet, subprocess.TimeoutExpired)
 
 
 def last_sites(ps: probe_run.ProbeSet, window: float, kind: str = "direct") -> dict[str, set[str | None]]:
@@ -314,6 +317,7 @@ def restore(h: LabHandle, journal: FaultJournal, base: dict[str, str | None]) ->
             timeout=RESTORE_TIMEOUT,
             interval=0.3,
             what="baseline catchment",
+            retry=DIG_SLOW,
         )
         catchment = res.value
     except PollTimeout as exc:

@@ -21,7 +21,7 @@ from lab.observe.steered import wait_refetched
 from lab.orchestrate.converge import wait_converged
 from lab.orchestrate.handle import LabHandle
 from lab.poll import PollTimeout, wait_until
-from lab.scenarios.runner import RESTORE_TIMEOUT, baseline, run
+from lab.scenarios.runner import DIG_SLOW, RESTORE_TIMEOUT, baseline, run
 from lab.scenarios.scenario import Scenario
 
 REFETCH_SLACK_S = 10.0  # beyond the old TTL: a round, a dig's retries, dnsnode's first checks
@@ -39,7 +39,7 @@ def settle(h: LabHandle, ttl: int, base: dict[str, str | None]) -> None:
 def back_at(h: LabHandle, base: dict[str, str | None]) -> None:
     wait_converged(h, timeout=RESTORE_TIMEOUT)
     wait_until(lambda: baseline(h), lambda b: b == base, timeout=RESTORE_TIMEOUT, interval=0.3,
-               what="baseline catchment after the TTL change")  # fmt: skip
+               what="baseline catchment after the TTL change", retry=DIG_SLOW)  # fmt: skip
 
 
 def run_sweep(h: LabHandle, sc: Scenario, ttls: tuple[int, ...] | None = None) -> SweepReport:
