@@ -13,6 +13,8 @@
     lab fault kill-node NODE       lab fault restart-node NODE
     lab fault hijack [ROGUE]       lab fault unhijack [ROGUE]     lab fault rov NODE [--state off]
     lab fault roa revoke PREFIX [--asn N]    lab fault roa add PREFIX [--asn N] [--max-length L]
+    lab fault dns-scope STYLE [--covering REGION]   lab fault steering-ttl SECONDS   (steered name;
+        each restarts every site's dnsnode; undo: dns-scope exact, steering-ttl with the lab's TTL)
     lab fault flood --from AS[,AS...] --qps N --duration S [--mix random-subdomain|fixed|nxdomain]
         (waits the S seconds, the sites' load sampled, then prints per site the attack it got
         against the model's share; Ctrl-C stops the generators)

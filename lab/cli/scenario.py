@@ -5,7 +5,9 @@ NAME is a shipped scenario (`lab scenario list`), FILE a scenario file of your o
 (lab/scenarios/files.py says its form). Without --name, `run` brings up the scenario's
 topology (or --topo) under a unique name on --runtime, runs the scenario and tears the lab
 down; with --name it uses that running lab and restores it. Writes DIR/NAME.json (the report)
-and DIR/NAME.png (the timeline). Exits 0 when the scenario held (its verdict, the same the
+and DIR/NAME.png (the timeline); a swept scenario (ttl-tradeoff: `sweep:`) runs once per TTL
+and writes DIR/NAME.json (every run), DIR/NAME.png (failover and queries/s against the TTL)
+and DIR/NAME-ttlT.png (each run's timeline). Exits 0 when the scenario held (its verdict, the same the
 pytest plugin asserts), 3 when it did not, 1 when it could not run.
 """
 
@@ -20,11 +22,13 @@ from rich.table import Table
 
 from lab.cli.common import Subparsers, add_runtime_options, console, out, runtime_choice
 from lab.measure import tables
+from lab.measure.tradeoff import SweepReport
 from lab.model.shipped import resolve
 from lab.orchestrate import lifecycle
 from lab.orchestrate.handle import LabHandle
 from lab.orchestrate.lifecycle import open_lab
 from lab.scenarios import SCENARIOS, get, run
+from lab.scenarios.sweep import run_sweep
 
 EXIT_FAILED = 3  # the scenario ran and did not hold
 
@@ -71,6 +75,8 @@ def run_one(args: argparse.Namespace) -> int:
         runtime_choice(args, running_lab=args.name)  # refuses --runtime with --name
         h = open_lab(args.name)
     try:
+        if sc.sweep_ttls:
+            return _sweep_outputs(run_sweep(h, sc), args)
         rep = run(h, sc)
     finally:
         if owned:
@@ -91,4 +97,28 @@ def run_one(args: argparse.Namespace) -> int:
             console.print(f"[red]did not hold:[/] {p}")
         return EXIT_FAILED
     console.print(f"[green]{sc.name} held[/]")
+    return 0
+
+
+def _sweep_outputs(rep: SweepReport, args: argparse.Namespace) -> int:
+    """A swept scenario (ttl-tradeoff): DIR/NAME.json (every TTL's run), DIR/NAME.png (failover
+    and queries/s against the TTL) and DIR/NAME-ttlT.png (each run's timeline)."""
+    from lab.measure import picture, tradeoff
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    jpath = args.out / f"{rep.scenario}.json"
+    jpath.write_text(json.dumps(rep.to_json(), indent=1))
+    png = tradeoff.png(rep, args.out / f"{rep.scenario}.png")
+    for r in rep.runs:
+        picture.write(picture.Timeline.of_report(r.report), args.out / f"{rep.scenario}-ttl{r.ttl}.png")
+    if args.json:
+        print(json.dumps(rep.to_json(), indent=1))
+    else:
+        tables.print_sweep(rep, out)
+    console.print(f"report {jpath}, plot {png}, timelines {rep.scenario}-ttlT.png")
+    if rep.problems:
+        for p in rep.problems:
+            console.print(f"[red]did not hold:[/] {p}")
+        return EXIT_FAILED
+    console.print(f"[green]{rep.scenario} held[/]")
     return 0

@@ -387,6 +387,14 @@ CATALOG: list[FaultKind] = [
         ),
         lambda h, a: steering.dns_scope(h, a.s("style"), a.opt("covering")),
     ),
+    # not a routing change: the sites' dnsnode restart with another TTL for the steered name
+    # (ttl-tradeoff sweeps it); resolvers serve what they cached until it expires
+    FaultKind(
+        "steering-ttl",
+        "every site's dnsnode hands out the steered name with TTL SECONDS (a restart of each)",
+        (Param("ttl", int, "seconds (at least 1)"),),
+        lambda h, a: steering.steering_ttl(h, a.i("ttl")),
+    ),
     # not a routing change: the model sees nothing; its bound is the flood's own window (the
     # scenario's `keep` after it), since users of an overloaded site lose queries until it ends
     FaultKind(

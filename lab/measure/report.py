@@ -85,6 +85,22 @@ class CapacityRecord:
     applied: bool  # every enforcer is in the kernel, read back (lab.orchestrate.capacity)
 
 
+@dataclass(frozen=True)
+class SteeredLoad:
+    """ttl-tradeoff: the steered name's queries at all sites together (dnsnode's `steered`
+    counter) over a quiet window before the fault, the probes asking it through their resolvers."""
+
+    ttl: int  # in force at the sites
+    window_s: float
+    queries: int
+    bound: tuple[float, float]  # queries/s (lab.scenarios.bounds.steered_load)
+    bound_why: str
+
+    @property
+    def qps(self) -> float:
+        return round(self.queries / self.window_s, 3) if self.window_s > 0 else 0.0
+
+
 @dataclass
 class ScenarioReport:
     scenario: str
@@ -119,6 +135,7 @@ class ScenarioReport:
     attack: AttackLoad | None = None
     # steered answers asked by `answers` steps and expect: answers (lab/scenarios/answers.py)
     answers: list[AnswerRecord] = field(default_factory=list)
+    steered_load: SteeredLoad | None = None  # ttl-tradeoff (expect: steered_load)
 
     @property
     def ok(self) -> bool:
@@ -170,6 +187,9 @@ class ScenarioReport:
             "capacity": {s: asdict(c) for s, c in self.capacity.items()},
             "attack": asdict(self.attack) if self.attack is not None else None,
             "answers": [{**asdict(a), "ok": a.ok} for a in self.answers],
+            "steered_load": (
+                {**asdict(self.steered_load), "qps": self.steered_load.qps} if self.steered_load else None
+            ),
         }
         if records:
             out["records"] = {c: [p.to_json() for p in ps] for c, ps in self.records.items()}

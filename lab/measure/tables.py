@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lab.measure.report import ScenarioReport
+from lab.measure.tradeoff import SweepReport
 
 
 def print_report(report: ScenarioReport, console: Console) -> None:
@@ -102,5 +103,27 @@ def print_load(report: ScenarioReport, console: Console) -> None:
             f"{sh.measured:.0%}" if sh else "-",
             f"{sh.predicted:.0%}" if sh else "-",
             str(report.lost_by_catchment.get(site, "-")),
+        )
+    console.print(t)
+
+
+def print_sweep(rep: SweepReport, console: Console) -> None:
+    """ttl-tradeoff: one row per TTL (each run's own tables are in its JSON report)."""
+    t = Table(title=f"{rep.scenario}: {rep.summary}")
+    for col in ("TTL s", "steered q/s at the sites", "q/s bound", "failover per client s",
+                "median s", "max s", "failover bound s", "held"):  # fmt: skip
+        t.add_column(col)
+    for r in sorted(rep.runs, key=lambda r: r.ttl):
+        f, load = r.failover, r.load
+        per = ", ".join(f"{c} {'-' if v is None else f'{v:.2f}'}" for c, v in f.per_client.items())
+        t.add_row(
+            str(r.ttl),
+            f"{load.qps:.2f} ({load.queries} in {load.window_s:.1f} s)" if load else "-",
+            f"{load.bound[0]:g}..{load.bound[1]:g}" if load else "-",
+            per or "-",
+            "-" if f.median_s is None else f"{f.median_s:.2f}",
+            "-" if f.max_s is None else f"{f.max_s:.2f}",
+            f"{r.report.bound[0]:g}..{r.report.bound[1]:g}",
+            "yes" if r.report.ok else "NO",
         )
     console.print(t)

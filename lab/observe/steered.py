@@ -5,9 +5,11 @@ answers its HTTP GET from there."""
 from __future__ import annotations
 
 import re
+import subprocess
 
+from dnsnode.ops.control import request
 from lab.daemons.base import LabAccess
-from lab.poll import wait_until
+from lab.poll import NotYet, wait_until
 
 
 def edge_names(h: LabAccess) -> dict[str, str]:
@@ -72,4 +74,57 @@ def flush_resolver(h: LabAccess, resolver: str) -> float:
         timeout=10,
         interval=0.2,
         what=f"{resolver}'s unbound up after reload",
+    ).elapsed
+
+
+def steered_queries(h: LabAccess) -> int:
+    """Queries for steered names every site's dnsnode answered so far (its `steered` counter)."""
+    total = 0
+    for s in h.lab.of_kind("site"):
+        reply = request(h.dir / s.name / "dnsnode.sock", "stats", timeout=5)
+        stats = reply.get("stats", {})
+        counters = stats.get("counters", stats) if isinstance(stats, dict) else {}
+        total += int(counters.get("steered", 0))
+    return total
+
+
+def cached_ttl(h: LabAccess, client: str) -> int | None:
+    """The TTL left on the steered name's answer through the client's own resolver (None: no
+    answer)."""
+    st, node = h.lab.steering, h.lab.nodes[client]
+    if st is None or node.resolver4 is None:
+        return None
+    argv = ["dig", "+noall", "+answer", "+time=1", "+tries=2", f"@{node.resolver4}", st.name, "A"]
+    out = h.runtime.exec(client, argv, timeout=10).stdout
+    ttls = [int(f[1]) for line in out.splitlines() if len(f := line.split()) >= 5 and f[3] == "A"]
+    return min(ttls) if ttls else None
+
+
+def wait_refetched(h: LabAccess, old_ttl: int, timeout: float) -> float:
+    """Until every client's resolver has fetched the steered name again since the sites began
+    handing out another TTL, so no answer cached under the old one is left: its remaining TTL
+    went up between two reads (the entry expired and was fetched anew) or is above `old_ttl`.
+    The clients' own digs drive the fetches. The seconds it took."""
+    clients = [c.name for c in h.lab.of_kind("client") if c.resolver4 is not None]
+    last: dict[str, int | None] = {}
+    fresh: set[str] = set()
+
+    def read() -> set[str]:
+        for c in clients:
+            if c in fresh:
+                continue
+            ttl = cached_ttl(h, c)
+            prev = last.get(c)
+            if ttl is not None and (ttl > old_ttl or (prev is not None and ttl > prev)):
+                fresh.add(c)
+            last[c] = ttl
+        return fresh
+
+    return wait_until(
+        read,
+        lambda done: len(done) == len(clients),
+        timeout=timeout,
+        interval=0.2,
+        what=f"every resolver's steered answer fetched again (cached under TTL {old_ttl} s before)",
+        retry=(NotYet, subprocess.TimeoutExpired),  # a dig slower than its exec timeout: ask again
     ).elapsed

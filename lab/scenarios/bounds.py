@@ -27,7 +27,9 @@
   first within an interval, each at most interval + timeout apart): at most fall x (interval +
   timeout); the resolvers keep the old answer up to its TTL; the probe sees it at its next
   round: + steer interval + timeout, + margin; 0 .. that (a client handed live edges too may
-  stop picking the dead one sooner);
+  stop picking the dead one sooner); the TTL is the one in force (a steering-ttl fault);
+- steered load (ttl-tradeoff): the steered name's queries/s at the sites, one per resolver
+  cache per TTL (Unbound's whole-second clock: T - 1 .. T + 1 + a round apart);
 - propagation: no timer (link down, withdraw, drain, policy, hijack, an iBGP session shut
   down: its Cease drops it at once): 0 .. margin.
 
@@ -155,17 +157,19 @@ def propagation(margin: float = MARGIN) -> Bound:
     )
 
 
-def geodns(lab: Lab, probe_round: float, margin: float = MARGIN) -> Bound:
+def geodns(lab: Lab, probe_round: float, margin: float = MARGIN, ttl: int | None = None) -> Bound:
+    """`ttl`: the TTL in force (lab.faults.steering.ttl_in_force), default the model's."""
     st = lab.steering
     assert st is not None, f"lab {lab.name} steers no name"
-    hi = st.detection_s + st.ttl + probe_round + st.check_timeout + margin
+    ttl = st.ttl if ttl is None else ttl
+    hi = st.detection_s + ttl + probe_round + st.check_timeout + margin
     # no floor: a client handed live edges beside the dead one may stop picking it before the
     # check removes it (its resolver's order), so only the ceiling is a law
     return Bound(
         0.0,
         round(hi, 3),
         f"health check ({st.fall} x ({st.check_interval:g} + {st.check_timeout:g}) s) + the TTL in the "
-        f"resolvers' caches ({st.ttl} s) + a probe round ({probe_round:g} + {st.check_timeout:g} s), "
+        f"resolvers' caches ({ttl} s) + a probe round ({probe_round:g} + {st.check_timeout:g} s), "
         f"+ {margin:g} s margin",
     )
 
@@ -197,4 +201,50 @@ def ospf_dead(lab: Lab, node: str, margin: float = MARGIN) -> Bound:
         f"OSPF dead interval at {node}'s neighbours: dead - hello .. dead "
         f"({OSPF.dead_s - OSPF.hello_s}..{OSPF.dead_s} s), + the slowest SPF reaction in AS{n.asn} "
         f"({spf:g} s), -0.5 s / + {margin:g} s margin",
+    )
+
+
+def load_window(ttl: int) -> float:
+    """How long ttl-tradeoff counts the steered name's queries at one TTL: three TTLs (each
+    cache refreshes about three times, so one refresh more or less is a third, not all), at
+    least LOAD_WINDOW_MIN_S."""
+    return max(LOAD_WINDOW_MIN_S, 3.0 * ttl)
+
+
+LOAD_WINDOW_MIN_S = 10.0
+
+
+def caches(lab: Lab) -> tuple[int, int]:
+    """The resolver caches the probes' steered-name rounds keep filled, fewest .. most: one
+    per resolver a client asks through, up to one per client LAN where it sends ECS (it caches
+    per returned scope, which may cover several LANs)."""
+    by_addr = {str(r.ifaces[0].addr4.ip): r for r in lab.of_kind("resolver")}
+    keys = set()
+    for c in lab.of_kind("client"):
+        if c.resolver4 is None:
+            continue
+        res = by_addr.get(str(c.resolver4))
+        keys.add((str(c.resolver4), str(c.ifaces[0].addr4.network) if res is not None and res.ecs else ""))
+    return len({r for r, _ in keys}), len(keys)
+
+
+def steered_load(lab: Lab, ttl: int, window: float, probe_round: float) -> Bound:
+    """Queries per second for the steered name at all sites together, while the probes ask it
+    every `probe_round` s through their resolvers: each cache asks again once its entry has
+    expired, at the next round. Unbound keeps time in whole seconds, so an entry lives T - 1 ..
+    T + 1 s; the next round comes within a round interval plus its timeout. Per cache, over
+    `window` s: floor(window / (T + 1 + round + timeout)) .. floor(window / (T - 1)) + 1 queries."""
+    st = lab.steering
+    assert st is not None, f"lab {lab.name} steers no name"
+    few, most = caches(lab)
+    longest = ttl + 1 + probe_round + st.check_timeout
+    shortest = max(ttl - 1.0, probe_round)
+    lo = few * math.floor(window / longest) / window
+    hi = most * (math.floor(window / shortest) + 1) / window
+    n = f"{few}" if few == most else f"{few}..{most}"
+    return Bound(
+        round(lo, 3),
+        round(hi, 3),
+        f"{n} resolver caches each asking once per TTL ({ttl} s; Unbound's whole seconds: "
+        f"{shortest:g}..{longest:g} s apart with the round), over {window:.1f} s",
     )

@@ -23,6 +23,10 @@ plugin both run, so a user writes scenarios without Python. The shipped library 
         - {client: dave, resolver: pub, edge_region: eu}     # (lab/scenarios/answers.py)
         - {client: erin, resolver: pub, subnet: own, edge_region: eu}
     watch: hijack                 # also follow a hijack's more-specifics (routing-change clock)
+    sweep: {steering-ttl: [2, 5, 10]}   # the steps once per TTL of the steered name, one lab
+                                  #   (lab/scenarios/sweep.py); with expect: steered_load: ttl
+                                  #   the steered name's queries/s at the sites, bounded by the
+                                  #   TTL and falling as it grows (ttl-tradeoff)
 
 A scenario whose verdict is only steered answers may have no steps (`steps: []`).
 
@@ -41,6 +45,7 @@ from lab.errors import LocatedIssue, TopologyError, YamlPath
 from lab.faults import catalog
 from lab.faults.base import FaultError, FaultEvent
 from lab.faults.hijacks import hijack_prefixes
+from lab.faults.steering import ttl_in_force
 from lab.model.yamlsrc import Source, YamlSyntaxError, parse
 from lab.observe.probes import DEFAULT_STEER_INTERVAL, ProbeSet
 from lab.observe.steered import wait_handed
@@ -64,8 +69,17 @@ INVERSE = {
     "edge-start": "edge-stop",
 }
 STEP_WORDS = ("wait_catchment", "keep", "wait_edges", "answers")
-TOP_KEYS = {"name", "summary", "topology", "steps", "expect", "watch"}
-EXPECT_KEYS = {"catchment", "bound", "lost", "lost_by_catchment", "overloaded", "attack", "answers"}
+TOP_KEYS = {"name", "summary", "topology", "steps", "expect", "watch", "sweep"}
+EXPECT_KEYS = {
+    "catchment",
+    "bound",
+    "lost",
+    "lost_by_catchment",
+    "overloaded",
+    "attack",
+    "answers",
+    "steered_load",
+}
 
 
 class ScenarioFileError(TopologyError):
@@ -129,6 +143,8 @@ class Parsed:
     overloaded: dict[str, bool] = field(default_factory=dict)
     attack: bool = False
     answers: list[AnswerSpec] = field(default_factory=list)
+    sweep_ttls: tuple[int, ...] = ()
+    steered_load: bool = False
 
 
 class _Reader:
@@ -337,6 +353,7 @@ def _parse(src: Source, default_name: str) -> Parsed:
     _flood_expect(r, p, expect)
     if "answers" in expect:
         p.answers = r.answers(expect["answers"], ("expect", "answers"))
+    _sweep(r, p, data.get("sweep"), expect.get("steered_load"))
     watch = data.get("watch")
     if watch not in (None, "hijack"):
         r.fail(("watch",), f"watch: {watch!r}: the only extra prefixes to follow are `hijack`'s")
@@ -344,6 +361,29 @@ def _parse(src: Source, default_name: str) -> Parsed:
     if r.issues:
         raise ScenarioFileError(r.issues)
     return p
+
+
+def _sweep(r: _Reader, p: Parsed, sweep: object, load: object) -> None:
+    """sweep: {steering-ttl: [T, ...]} and expect: steered_load: ttl (ttl-tradeoff)."""
+    form = "sweep: is {steering-ttl: [2, 5, 10]} (two or more different TTLs in seconds, each >= 1)"
+    if sweep is not None:
+        ttls = sweep.get("steering-ttl") if isinstance(sweep, dict) else None
+        if not isinstance(sweep, dict) or set(sweep) != {"steering-ttl"}:
+            r.fail(("sweep",), f"{form}, not {sweep!r}")
+        elif (
+            not isinstance(ttls, list)
+            or len(set(map(str, ttls))) < 2
+            or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 1 for t in ttls)
+        ):
+            r.fail(("sweep", "steering-ttl"), f"{form}, not {ttls!r}")
+        else:
+            p.sweep_ttls = tuple(sorted(ttls))
+    if load not in (None, "ttl"):
+        r.fail(("expect", "steered_load"),
+               f"steered_load: is `ttl` (lab.scenarios.bounds.steered_load), not {load!r}")  # fmt: skip
+    elif load == "ttl" and not p.sweep_ttls:
+        r.fail(("expect", "steered_load"), "steered_load: ttl needs sweep: {steering-ttl: [2, 5, 10]}")
+    p.steered_load = load == "ttl"
 
 
 def _is_count(v: object) -> bool:
@@ -438,7 +478,7 @@ RULES: dict[str, Callable[[LabAccess, FaultStep, Parsed], Bound]] = {
     "igp": lambda h, f, p: bounds.igp(h.lab, f.args.s("a"), f.args.s("b"), p.margin),
     "ospf-dead": lambda h, f, p: bounds.ospf_dead(h.lab, f.args.s("node"), p.margin),
     "rtr": lambda h, f, p: bounds.rtr_change(h.lab, p.margin),
-    "geodns": lambda h, f, p: bounds.geodns(h.lab, DEFAULT_STEER_INTERVAL, p.margin),
+    "geodns": lambda h, f, p: bounds.geodns(h.lab, DEFAULT_STEER_INTERVAL, p.margin, ttl_in_force(h)),
 }
 
 
@@ -509,6 +549,8 @@ def to_scenario(p: Parsed, source: str) -> Scenario:
         lost_by_catchment=dict(p.lost_by_catchment),
         overloaded=dict(p.overloaded),
         attack_predicted=p.attack,
+        sweep_ttls=p.sweep_ttls,
+        steered_load=p.steered_load,
     )
 
 

@@ -9,11 +9,13 @@ drain or a 30 % loss never stays on for the rest of a module's tests.
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 from lab.daemons.base import LabAccess
 from lab.faults.base import FaultEvent, FaultJournal, recording
 from lab.faults.flood import generators_of
+from lab.faults.steering import ttl_in_force
 from lab.measure import load as attack
 from lab.measure import metrics
 from lab.measure.report import (
@@ -23,6 +25,7 @@ from lab.measure.report import (
     ProbePoint,
     Restore,
     ScenarioReport,
+    SteeredLoad,
 )
 from lab.measure.steering import recovery
 from lab.model.shipped import resolve
@@ -30,17 +33,22 @@ from lab.observe import probes as probe_run
 from lab.observe.catchment import measure as dig_catchment
 from lab.observe.load import LoadWatch
 from lab.observe.routewatch import RouteWatch
+from lab.observe.steered import steered_queries
 from lab.orchestrate import capacity
 from lab.orchestrate.converge import wait_converged
 from lab.orchestrate.handle import LabHandle
-from lab.poll import PollTimeout, wait_until
+from lab.poll import NotYet, PollTimeout, wait_until
+from lab.scenarios import bounds
 from lab.scenarios.answers import ask_all, check_names
+from lab.scenarios.files import probed_for
 from lab.scenarios.scenario import Ctx, Scenario, Sites
 
 STABLE_S = 2.0  # the expected site must answer every probe for this long to call it settled
 QUIET_S = 2.0  # and no router's best path may have changed for this long
 RESTORE_TIMEOUT = 90.0  # BIRD retries a failed session within 1-10 s (error wait), connect retry 5 s
 KINDS = ("direct", "v6", "resolver")
+# a dig that outlived its 10 s exec timeout (a host loaded far past its cores): not yet, ask again
+DIG_SLOW = (NotYet, subprocess.TimeoutExpired)
 
 
 def last_sites(ps: probe_run.ProbeSet, window: float, kind: str = "direct") -> dict[str, set[str | None]]:
@@ -83,8 +91,7 @@ def wait_sites(
 def wait_edges(h: LabAccess, ps: probe_run.ProbeSet, since: float, bound_hi: float) -> float:
     """Until every client's steered-name rounds since `since` end in two TTLs' worth answered:
     past the health check and every cached answer."""
-    st = h.lab.steering
-    ttl = st.ttl if st is not None else 5
+    ttl = ttl_in_force(h) if h.lab.steering is not None else 5
     rounds = max(5, int(2 * ttl / probe_run.DEFAULT_STEER_INTERVAL))
 
     def clean(recs: dict[str, list[probe_run.EdgeRecord]]) -> bool:
@@ -100,6 +107,25 @@ def wait_edges(h: LabAccess, ps: probe_run.ProbeSet, since: float, bound_hi: flo
     ).elapsed
 
 
+def steered_load(h: LabAccess, ps: probe_run.ProbeSet) -> SteeredLoad:
+    """ttl-tradeoff: the steered name's queries at all sites over a quiet window of the probes'
+    clock (lab.scenarios.bounds.load_window), once every client's edge rounds are answered."""
+    since = time.monotonic()
+    wait_until(
+        ps.edge_records,
+        lambda recs: all(sum(1 for r in rs if not r.lost and r.mono >= since) >= 5 for rs in recs.values()),
+        timeout=20,
+        interval=0.2,
+        what="every client's steered-name rounds answered",
+    )
+    ttl = ttl_in_force(h)
+    w0, q0 = time.monotonic(), steered_queries(h)
+    probed_for(ps, w0, bounds.load_window(ttl))
+    w1, q1 = time.monotonic(), steered_queries(h)
+    b = bounds.steered_load(h.lab, ttl, w1 - w0, probe_run.DEFAULT_STEER_INTERVAL)
+    return SteeredLoad(ttl, round(w1 - w0, 3), q1 - q0, (b.lo, b.hi), b.why)
+
+
 def baseline(h: LabAccess) -> dict[str, str | None]:
     return {c: p.site for c, p in dig_catchment(h.lab, h.runtime).items() if h.lab.nodes[c].kind == "client"}
 
@@ -108,7 +134,8 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
     bound = sc.bound(h)
     base = baseline(h)
     t_start = time.monotonic()
-    ps = probe_run.start(h, interval=interval, duration=bound.hi + RESTORE_TIMEOUT + 60)
+    window = bounds.load_window(ttl_in_force(h)) if sc.steered_load else 0.0
+    ps = probe_run.start(h, interval=interval, duration=bound.hi + RESTORE_TIMEOUT + 60 + window)
     watch = RouteWatch(h, extra=tuple(sc.watch(h)) if sc.watch else ()).start()
     load = LoadWatch(h).start()
     journal = FaultJournal()
@@ -118,9 +145,12 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
     want: Sites = {}
     t_before = t_end = time.monotonic()
     ctx: Ctx | None = None
+    load_seen: SteeredLoad | None = None
     try:
         probe_run.wait_answering(ps, t_start, count=25)
         wait_until(lambda: watch.passes, lambda n: n >= 2, timeout=10, what="route watch running")
+        if sc.steered_load:  # before the fault: what the TTL costs the sites in steady state
+            load_seen = steered_load(h, ps)
         # the service is dual-stack: settled means IPv6 ("v6" records) is there too, where the
         # probe asks it (a probe from an image built before lab/observe/probe.py did has none)
         seen = {r.kind for rs in ps.records().values() for r in rs}
@@ -169,6 +199,7 @@ def run(h: LabHandle, sc: Scenario, interval: float = probe_run.DEFAULT_INTERVAL
     add_load(h, report, load, events, want or base)
     report.restore = restored
     report.answers = list(ctx.answers) if ctx is not None else []
+    report.steered_load = load_seen
     report.problems = sc.check(report)
     return report
 
@@ -286,6 +317,7 @@ def restore(h: LabHandle, journal: FaultJournal, base: dict[str, str | None]) ->
             timeout=RESTORE_TIMEOUT,
             interval=0.3,
             what="baseline catchment",
+            retry=DIG_SLOW,
         )
         catchment = res.value
     except PollTimeout as exc:

@@ -70,6 +70,10 @@ class Scenario:
     # (steps' and these) must be in the report
     answers: list[AnswerSpec] = field(default_factory=list)
     answers_asked: int = 0
+    # ttl-tradeoff: run once per TTL of the steered name (lab/scenarios/sweep.py), and measure
+    # the steered name's queries/s at the sites before the fault, bounded by the TTL
+    sweep_ttls: tuple[int, ...] = ()
+    steered_load: bool = False
 
     def check(self, report: ScenarioReport) -> list[str]:
         """What did not hold (empty: the scenario held)."""
@@ -130,6 +134,8 @@ class Scenario:
                 problems.append("no flood in this scenario to compare with the model")
             else:
                 problems += report.attack.problems()
+        if self.steered_load:
+            problems += _load_problems(report)
         problems += [f"steered answer: {a.describe()}" for a in report.answers if not a.ok]
         if len(report.answers) < self.answers_asked:
             problems.append(f"{len(report.answers)} of {self.answers_asked} steered answers asked")
@@ -150,3 +156,15 @@ def _edge_problems(report: ScenarioReport) -> list[str]:
             out.append(f"{c}: edge rounds answered again after {r.recovered_s} s, outside {lo:g}..{hi:g} s "
                        f"({report.bound_why})")  # fmt: skip
     return out
+
+
+def _load_problems(report: ScenarioReport) -> list[str]:
+    """The steered name's queries/s at the sites, before the fault, within its TTL's bound."""
+    load = report.steered_load
+    if load is None:
+        return ["the steered name's load at the sites was not measured"]
+    lo, hi = load.bound
+    if lo <= load.qps <= hi:
+        return []
+    return [f"steered name at TTL {load.ttl} s: {load.qps} queries/s at the sites, outside "
+            f"{lo:g}..{hi:g} ({load.bound_why})"]  # fmt: skip

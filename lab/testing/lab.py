@@ -25,6 +25,7 @@ from lab.errors import LabError
 from lab.faults import agent, hijacks, link, policy, process
 from lab.faults.base import FaultEvent
 from lab.measure.report import ScenarioReport
+from lab.measure.tradeoff import SweepReport
 from lab.observe.catchment import Catchment, measure
 from lab.orchestrate import lifecycle
 from lab.orchestrate.converge import Snapshot, snapshot, wait_converged
@@ -34,6 +35,7 @@ from lab.poll import NotYet, PollTimeout, wait_until
 from lab.predict.changes import Change, LinkDown, NodeDown, Withdrawn, client_catchments
 from lab.scenarios import get, run
 from lab.scenarios.scenario import Scenario
+from lab.scenarios.sweep import run_sweep
 
 Sites = dict[str, str | None]
 
@@ -236,8 +238,9 @@ class AnycastLab:
     def scenario(self, name_or_file: str | Path) -> Scenario:
         return get(name_or_file)
 
-    def run_scenario(self, scenario: str | Path | Scenario) -> ScenarioReport:
+    def run_scenario(self, scenario: str | Path | Scenario) -> ScenarioReport | SweepReport:
         """Run it here (probes, faults, measurement, undo, restore); the report carries the
-        verdict (`report.ok`, `report.problems`)."""
+        verdict (`report.ok`, `report.problems`). A swept scenario (`sweep:`) runs once per
+        value and gives one report of every run."""
         sc = scenario if isinstance(scenario, Scenario) else get(scenario)
-        return run(self.handle, sc)
+        return run_sweep(self.handle, sc) if sc.sweep_ttls else run(self.handle, sc)

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
+from lab.measure.report import ScenarioReport
 from lab.orchestrate.provider import DEPLOYERS, RUNTIMES, RuntimeChoice
 from lab.scenarios import files
 from lab.testing.lab import AnycastLab
@@ -122,7 +123,8 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         sc = files.load(self.scenario_path)
         report = self.config.stash[_LAB].get().run_scenario(sc)
-        self.user_properties.append(("convergence_s", report.convergence_s))
+        if isinstance(report, ScenarioReport):
+            self.user_properties.append(("convergence_s", report.convergence_s))
         if report.problems:
             raise ScenarioFailed(sc.name, report.problems)
 

@@ -11,6 +11,10 @@ import pytest
 from lab.errors import LabError
 from lab.faults import catalog
 from lab.faults.base import FaultEvent, FaultJournal, recording, timed
+from lab.measure.metrics import Convergence
+from lab.measure.report import FamilyResult, ScenarioReport, SteeredLoad
+from lab.measure.steering import Recovery
+from lab.measure.tradeoff import TtlRun
 from lab.model.loader import load
 from lab.model.shipped import resolve
 from lab.model.topology import Lab
@@ -18,6 +22,7 @@ from lab.runtime.base import Runtime
 from lab.scenarios import SCENARIOS, bounds, get
 from lab.scenarios.files import ScenarioFileError
 from lab.scenarios.files import load as load_file
+from lab.scenarios.sweep import verdict
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scenarios"
 WITHOUT_AMS = {"alice": "fra", "bob": "sin", "carol": "fra"}
@@ -118,6 +123,10 @@ NEW |= {
 GEO = {"alice": "ams", "bob": "sin", "carol": "ams", "dave": "ams", "erin": "sin"}
 NEW |= {"public-resolver": (GEO, (0.0, 0.0)), "scope-poisoning": (GEO, (0.0, 2.0))}
 LOST["public-resolver"] = (0, 0)
+# ttl-tradeoff: the geodns bound at the TTL in force (the model's 5 s where no site says
+# another); the sweep runs it at 2, 5 and 10 s
+NEW["ttl-tradeoff"] = (GEO, (0.0, 3 * (1.0 + 0.5) + 5 + 0.2 + 0.5 + 2.0))
+LOST["ttl-tradeoff"] = (0, 0)
 
 
 def test_the_library_is_the_files_and_nothing_was_lost() -> None:
@@ -203,6 +212,8 @@ def test_bounds_follow_the_timers_in_force(tmp_path: Path) -> None:
             },
         ),
         ("bad-no-steps.yml", {2: "`steps: []` only with expect: answers:"}),
+        ("bad-sweep.yml", {3: "two or more different TTLs", 7: "steered_load: is `ttl`"}),
+        ("bad-sweep-missing.yml", {2: "sweep: is {steering-ttl: [2, 5, 10]}", 6: "needs sweep:"}),
     ],
 )
 def test_bad_files_name_the_line_and_the_fix(name: str, lines: dict[int, str]) -> None:
@@ -325,3 +336,43 @@ def test_the_covering_geoip_file_nests_the_other_regions(tmp_path: Path) -> None
     with pytest.raises(ValueError, match="region 'mars' has no edges"):
         generate_covering(lab, "mars")
     assert catalog.KINDS["dns-scope"].args({"style": "knot", "covering": "eu"}).s("covering") == "eu"
+
+
+def test_ttl_tradeoff_sweeps_the_steered_ttl_with_bounds_from_it(tmp_path: Path) -> None:
+    """The sweep's TTLs, and each run's bounds from the TTL in force at the sites (their
+    dnsnode.yml, as the steering-ttl fault leaves it): failover detection + TTL, the load one
+    query per resolver cache per TTL."""
+    sc = get("ttl-tradeoff")
+    assert sc.sweep_ttls == (2, 5, 10) and sc.steered_load and sc.bound_on == "edges"
+    h = model("workshop-geo", tmp_path)
+    for site in ("ams", "fra", "sin"):
+        (tmp_path / site).mkdir()
+        (tmp_path / site / "dnsnode.yml").write_text("zones:\n  - geoip:\n      ttl: 10\n")
+    b = sc.bound(h)
+    assert (b.lo, b.hi) == pytest.approx((0.0, 3 * 1.5 + 10 + 0.2 + 0.5 + 2.0)), b.why
+    assert bounds.caches(h.lab) == (4, 4)  # home1-res, home2-res, dual-res (ECS: one LAN each), pub
+    loads = [bounds.steered_load(h.lab, t, bounds.load_window(t), 0.2) for t in (2, 5, 10)]
+    want = [(4 * 2 / 10, 4 * 11 / 10), (4 * 2 / 15, 4 * 4 / 15), (4 * 2 / 30, 4 * 4 / 30)]
+    assert [v for x in loads for v in (x.lo, x.hi)] == pytest.approx([v for w in want for v in w], abs=1e-3)
+    # the ranges of neighbouring TTLs touch or overlap: "fewer at a longer TTL" is a check of its own
+    assert loads[0].lo < loads[1].hi and loads[1].lo == pytest.approx(loads[2].hi)
+
+
+def _ttl_run(ttl: int, qps_queries: int, failover: dict[str, float], hi: float) -> TtlRun:
+    """A run's report as the runner makes it, with only what the sweep's verdict reads."""
+    conv = Convergence(0.0, None, None, None, None, None, None)
+    rep = ScenarioReport(
+        "ttl-tradeoff", "", "x", "workshop-geo", 0.05, conv, (0.0, hi), "geodns", FamilyResult(),
+        FamilyResult(), FamilyResult(), {}, {}, [], [], 0, 0.0, None, 0.0, (0.0, 1.0), {},
+        edges={c: Recovery(3, 50, s) for c, s in failover.items()},
+    )  # fmt: skip
+    rep.steered_load = SteeredLoad(ttl, 10.0, qps_queries, (0.0, 100.0), "test")
+    return TtlRun(ttl, rep)
+
+
+def test_the_sweep_fails_when_a_longer_ttl_does_not_cost_fewer_queries() -> None:
+    runs = [_ttl_run(2, 16, {"alice": 3.0}, 9.2), _ttl_run(5, 16, {"alice": 6.0}, 12.2)]
+    assert any("not fewer than TTL 2 s" in p for p in verdict(runs))
+    runs[1] = _ttl_run(5, 7, {"alice": 6.0}, 12.2)
+    assert verdict(runs) == []
+    assert runs[1].failover.median_s == 6.0 and runs[1].to_json()["steered_qps"] == 0.7
