@@ -106,8 +106,10 @@ def up(
         notes = prov.build(h, say, deadline)
         # site capacities and load counters, read back; one that did not apply is a note, and
         # the record (capacity.json) says so: the lab never claims a limit the kernel lacks
-        notes += [f"capacity not applied: {f}" for f in capacity.failures(capacity.apply(h))]
         say("site capacity and load counters")
+        notes += [f"capacity not applied: {f}" for f in capacity.failures(capacity.apply(h))]
+        # a step of its own: each step's time is until the next one starts
+        say("polling until converged (sessions, OSPF, best paths; two passes agreeing)")
         t_wait = time.monotonic()
         try:
             snap, _ = wait_converged(h, timeout=max(1.0, deadline - t_wait), progress=say)
