@@ -11,7 +11,8 @@ adjacency Full, every router with a best path for both service prefixes, every s
 two passes agreeing), memory per router by daemon (FRR: zebra + bgpd + ospfd + ospf6d (+ bfdd)
 of one router; BIRD: its one process), as RSS and as PSS (shared pages counted once: what the
 machine really spends, and what the 8 GiB target is about), the lab's total PSS, the
-controller's own max RSS and the teardown time.
+controller's own max RSS and the teardown time; and CPU seconds by process up to converged,
+beside the cores' busy seconds (a saturated machine: the lab's CPU, not its steps, bounds it).
 
 Targets on this 2-core, 24 GiB machine: workshop <= 10 s, global <= 20 s, 500 generated routers
 <= 60 s and <= 8 GiB. The generated internet is lab.model.generate's (tier-1s of PoPs with OSPF
