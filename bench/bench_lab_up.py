@@ -11,7 +11,8 @@ adjacency Full, every router with a best path for both service prefixes, every s
 two passes agreeing), memory per router by daemon (FRR: zebra + bgpd + ospfd + ospf6d (+ bfdd)
 of one router; BIRD: its one process), as RSS and as PSS (shared pages counted once: what the
 machine really spends, and what the 8 GiB target is about), the lab's total PSS, the
-controller's own max RSS and the teardown time.
+controller's own max RSS and the teardown time; and CPU seconds by process up to converged,
+beside the cores' busy seconds (a saturated machine: the lab's CPU, not its steps, bounds it).
 
 Targets on this 2-core, 24 GiB machine: workshop <= 10 s, global <= 20 s, 500 generated routers
 <= 60 s and <= 8 GiB. The generated internet is lab.model.generate's (tier-1s of PoPs with OSPF
@@ -36,6 +37,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from bench.procfs import cpu_seconds, machine_busy_seconds, usable_cpus
 from lab.model.generate import Shape, generate, to_yaml
 from lab.model.loader import load_spec
 from lab.orchestrate import lifecycle
@@ -131,7 +133,11 @@ class Row:
     down_seconds: float
     target: float | None
     steps: dict[str, float] = field(default_factory=dict)
-    by_process: dict[str, tuple[int, float]] = field(default_factory=dict)  # name -> (count, PSS GiB)
+    # name -> (count, PSS GiB, CPU seconds from start to converged)
+    by_process: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+    lab_cpu_s: float = 0.0  # every lab process's CPU seconds at converged
+    machine_cpu_s: float = 0.0  # every core's busy seconds during `up` (other tasks' included)
+    mix: str = ""  # routers by daemon
 
 
 def per_router(
@@ -157,21 +163,26 @@ def per_router(
 def run(topology: Path, label: str, timeout: float, target: float | None) -> Row:
     name = f"b{secrets.token_hex(3)}"
     console.print(f"[bold]{label}[/]: lab up {topology} --name {name}")
+    busy0 = machine_busy_seconds()
     with console.status(f"{label}: up") as st:
         res = lifecycle.up(
             topology, name=name, timeout=timeout, progress=lambda m: st.update(f"{label}: {m}")
         )
+    busy = machine_busy_seconds() - busy0
     try:
         procs = res.handle.runtime.processes()
         lab = res.handle.lab
-        routers = {n.name: n.daemon for n in lab.of_kind("router")}
+        routers: dict[str, str | None] = {n.name: n.daemon for n in lab.of_kind("router")}
+        cpu = {p.pid: cpu_seconds(p.pid) for p in procs if p.alive}
         pss = {p.pid: pss_kib(p.pid) for p in procs if p.alive}
         lab_pss = sum(pss.values()) / 1024 / 1024
-        by: dict[str, tuple[int, float]] = {}
+        by: dict[str, tuple[int, float, float]] = {}
         for p in procs:
             if p.pid in pss:
-                n, g = by.get(p.name, (0, 0.0))
-                by[p.name] = (n + 1, g + pss[p.pid] / 1024 / 1024)
+                n, g, c = by.get(p.name, (0, 0.0, 0.0))
+                by[p.name] = (n + 1, g + pss[p.pid] / 1024 / 1024, c + cpu[p.pid])
+        daemons = [d for d in routers.values() if d]
+        mix = ", ".join(f"{daemons.count(d)} {d.upper()}" for d in sorted(set(daemons)))
         mem = per_router(procs, routers)
         ctl_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     finally:
@@ -184,7 +195,7 @@ def run(topology: Path, label: str, timeout: float, target: float | None) -> Row
         console.print(f"[yellow]note:[/] {note}")
     return Row(
         label, len(routers), len(lab.nodes), len(procs), res.seconds_to_converged, lab_pss, mem, ctl_rss,
-        down_s, target, res.phases, by,
+        down_s, target, res.phases, by, sum(cpu.values()), busy, mix,
     )  # fmt: skip
 
 
@@ -229,11 +240,20 @@ def main() -> int:
     for r in rows:
         console.print(step_table(r))
         parts = ", ".join(
-            f"{k} {g:.2f} (x{n})" for k, (n, g) in sorted(r.by_process.items(), key=lambda kv: -kv[1][1])
+            f"{k} {g:.2f} (x{n})" for k, (n, g, _) in sorted(r.by_process.items(), key=lambda kv: -kv[1][1])
         )
         console.print(f"{r.topology}: PSS GiB by process: {parts}")
+        parts = ", ".join(
+            f"{k} {c:.1f}" for k, (_, _, c) in sorted(r.by_process.items(), key=lambda kv: -kv[1][2])
+        )
+        cores = len(usable_cpus())
+        console.print(
+            f"{r.topology}: CPU s by process, up to converged: {parts}; the lab's processes "
+            f"{r.lab_cpu_s:.0f} s of the {cores} cores' {cores * r.seconds:.0f} s, the cores busy "
+            f"{r.machine_cpu_s:.0f} s in all (the controller, `ip`, and other tasks)"
+        )
     table = Table(title="lab up: time to converged and memory")
-    for col in ("topology", "routers", "nodes", "procs", "converged s", "target s", "lab PSS GiB",
+    for col in ("topology", "routers", "daemons", "nodes", "procs", "converged s", "target s", "lab PSS GiB",
                 "per FRR router RSS/PSS MiB", "per BIRD router RSS/PSS MiB", "controller max RSS MiB",
                 "down s"):  # fmt: skip
         table.add_column(col, justify="right")
@@ -246,7 +266,7 @@ def main() -> int:
             return f"{rss:.0f}/{pss:.0f} (x{n})" if n else "-"
 
         table.add_row(
-            r.topology, str(r.routers), str(r.nodes), str(r.processes),
+            r.topology, str(r.routers), r.mix, str(r.nodes), str(r.processes),
             f"[{'green' if ok else 'red'}]{r.seconds:.1f}[/]", f"{r.target:.0f}" if r.target else "-",
             f"[{'green' if mem_ok else 'red'}]{r.lab_pss_gib:.2f}[/]", mem("frr"), mem("bird"),
             f"{r.controller_rss_mib:.0f}", f"{r.down_seconds:.1f}",

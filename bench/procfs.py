@@ -36,6 +36,21 @@ def _stats() -> Iterator[ProcStat]:
         )
 
 
+def cpu_seconds(pid: int) -> float:
+    """user+system CPU seconds of one process so far (0.0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def machine_busy_seconds() -> float:
+    """Busy CPU seconds of every usable core since boot: a run's share of it tells how much
+    of the machine other tasks took meanwhile."""
+    return sum(core_times(c).busy for c in usable_cpus())
+
+
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes in process group `pgid`."""
     return sorted(p.pid for p in _stats() if p.pgrp == pgid and p.state != "Z")

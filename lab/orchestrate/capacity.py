@@ -9,6 +9,7 @@ kernel holds, never what was asked for (lab.render.capacity says what and why).
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,7 @@ from typing import Literal
 from lab.daemons.base import LabAccess
 from lab.model.topology import Node
 from lab.render import capacity as render
+from lab.runtime.netns import PARALLEL
 
 RECORD = "capacity.json"
 CapacityKind = Literal["qps", "mbit", "none"]
@@ -107,7 +109,10 @@ def unshape(h: LabAccess, site: Node) -> list[str]:
 def apply(h: LabAccess) -> list[SiteCapacity]:
     """Counters at every site, limits where the model declares a capacity; saved beside the
     node directories (what was applied, and what was not with the error)."""
-    records = [apply_site(h, s) for s in h.lab.of_kind("site")]
+    # one site's nft and tc runs wait on `exec` in its node; sites in parallel (500 routers'
+    # daemons starting on 2 cores made 20 sites one after another take 25 s)
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        records = list(pool.map(lambda s: apply_site(h, s), h.lab.of_kind("site")))
     save(h.dir, records)
     return records
 

@@ -18,6 +18,7 @@ to be installed; a failed deploy is destroyed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from lab.errors import LabError
@@ -79,7 +80,9 @@ class ClabProvider:
         rt.link_nodes(list(lab.nodes), inside=False)  # a restarted container has a new PID
         return rt
 
-    def build(self, h: LabHandle, say: Progress, deadline: float) -> list[str]:
+    def build(
+        self, h: LabHandle, say: Progress, deadline: float, nodes_exist: Callable[[], list[str]]
+    ) -> list[str]:
         rt = h.runtime
         assert isinstance(rt, ClabRuntime)
         say("rendering the containerlab topology")
@@ -94,7 +97,7 @@ class ClabProvider:
         except Exception as exc:  # ClabError, or docker's own (e.g. APIError "Pool overlaps")
             raise LabError(f"lab {h.name}: deploy failed: {exc}") from None
         rt.link_nodes(list(h.lab.nodes))
-        return []
+        return nodes_exist()  # the containers exist from here
 
     def destroy(self, state: StateFile, lab: Lab | None) -> Teardown:
         if lab is None:

@@ -103,11 +103,18 @@ def up(
     shutil.copyfile(path, d / TOPOLOGY_COPY)
     try:
         h = LabHandle(lab, state, prov.new_runtime(state, lab, choice))
-        notes = prov.build(h, say, deadline)
-        # site capacities and load counters, read back; one that did not apply is a note, and
-        # the record (capacity.json) says so: the lab never claims a limit the kernel lacks
-        notes += [f"capacity not applied: {f}" for f in capacity.failures(capacity.apply(h))]
-        say("site capacity and load counters")
+
+        def nodes_exist() -> list[str]:
+            # site capacities and load counters, read back; one that did not apply is a note,
+            # and the record (capacity.json) says so: the lab never claims a limit the kernel
+            # lacks. As soon as the nodes exist: before the daemons load the cores, its
+            # `exec`s take a second, not the 20 s they took after 500 routers' bgpd started
+            say("site capacity and load counters")
+            return [f"capacity not applied: {f}" for f in capacity.failures(capacity.apply(h))]
+
+        notes = prov.build(h, say, deadline, nodes_exist)
+        # a step of its own: each step's time is until the next one starts
+        say("polling until converged (sessions, OSPF, best paths; two passes agreeing)")
         t_wait = time.monotonic()
         try:
             snap, _ = wait_converged(h, timeout=max(1.0, deadline - t_wait), progress=say)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from lab.daemons import driver_of, processes
@@ -51,7 +52,9 @@ class NetnsProvider:
     def open(self, state: StateFile, lab: Lab) -> NetnsRuntime:
         return NetnsRuntime(state)
 
-    def build(self, h: LabHandle, say: Progress, deadline: float) -> list[str]:
+    def build(
+        self, h: LabHandle, say: Progress, deadline: float, nodes_exist: Callable[[], list[str]]
+    ) -> list[str]:
         lab, d = h.lab, h.dir
         say("rendering configs")
         write(lab, d, RenderOptions(state_root=PurePosixPath(d)))
@@ -65,6 +68,7 @@ class NetnsProvider:
 
         say(f"creating {len(lab.nodes)} namespaces and {len(lab.links)} links")
         h.runtime.create(node_specs(lab, d), link_specs(lab))
+        notes = nodes_exist()
 
         stages = processes.stages(lab, d)
         say("starting zebra, BIRD, Unbound, the primary's DNS server")
@@ -83,7 +87,7 @@ class NetnsProvider:
         wait_files(h, ready, "the primary's DNS server started")
         say("starting the sites' DNS servers and agents")
         h.runtime.start(stages.services)
-        return list(h.runtime.capabilities().notes)
+        return notes + list(h.runtime.capabilities().notes)
 
     def destroy(self, state: StateFile, lab: Lab | None) -> Teardown:
         return destroy(state)

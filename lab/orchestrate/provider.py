@@ -53,9 +53,12 @@ class Provider(Protocol):
 
     def new_runtime(self, state: StateFile, lab: Lab, choice: RuntimeChoice) -> Runtime: ...
 
-    def build(self, h: LabHandle, say: Progress, deadline: float) -> list[str]:
+    def build(
+        self, h: LabHandle, say: Progress, deadline: float, nodes_exist: Callable[[], list[str]]
+    ) -> list[str]:
         """Render, create, start (up to the BGP speakers and agents); returns notes for the
-        user (e.g. a capability this kernel lacks)."""
+        user (e.g. a capability this kernel lacks), `nodes_exist`'s among them: called once,
+        as soon as every node and link exists (the lifecycle's work inside the nodes)."""
         ...
 
     def open(self, state: StateFile, lab: Lab) -> Runtime:

@@ -28,6 +28,7 @@ carries to clabernetes, where links are tunnels between pods.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -103,7 +104,7 @@ def container_procs(lab: Lab) -> dict[str, list[list[ProcSpec]]]:
             argv = list(p.argv)
             if Path(argv[0]).name == "dnsnode":
                 argv[0] = "dnsnode"
-            out[p.node][i].append(ProcSpec(p.node, p.name, argv, p.cwd, p.log))
+            out[p.node][i].append(dataclasses.replace(p, argv=argv))
     return out
 
 
@@ -174,7 +175,7 @@ def start_script(lab: Lab, node: Node, procs: list[list[ProcSpec]], options: Ren
         ]
     for stage, specs in enumerate(procs):
         for p in specs:
-            out.append(f"start {p.name} {shlex.join(p.argv)}")
+            out.append(f"start {p.name} {shlex.join(p.command)}")
         out += [f"ready {f}" for f in _ready_files(node, stage)]
     return "\n".join(out) + "\n"
 

@@ -47,6 +47,12 @@ class ProcSpec:
     argv: list[str]
     cwd: Path
     log: Path  # stdout and stderr
+    env: tuple[tuple[str, str], ...] = ()  # added to the environment it inherits
+
+    @property
+    def command(self) -> list[str]:
+        """argv with `env` in front when it sets variables (for a shell line: start.sh)."""
+        return ["env", *(f"{k}={v}" for k, v in self.env), *self.argv] if self.env else list(self.argv)
 
 
 @dataclass(frozen=True)

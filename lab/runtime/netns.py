@@ -205,6 +205,7 @@ class NetnsRuntime:
                         self.exec_argv(spec.node, spec.argv),
                         cwd=spec.cwd,
                         stdin=subprocess.DEVNULL,
+                        env={**os.environ, **dict(spec.env)} if spec.env else None,
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,  # own group: signals reach forked workers too

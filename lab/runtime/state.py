@@ -31,7 +31,7 @@ import os
 import secrets
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +48,9 @@ class Item:
     status: Status = "intent"
     data: dict[str, Any] = field(default_factory=dict)  # pid/start/node/argv, link ends, ...
     uid: str = field(default_factory=lambda: secrets.token_hex(8), compare=False)  # across processes
+
+
+_ITEM_FIELDS = fields(Item)
 
 
 @dataclass
@@ -69,7 +72,10 @@ class LabState:
         return [i for i in self.items if i.kind == kind and (not statuses or i.status in statuses)]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # by hand, not dataclasses.asdict: that deep-copies every item's data (argv lists), and
+        # the file is written after every change (a 500-router lab holds ~3000 items)
+        top = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "items"}
+        return {**top, "items": [{f.name: getattr(i, f.name) for f in _ITEM_FIELDS} for i in self.items]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LabState:
@@ -117,17 +123,19 @@ class StateFile:
         with self._lock, self._file_lock():
             self._merge_from_disk()
             tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self.state.to_json(), indent=1))
+            # compact: json's C encoder (indent= falls back to its pure-Python one); `jq .` reads it
+            tmp.write_text(json.dumps(self.state.to_json()))
             os.replace(tmp, self.path)
 
     def intend(self, items: Iterable[Item]) -> list[Item]:
         """Record things about to be created (one write for the whole batch)."""
         with self._lock:
             batch = list(items)
+            live = {(i.kind, i.id) for i in self.state.items if i.status != "removed"}
             for item in batch:
-                existing = self.state.find(item.kind, item.id)
-                if existing is not None and existing.status != "removed":
+                if (item.kind, item.id) in live:
                     raise ValueError(f"{item.kind} {item.id} is already recorded in {self.path}")
+                live.add((item.kind, item.id))
                 self.state.items.append(item)
             self.save()
             return batch

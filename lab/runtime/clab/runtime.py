@@ -298,7 +298,7 @@ class ClabRuntime:
         recorded in the node's container (PID_SUFFIX files) like start.sh's."""
         for p in procs:
             argv = ["sh", "-c", START_SH, "start", pid_file(p.node, p.name), str(p.cwd), str(p.log),
-                    *node_argv(p.argv)]  # fmt: skip
+                    *node_argv(p.command)]  # fmt: skip
             res = self._exec_raw(p.node, argv, timeout=30.0)
             if res.returncode != 0:
                 raise ClabError(f"{p.node}: starting {p.name} ({shlex.join(p.argv)}): {res.stderr.strip()}")

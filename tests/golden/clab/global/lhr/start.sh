@@ -31,9 +31,9 @@ start() { name=$1; shift; setsid "$@" </dev/null >"$D/$name.out" 2>&1 &
 ready() {
   n=0; while [ ! -e "$1" ]; do n=$((n + 1)); [ $n -le 300 ] || { echo "$1 missing after 30s" >&2; exit 1; }; sleep 0.1; done
 }
-start zebra /usr/lib/frr/zebra -f /run/anycast-lab/lhr/frr.conf --vty_socket /run/anycast-lab/lhr -z /run/anycast-lab/lhr/zserv.api -i /run/anycast-lab/lhr/zebra.pid --log file:/run/anycast-lab/lhr/zebra.log -P 0 -e 1
+start zebra env MALLOC_MMAP_THRESHOLD_=131072 /usr/lib/frr/zebra -f /run/anycast-lab/lhr/frr.conf --vty_socket /run/anycast-lab/lhr -z /run/anycast-lab/lhr/zserv.api -i /run/anycast-lab/lhr/zebra.pid --log file:/run/anycast-lab/lhr/zebra.log -P 0 --limit-fds 1024 -e 1
 ready /run/anycast-lab/lhr/zserv.api
-start bgpd /usr/lib/frr/bgpd -f /run/anycast-lab/lhr/frr.conf --vty_socket /run/anycast-lab/lhr -z /run/anycast-lab/lhr/zserv.api -i /run/anycast-lab/lhr/bgpd.pid --log file:/run/anycast-lab/lhr/bgpd.log -P 0 -e 1
+start bgpd env MALLOC_MMAP_THRESHOLD_=131072 /usr/lib/frr/bgpd -f /run/anycast-lab/lhr/frr.conf --vty_socket /run/anycast-lab/lhr -z /run/anycast-lab/lhr/zserv.api -i /run/anycast-lab/lhr/bgpd.pid --log file:/run/anycast-lab/lhr/bgpd.log -P 0 --limit-fds 1024 -e 1
 ready /run/anycast-lab/lhr/bgpd.vty
 start dnsnode dnsnode serve --config /run/anycast-lab/lhr/dnsnode.yml
 start agent dnsnode agent --config /run/anycast-lab/lhr/agent.yml

@@ -42,8 +42,8 @@ start() { name=$1; shift; setsid "$@" </dev/null >"$D/$name.out" 2>&1 &
 ready() {
   n=0; while [ ! -e "$1" ]; do n=$((n + 1)); [ $n -le 300 ] || { echo "$1 missing after 30s" >&2; exit 1; }; sleep 0.1; done
 }
-start zebra /usr/lib/frr/zebra -f /run/anycast-lab/tna-nyc/frr.conf --vty_socket /run/anycast-lab/tna-nyc -z /run/anycast-lab/tna-nyc/zserv.api -i /run/anycast-lab/tna-nyc/zebra.pid --log file:/run/anycast-lab/tna-nyc/zebra.log -P 0 -e 1
+start zebra env MALLOC_MMAP_THRESHOLD_=131072 /usr/lib/frr/zebra -f /run/anycast-lab/tna-nyc/frr.conf --vty_socket /run/anycast-lab/tna-nyc -z /run/anycast-lab/tna-nyc/zserv.api -i /run/anycast-lab/tna-nyc/zebra.pid --log file:/run/anycast-lab/tna-nyc/zebra.log -P 0 --limit-fds 1024 -e 1
 ready /run/anycast-lab/tna-nyc/zserv.api
-start bgpd /usr/lib/frr/bgpd -f /run/anycast-lab/tna-nyc/frr.conf --vty_socket /run/anycast-lab/tna-nyc -z /run/anycast-lab/tna-nyc/zserv.api -i /run/anycast-lab/tna-nyc/bgpd.pid --log file:/run/anycast-lab/tna-nyc/bgpd.log -P 0 -e 1
-start ospfd /usr/lib/frr/ospfd -f /run/anycast-lab/tna-nyc/frr.conf --vty_socket /run/anycast-lab/tna-nyc -z /run/anycast-lab/tna-nyc/zserv.api -i /run/anycast-lab/tna-nyc/ospfd.pid --log file:/run/anycast-lab/tna-nyc/ospfd.log -P 0
-start ospf6d /usr/lib/frr/ospf6d -f /run/anycast-lab/tna-nyc/frr.conf --vty_socket /run/anycast-lab/tna-nyc -z /run/anycast-lab/tna-nyc/zserv.api -i /run/anycast-lab/tna-nyc/ospf6d.pid --log file:/run/anycast-lab/tna-nyc/ospf6d.log -P 0
+start bgpd env MALLOC_MMAP_THRESHOLD_=131072 /usr/lib/frr/bgpd -f /run/anycast-lab/tna-nyc/frr.conf --vty_socket /run/anycast-lab/tna-nyc -z /run/anycast-lab/tna-nyc/zserv.api -i /run/anycast-lab/tna-nyc/bgpd.pid --log file:/run/anycast-lab/tna-nyc/bgpd.log -P 0 --limit-fds 1024 -e 1
+start ospfd env MALLOC_MMAP_THRESHOLD_=131072 /usr/lib/frr/ospfd -f /run/anycast-lab/tna-nyc/frr.conf --vty_socket /run/anycast-lab/tna-nyc -z /run/anycast-lab/tna-nyc/zserv.api -i /run/anycast-lab/tna-nyc/ospfd.pid --log file:/run/anycast-lab/tna-nyc/ospfd.log -P 0 --limit-fds 1024
+start ospf6d env MALLOC_MMAP_THRESHOLD_=131072 /usr/lib/frr/ospf6d -f /run/anycast-lab/tna-nyc/frr.conf --vty_socket /run/anycast-lab/tna-nyc -z /run/anycast-lab/tna-nyc/zserv.api -i /run/anycast-lab/tna-nyc/ospf6d.pid --log file:/run/anycast-lab/tna-nyc/ospf6d.log -P 0 --limit-fds 1024
